@@ -1,0 +1,145 @@
+/* tcpwave.h - the public API: a stack bound to one IPv4 address and one link,
+ * and BSD-like non-blocking sockets on it.
+ *
+ * Driving: a driver hands received packets to tw_stack_input(), calls
+ * tw_stack_poll() to run due timers and send what user calls queued, and
+ * sleeps until tw_stack_next_deadline(). Time is always an argument (ns of a
+ * monotonic clock, real or virtual); the stack never reads a clock.
+ * Socket calls never send by themselves: their effect goes out at the next
+ * tw_stack_poll(). Events (readable, writable, connected, closed, ...) are
+ * queued during a step and read with tw_next_event() after it, so no user
+ * code runs inside the state machine. */
+#ifndef TCPWAVE_TCPWAVE_H
+#define TCPWAVE_TCPWAVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tcpwave/tw_errno.h>
+#include <tcpwave/tw_link.h>
+#include <tcpwave/tw_stats.h>
+#include <tcpwave/tw_trace.h>
+
+typedef struct tw_stack tw_stack;
+
+typedef struct tw_stack_cfg {
+    uint32_t addr;               /* our IPv4 address, host order */
+    uint64_t seed;               /* seeds the ISN secret and port selection (determinism) */
+    /* TCP tunables (durations in ns) */
+    uint16_t mss;                /* default 1460 */
+    uint64_t msl;                /* default 30 s: TIME_WAIT lasts 2*msl */
+    uint64_t rto_initial, rto_min, rto_max; /* defaults 1 s, 1 s, 60 s (RFC 6298) */
+    uint64_t delack;             /* default 200 ms */
+    uint64_t fin_wait_2_timeout; /* default 60 s; 0 = wait for ever */
+    uint8_t syn_retries, data_retries; /* defaults 6, 15 */
+    bool delack_enabled;         /* default true */
+    bool delack_fin;             /* delay the ACK of a FIN: three-way close (default false) */
+    bool nagle;                  /* default true */
+    uint32_t rcvbuf, sndbuf;     /* per-connection ring sizes (default 65535) */
+    /* limits */
+    uint32_t max_conns;          /* full connections (default 4096) */
+    uint32_t max_time_wait;      /* compact TIME_WAIT records (default 262144) */
+    uint16_t ephemeral_lo, ephemeral_hi; /* default 32768..60999 (as Linux) */
+    /* observation: called with each trace event at the end of the step that
+     * produced it. It must not call into the stack. May be NULL. */
+    void (*trace)(void *ctx, const tw_trace_ev *ev);
+    void *trace_ctx;
+} tw_stack_cfg;
+
+/* Fills `cfg` with the documented defaults (addr 0: set it). */
+void tw_stack_cfg_default(tw_stack_cfg *cfg);
+/* Creates a stack that sends through `link` (not owned). Returns 0 and sets
+ * *out, or -TW_EINVAL / -TW_ENOMEM. */
+int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out);
+/* Frees the stack and every connection, record and socket in it. */
+void tw_stack_free(tw_stack *st);
+
+/* Processes one received IPv4 packet at time `now`. Returns 0, or the
+ * positive counter id (enum tw_counter) of the drop reason. */
+int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len);
+/* Runs timers due at `now` and sends everything user calls queued. Returns
+ * the number of segments sent. */
+int tw_stack_poll(tw_stack *st, uint64_t now);
+/* The earliest time tw_stack_poll() has work, or UINT64_MAX. */
+uint64_t tw_stack_next_deadline(tw_stack *st);
+/* The stack's time: the `now` of the latest input or poll. */
+uint64_t tw_stack_now(const tw_stack *st);
+
+/* Counter array of TW_C__COUNT entries (see tw_stats.h). */
+const uint64_t *tw_stack_counters(const tw_stack *st);
+/* Live full connections and TIME_WAIT records. */
+size_t tw_stack_conn_count(const tw_stack *st);
+size_t tw_stack_time_wait_count(const tw_stack *st);
+/* Bytes used by one TIME_WAIT record, including its share of the index. */
+size_t tw_stack_time_wait_record_size(void);
+
+/* ---- sockets ---- */
+
+enum { TW_SHUT_RD = 1, TW_SHUT_WR = 2, TW_SHUT_RDWR = 3 };
+
+/* Event bits of tw_event.what. */
+enum {
+    TW_EVT_READABLE = 1,   /* data or end of stream can be read */
+    TW_EVT_WRITABLE = 2,   /* send space available */
+    TW_EVT_CONNECTED = 4,  /* an active open completed */
+    TW_EVT_ACCEPTABLE = 8, /* a listener has a connection to accept */
+    TW_EVT_CLOSED = 16,    /* the connection reached CLOSED; err says why (0 = orderly) */
+};
+
+typedef struct tw_event {
+    int sock;
+    uint32_t what;
+    int err; /* positive TW_E* code with TW_EVT_CLOSED, else 0 */
+} tw_event;
+
+/* Creates an unbound socket. Returns a handle >= 0 or -TW_ENOMEM. */
+int tw_socket(tw_stack *st);
+/* Binds the socket to a local port (0 = pick an ephemeral one at connect). */
+int tw_bind(tw_stack *st, int s, uint16_t port);
+/* Passive open: SYNs to the bound port create connections, at most `backlog`
+ * of them waiting (SYN_RECEIVED or not yet accepted). */
+int tw_listen(tw_stack *st, int s, int backlog);
+/* Takes one established connection from a listener; returns its handle, or
+ * -TW_EAGAIN. raddr/rport may be NULL. */
+int tw_accept(tw_stack *st, int s, uint32_t *raddr, uint16_t *rport);
+/* Active open to raddr:rport; the SYN leaves at the next poll. Picks an
+ * ephemeral port that avoids live and TIME_WAIT 4-tuples. Returns 0. */
+int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport);
+/* Behaves like send(2) on a non-blocking socket: bytes queued, or -TW_EAGAIN,
+ * -TW_EPIPE (after shutdown), -TW_ENOTCONN, or the connection's error. */
+int tw_send(tw_stack *st, int s, const void *buf, size_t len);
+/* Behaves like recv(2) on a non-blocking socket: bytes read, 0 at end of
+ * stream, -TW_EAGAIN, or the connection's error (e.g. -TW_ECONNRESET). */
+int tw_recv(tw_stack *st, int s, void *buf, size_t len);
+/* shutdown(2): TW_SHUT_WR sends our FIN after queued data (half-close). */
+int tw_shutdown(tw_stack *st, int s, int how);
+/* close(2): the handle is released at once; the connection closes in the
+ * background (FIN, or RST when unread data is left, RFC 9293 §3.10.4). */
+int tw_close(tw_stack *st, int s);
+/* Abortive close (SO_LINGER 0): RST, then CLOSED; the handle is released. */
+int tw_abort(tw_stack *st, int s);
+/* Disables Nagle's algorithm for the socket when on is true (TCP_NODELAY). */
+int tw_set_nodelay(tw_stack *st, int s, bool on);
+
+typedef struct tw_sock_info {
+    tw_state state;
+    uint32_t conn_id;
+    uint32_t laddr, raddr;
+    uint16_t lport, rport;
+    uint32_t snd_una, snd_nxt, rcv_nxt; /* absolute sequence numbers */
+    uint32_t iss, irs;
+    uint32_t snd_wnd;
+    uint16_t snd_mss;
+    uint64_t srtt, rttvar, rto; /* ns */
+    uint8_t retransmits;        /* consecutive RTO backoffs */
+    uint32_t unread, unsent;    /* bytes in the receive / send rings */
+    int err;
+} tw_sock_info;
+
+/* Fills `info` for a socket. Returns 0 or -TW_EBADF. */
+int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info);
+/* Reads the next queued event; returns 1 if one was stored, 0 if none. */
+int tw_next_event(tw_stack *st, tw_event *ev);
+
+#endif

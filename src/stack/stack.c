@@ -1,0 +1,560 @@
+/* stack.c - many connections on one address: packet in, segments out.
+ *
+ * tw_stack_input() checks and parses a packet (wire/), finds its connection
+ * by 4-tuple, its TIME_WAIT record, or a listener, and otherwise answers with
+ * an RST (RFC 9293 §3.10.7.1). tw_stack_poll() expires TIME_WAIT records,
+ * runs connection timers from the timing wheel and sends what user calls
+ * queued. After each connection is touched, tw__settle() turns its event bits
+ * into socket events, replaces a closed-by-user connection in TIME_WAIT with
+ * a compact record, frees dead connections and re-arms the wheel. Trace
+ * events are queued and handed to the observer at the end of each step. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/stack.h"
+#include "util/hash.h"
+
+/* ---- trace and event queues ---- */
+
+static void trace_push(void *ctx, const tw_trace_ev *ev) {
+    tw_stack *st = ctx;
+    if (!st->cfg.trace) return;
+    if (st->trace_n == st->trace_cap) {
+        uint32_t ncap = st->trace_cap ? st->trace_cap * 2 : 256;
+        tw_trace_ev *n = realloc(st->trace_q, (size_t)ncap * sizeof *n);
+        if (!n) return; /* observation is best effort; the stack goes on */
+        st->trace_q = n;
+        st->trace_cap = ncap;
+    }
+    st->trace_q[st->trace_n++] = *ev;
+}
+
+static void trace_flush(tw_stack *st) {
+    /* Copy out first: the observer may not call in, but be robust anyway. */
+    for (uint32_t i = 0; i < st->trace_n; i++) st->cfg.trace(st->cfg.trace_ctx, &st->trace_q[i]);
+    st->trace_n = 0;
+}
+
+static void trace_seg(tw_stack *st, uint32_t id, tw_state state, tw_ev_kind kind,
+                      const tw_tcp_seg *s, unsigned meta, uint16_t reason) {
+    if (!st->cfg.trace) return;
+    tw_trace_ev ev;
+    memset(&ev, 0, sizeof ev);
+    ev.t = st->now;
+    ev.conn_id = id;
+    ev.kind = (uint8_t)kind;
+    ev.old_state = ev.new_state = (uint8_t)state;
+    ev.reason = reason;
+    ev.flags = s->flags;
+    ev.meta = (uint8_t)meta;
+    ev.seq = s->seq.v;
+    ev.ack = s->ack.v;
+    ev.len = s->len;
+    ev.wnd = s->wnd;
+    bool out = kind == TW_EV_SEG_OUT;
+    ev.laddr = out ? s->src_addr : s->dst_addr;
+    ev.raddr = out ? s->dst_addr : s->src_addr;
+    ev.lport = out ? s->src_port : s->dst_port;
+    ev.rport = out ? s->dst_port : s->src_port;
+    trace_push(st, &ev);
+}
+
+void tw__trace_user(tw_stack *st, const tw_tcp_conn *c, tw_user_call call, uint32_t len) {
+    if (!st->cfg.trace) return;
+    tw_trace_ev ev;
+    memset(&ev, 0, sizeof ev);
+    ev.t = st->now;
+    ev.conn_id = c ? c->id : 0;
+    ev.kind = TW_EV_USER;
+    ev.cause = (uint8_t)call;
+    ev.len = len;
+    if (c) {
+        ev.old_state = ev.new_state = (uint8_t)c->state;
+        ev.laddr = c->laddr;
+        ev.raddr = c->raddr;
+        ev.lport = c->lport;
+        ev.rport = c->rport;
+    }
+    trace_push(st, &ev);
+}
+
+void tw__queue_event(tw_stack *st, int sock, uint32_t what, int err) {
+    /* Merge with a queued event of the same socket. */
+    for (uint32_t k = 0; k < st->ev_n; k++) {
+        tw_event *e = &st->ev_q[(st->ev_head + k) % st->ev_cap];
+        if (e->sock == sock) {
+            e->what |= what;
+            if (err) e->err = err;
+            return;
+        }
+    }
+    if (st->ev_n == st->ev_cap) {
+        uint32_t ncap = st->ev_cap ? st->ev_cap * 2 : 64;
+        tw_event *n = malloc((size_t)ncap * sizeof *n);
+        if (!n) return;
+        for (uint32_t k = 0; k < st->ev_n; k++) n[k] = st->ev_q[(st->ev_head + k) % st->ev_cap];
+        free(st->ev_q);
+        st->ev_q = n;
+        st->ev_cap = ncap;
+        st->ev_head = 0;
+    }
+    tw_event *e = &st->ev_q[(st->ev_head + st->ev_n) % st->ev_cap];
+    e->sock = sock;
+    e->what = what;
+    e->err = err;
+    st->ev_n++;
+}
+
+int tw_next_event(tw_stack *st, tw_event *ev) {
+    if (st->ev_n == 0) return 0;
+    *ev = st->ev_q[st->ev_head];
+    st->ev_head = (st->ev_head + 1) % st->ev_cap;
+    st->ev_n--;
+    return 1;
+}
+
+/* ---- construction ---- */
+
+void tw_stack_cfg_default(tw_stack_cfg *cfg) {
+    tw_tcp_cfg t;
+    tw_tcp_cfg_default(&t);
+    memset(cfg, 0, sizeof *cfg);
+    cfg->seed = 1;
+    cfg->mss = t.mss;
+    cfg->msl = t.msl;
+    cfg->rto_initial = t.rto_initial;
+    cfg->rto_min = t.rto_min;
+    cfg->rto_max = t.rto_max;
+    cfg->delack = t.delack;
+    cfg->fin_wait_2_timeout = t.fin_wait_2_timeout;
+    cfg->syn_retries = t.syn_retries;
+    cfg->data_retries = t.data_retries;
+    cfg->delack_enabled = t.delack_enabled;
+    cfg->delack_fin = t.delack_fin;
+    cfg->nagle = t.nagle;
+    cfg->rcvbuf = t.rcvbuf;
+    cfg->sndbuf = t.sndbuf;
+    cfg->max_conns = 4096;
+    cfg->max_time_wait = 262144;
+    cfg->ephemeral_lo = 32768;
+    cfg->ephemeral_hi = 60999;
+}
+
+static int check_cfg(const tw_stack_cfg *c) {
+    if (c->mss < 64 || c->rcvbuf < 1 || c->sndbuf < 1 || c->max_conns == 0 || c->max_conns > (1u << 24))
+        return -TW_EINVAL;
+    if (c->ephemeral_lo == 0 || c->ephemeral_lo > c->ephemeral_hi) return -TW_EINVAL;
+    if (c->delack > 500000000ull) return -TW_EINVAL; /* RFC 9293 MUST-40: < 0.5 s */
+    if (c->rto_min == 0 || c->rto_min > c->rto_max || c->rto_initial == 0) return -TW_EINVAL;
+    if (c->msl == 0) return -TW_EINVAL;
+    return 0;
+}
+
+int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
+    int rc = check_cfg(cfg);
+    if (rc) return rc;
+    tw_stack *st = calloc(1, sizeof *st);
+    if (!st) return -TW_ENOMEM;
+    st->cfg = *cfg;
+    st->link = link;
+    tw_tcp_cfg *t = &st->tcp;
+    tw_tcp_cfg_default(t);
+    t->mss = cfg->mss;
+    t->msl = cfg->msl;
+    t->rto_initial = cfg->rto_initial;
+    t->rto_min = cfg->rto_min;
+    t->rto_max = cfg->rto_max;
+    t->delack = cfg->delack;
+    t->fin_wait_2_timeout = cfg->fin_wait_2_timeout;
+    t->syn_retries = cfg->syn_retries;
+    t->data_retries = cfg->data_retries;
+    t->delack_enabled = cfg->delack_enabled;
+    t->delack_fin = cfg->delack_fin;
+    t->nagle = cfg->nagle;
+    t->rcvbuf = cfg->rcvbuf;
+    t->sndbuf = cfg->sndbuf;
+    st->env.trace = trace_push;
+    st->env.trace_ctx = st;
+    st->env.counters = st->counters;
+    tw_rng_seed(&st->rng, cfg->seed);
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t r = tw_rng_next(&st->rng);
+        memcpy(st->key + i, &r, 8);
+    }
+    st->next_conn_id = 1;
+    st->slot_free = TW_NIL;
+    st->dirty_head = TW_NIL;
+    tw_wheel_init(&st->wheel, 0);
+    if (tw__table_init(st) != 0) goto fail;
+    *out = st;
+    return 0;
+fail:
+    tw_stack_free(st);
+    return -TW_ENOMEM;
+}
+
+void tw_stack_free(tw_stack *st) {
+    if (!st) return;
+    for (uint32_t i = 0; i < st->nslots; i++) free(tw__slot(st, i)->mem);
+    for (uint32_t i = 0; i < st->nmem_free; i++) free(st->mem_free[i]);
+    for (uint32_t i = 0; i < st->nchunks; i++) free(st->chunks[i]);
+    free(st->chunks);
+    free(st->mem_free);
+    tw__table_free(st);
+    free(st->listeners);
+    free(st->socks);
+    free(st->trace_q);
+    free(st->ev_q);
+    free(st);
+}
+
+/* ---- slots ---- */
+
+tw_slot *tw__slot_new(tw_stack *st) {
+    if (st->nlive >= st->cfg.max_conns) return NULL;
+    if (st->slot_free == TW_NIL) {
+        tw_slot *chunk = calloc(TW_SLOT_CHUNK, sizeof *chunk);
+        tw_slot **nc = realloc(st->chunks, (size_t)(st->nchunks + 1) * sizeof *nc);
+        if (!chunk || !nc) {
+            free(chunk);
+            if (nc) st->chunks = nc;
+            return NULL;
+        }
+        st->chunks = nc;
+        st->chunks[st->nchunks++] = chunk;
+        for (uint32_t k = TW_SLOT_CHUNK; k-- > 0;) {
+            uint32_t idx = st->nslots + k;
+            chunk[k].idx = idx;
+            chunk[k].hnext = st->slot_free;
+            st->slot_free = idx;
+        }
+        st->nslots += TW_SLOT_CHUNK;
+    }
+    tw_slot *s = tw__slot(st, st->slot_free);
+    uint8_t *mem = s->mem;
+    if (!mem && st->nmem_free) mem = st->mem_free[--st->nmem_free];
+    if (!mem) mem = malloc((size_t)st->cfg.sndbuf + st->cfg.rcvbuf);
+    if (!mem) return NULL;
+    st->slot_free = s->hnext;
+    uint32_t idx = s->idx;
+    memset(s, 0, sizeof *s);
+    s->idx = idx;
+    s->mem = mem;
+    s->in_use = 1;
+    s->hnext = s->dirty_next = s->acc_next = TW_NIL;
+    s->sock = s->listener = -1;
+    tw_wheel_entry_init(&s->timer);
+    tw_tcp_init(&s->c, &st->tcp, &st->env, st->next_conn_id++, mem, mem + st->cfg.sndbuf, st->now);
+    st->nlive++;
+    return s;
+}
+
+void tw__slot_release(tw_stack *st, tw_slot *s) {
+    tw__table_remove_slot(st, s);
+    tw_wheel_cancel(&st->wheel, &s->timer);
+    if (s->listener >= 0) {
+        tw_listener *l = &st->listeners[s->listener];
+        if (l->pending) l->pending--;
+        /* unlink from the accept queue if it was there */
+        uint32_t *p = &l->acc_head, prev = TW_NIL;
+        while (*p != TW_NIL) {
+            if (*p == s->idx) {
+                *p = s->acc_next;
+                if (l->acc_tail == s->idx) l->acc_tail = prev;
+                break;
+            }
+            prev = *p;
+            p = &tw__slot(st, *p)->acc_next;
+        }
+    }
+    /* Keep the buffer block for the next connection (no malloc per connection). */
+    if (st->nmem_free == st->cap_mem_free) {
+        uint32_t ncap = st->cap_mem_free ? st->cap_mem_free * 2 : 16;
+        uint8_t **n = realloc(st->mem_free, (size_t)ncap * sizeof *n);
+        if (n) {
+            st->mem_free = n;
+            st->cap_mem_free = ncap;
+        }
+    }
+    if (st->nmem_free < st->cap_mem_free) {
+        st->mem_free[st->nmem_free++] = s->mem;
+        s->mem = NULL;
+    }
+    s->in_use = 0;
+    s->hnext = st->slot_free;
+    st->slot_free = s->idx;
+    st->nlive--;
+}
+
+void tw__mark_dirty(tw_stack *st, tw_slot *s) {
+    if (s->dirty) return;
+    s->dirty = 1;
+    s->dirty_next = st->dirty_head;
+    st->dirty_head = s->idx;
+}
+
+/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
+tw_seq_t tw__isn(tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport) {
+    uint64_t f = tw_hash_tuple(st->key, st->cfg.addr, lport, raddr, rport);
+    return tw_seq((uint32_t)(st->now / 4000u) + (uint32_t)(f >> 32));
+}
+
+/* ---- output ---- */
+
+static void send_seg(tw_stack *st, uint32_t id, tw_state state, const tw_tcp_seg *s,
+                     unsigned meta) {
+    int n = tw_packet_emit(s, st->ip_id++, st->txbuf, sizeof st->txbuf);
+    if (n < 0) return;
+    trace_seg(st, id, state, TW_EV_SEG_OUT, s, meta, 0);
+    st->counters[TW_C_IP_OUT]++;
+    if (st->link) st->link->ops->send(st->link, st->txbuf, (size_t)n, st->now);
+}
+
+typedef struct emit_ctx {
+    tw_stack *st;
+    tw_tcp_conn *c;
+} emit_ctx;
+
+static void conn_emit(void *ctx, const tw_tcp_seg *s, unsigned meta) {
+    emit_ctx *e = ctx;
+    send_seg(e->st, e->c->id, e->c->state, s, meta);
+}
+
+static void output(tw_stack *st, tw_slot *s) {
+    emit_ctx e = {st, &s->c};
+    tw_tcp_tx tx = {conn_emit, &e, st->scratch, sizeof st->scratch};
+    tw_tcp_output(&s->c, st->now, &tx);
+}
+
+static void send_rst_for(tw_stack *st, const tw_tcp_seg *in, uint16_t reason, uint32_t id) {
+    tw_tcp_seg rst;
+    if (!tw_tcp_make_rst(in, &rst)) return; /* never answer an RST with an RST */
+    (void)reason;
+    st->counters[TW_C_TCP_OUT]++;
+    send_seg(st, id, TW_CLOSED, &rst, 0);
+}
+
+/* ---- settling a connection after it was touched ---- */
+
+static void to_time_wait_record(tw_stack *st, tw_slot *s) {
+    tw_tcp_conn *c = &s->c;
+    tw__table_remove_slot(st, s);
+    if (tw__tw_insert(st, c) == TW_NIL) {
+        /* No room for another record: end TIME_WAIT early, and say so. */
+        tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_2MSL, 0, st->now);
+    }
+    tw__slot_release(st, s);
+}
+
+void tw__settle(tw_stack *st, tw_slot *s) {
+    tw_tcp_conn *c = &s->c;
+    uint8_t ev = c->events;
+    c->events = 0;
+    if (s->sock >= 0 && ev) {
+        uint32_t what = 0;
+        if (ev & TW_CEV_READABLE) what |= TW_EVT_READABLE;
+        if (ev & TW_CEV_WRITABLE) what |= TW_EVT_WRITABLE;
+        if (ev & TW_CEV_CONNECTED) what |= TW_EVT_CONNECTED;
+        if (ev & TW_CEV_CLOSED) what |= TW_EVT_CLOSED;
+        tw__queue_event(st, s->sock, what, (ev & TW_CEV_CLOSED) ? c->err : 0);
+    }
+    if (s->listener >= 0 && !s->accept_ready && c->state >= TW_ESTABLISHED &&
+        c->state != TW_CLOSED) {
+        /* A passive connection completed its handshake: queue it for accept. */
+        tw_listener *l = &st->listeners[s->listener];
+        s->accept_ready = 1;
+        s->acc_next = TW_NIL;
+        if (l->acc_tail != TW_NIL) tw__slot(st, l->acc_tail)->acc_next = s->idx;
+        else l->acc_head = s->idx;
+        l->acc_tail = s->idx;
+        tw__queue_event(st, l->sock, TW_EVT_ACCEPTABLE, 0);
+    }
+    bool orphan = s->sock < 0 && (s->listener < 0 || c->state == TW_CLOSED);
+    if (c->state == TW_TIME_WAIT && orphan && !(c->flags & TW_TF_ACK_NOW)) {
+        to_time_wait_record(st, s);
+        return;
+    }
+    if (tw_tcp_is_dead(c)) {
+        tw__table_remove_slot(st, s);
+        tw_wheel_cancel(&st->wheel, &s->timer);
+        if (orphan) tw__slot_release(st, s);
+        return;
+    }
+    tw_time_t d = tw_tcp_next_deadline(c);
+    if (d == TW_TIME_NEVER) tw_wheel_cancel(&st->wheel, &s->timer);
+    else if (!tw_wheel_armed(&s->timer) || s->timer.expiry != d) tw_wheel_arm(&st->wheel, &s->timer, d);
+}
+
+/* ---- input ---- */
+
+static tw_slot *slot_from_entry(tw_stack *st, uint32_t e) {
+    return (e == TW_NIL || (e & TW_TWBIT)) ? NULL : tw__slot(st, e);
+}
+
+static void conn_input(tw_stack *st, tw_slot *s, const tw_tcp_seg *seg) {
+    tw_tcp_conn *c = &s->c;
+    trace_seg(st, c->id, c->state, TW_EV_SEG_IN, seg, 0, 0);
+    st->counters[TW_C_TCP_IN]++;
+    tw_tcp_result r = tw_tcp_input(c, st->now, seg);
+    if (r.action != TW_ACT_ACCEPT && r.reason)
+        trace_seg(st, c->id, c->state, TW_EV_DROP, seg, 0, r.reason);
+    if (r.action == TW_ACT_DROP_WITH_RST) send_rst_for(st, seg, r.reason, c->id);
+    output(st, s);
+    tw__settle(st, s);
+}
+
+/* A segment for a TIME_WAIT record. Returns true when the SYN should go on to
+ * a listener (the 4-tuple was reopened). */
+static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg) {
+    tw_twrec *r = &st->tw[i];
+    tw_tcp_tw tw = {tw_seq(r->snd_nxt), tw_seq(r->rcv_nxt), r->wnd};
+    trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_SEG_IN, seg, 0, 0);
+    uint16_t reason = 0;
+    tw_tw_verdict v = tw_tcp_tw_input(&tw, seg, &reason);
+    if (reason) st->counters[reason]++;
+    tw_tcp_seg ack;
+    switch (v) {
+    case TW_TWV_REACK:
+        tw__tw_restart(st, i, st->now + 2 * st->cfg.msl);
+        /* fall through */
+    case TW_TWV_ACK:
+        tw_tcp_tw_ack(&tw, st->cfg.addr, r->lport, r->raddr, r->rport, &ack);
+        st->counters[TW_C_TCP_OUT]++;
+        send_seg(st, r->id, TW_TIME_WAIT, &ack, TW_SEGMETA_TW);
+        return false;
+    case TW_TWV_REUSE:
+        tw__trace_state(&st->env, r->id, TW_TIME_WAIT, TW_CLOSED, TW_CAUSE_TW_REUSE, st->now,
+                        st->cfg.addr, r->lport, r->raddr, r->rport);
+        st->counters[TW_C_CONN_CLOSED]++;
+        tw__tw_remove(st, i);
+        return true;
+    case TW_TWV_DROP:
+    default:
+        trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_DROP, seg, 0, reason);
+        return false;
+    }
+}
+
+static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg) {
+    tw_listener *l = &st->listeners[li];
+    uint8_t f = seg->flags;
+    if ((f & TW_TH_RST) || !(f & TW_TH_SYN) || (f & TW_TH_ACK)) {
+        /* RFC 9293 §3.10.7.2: RST ignored, ACK answered with RST. */
+        uint16_t reason = (f & TW_TH_ACK) && !(f & TW_TH_RST) ? TW_C_RST_BAD_ACK : TW_C_DROP_LISTEN_NOT_SYN;
+        st->counters[reason]++;
+        trace_seg(st, 0, TW_LISTEN, TW_EV_DROP, seg, 0, reason);
+        if (reason == TW_C_RST_BAD_ACK) send_rst_for(st, seg, reason, 0);
+        return;
+    }
+    tw_slot *s = l->pending >= l->backlog ? NULL : tw__slot_new(st);
+    if (!s) {
+        uint16_t reason = l->pending >= l->backlog ? TW_C_DROP_LISTEN_OVERFLOW : TW_C_DROP_NO_MEMORY;
+        st->counters[reason]++;
+        trace_seg(st, 0, TW_LISTEN, TW_EV_DROP, seg, 0, reason);
+        return;
+    }
+    tw_tcp_conn *c = &s->c;
+    tw_tcp_set_tuple(c, st->cfg.addr, seg->dst_port, seg->src_addr, seg->src_port);
+    tw_tcp_listen(c, tw__isn(st, seg->src_addr, seg->dst_port, seg->src_port), st->now);
+    s->listener = (int32_t)li;
+    l->pending++;
+    st->counters[TW_C_CONN_PASSIVE_OPEN]++;
+    tw__table_insert_slot(st, s);
+    conn_input(st, s, seg);
+}
+
+int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
+    st->now = now;
+    st->counters[TW_C_IP_IN]++;
+    tw_tcp_seg seg;
+    int rc = tw_packet_parse(pkt, len, &seg);
+    if (rc == 0 && seg.dst_addr != st->cfg.addr) rc = TW_C_DROP_IP_NOT_US;
+    if (rc != 0) {
+        st->counters[rc]++;
+        if (st->cfg.trace) {
+            tw_trace_ev ev;
+            memset(&ev, 0, sizeof ev);
+            ev.t = now;
+            ev.kind = TW_EV_DROP;
+            ev.reason = (uint16_t)rc;
+            trace_push(st, &ev);
+            trace_flush(st);
+        }
+        return rc;
+    }
+    uint32_t e = tw__table_lookup(st, seg.src_addr, seg.dst_port, seg.src_port);
+    tw_slot *s = slot_from_entry(st, e);
+    uint32_t li;
+    if (s) {
+        conn_input(st, s, &seg);
+    } else if (e != TW_NIL && !tw_record_input(st, e & ~TW_TWBIT, &seg)) {
+        /* handled by the TIME_WAIT record */
+    } else if (tw__port_listening(st, seg.dst_port, &li)) {
+        listener_input(st, li, &seg);
+    } else {
+        /* RFC 9293 §3.10.7.1: no connection; RST unless the segment is one. */
+        st->counters[TW_C_DROP_NO_SOCKET]++;
+        trace_seg(st, 0, TW_CLOSED, TW_EV_DROP, &seg, 0, TW_C_DROP_NO_SOCKET);
+        if (!(seg.flags & TW_TH_RST)) {
+            st->counters[TW_C_RST_CLOSED_PORT]++;
+            send_rst_for(st, &seg, TW_C_RST_CLOSED_PORT, 0);
+        }
+        rc = TW_C_DROP_NO_SOCKET;
+    }
+    trace_flush(st);
+    return rc;
+}
+
+/* ---- timers and queued output ---- */
+
+static void expire_time_wait(tw_stack *st) {
+    while (st->tw_head != TW_NIL && st->tw[st->tw_head].expiry <= st->now) {
+        uint32_t i = st->tw_head;
+        tw_twrec *r = &st->tw[i];
+        tw__trace_state(&st->env, r->id, TW_TIME_WAIT, TW_CLOSED, TW_CAUSE_TIMEOUT_2MSL, r->expiry,
+                        st->cfg.addr, r->lport, r->raddr, r->rport);
+        st->counters[TW_C_TW_EXPIRE]++;
+        st->counters[TW_C_CONN_CLOSED]++;
+        tw__tw_remove(st, i);
+    }
+}
+
+int tw_stack_poll(tw_stack *st, uint64_t now) {
+    if (now > st->now) st->now = now;
+    uint64_t before = st->counters[TW_C_TCP_OUT];
+    expire_time_wait(st);
+    tw_wheel_entry *e;
+    while ((e = tw_wheel_pop_due(&st->wheel, st->now)) != NULL) {
+        tw_slot *s = (tw_slot *)((char *)e - offsetof(tw_slot, timer));
+        tw_tcp_timer(&s->c, st->now);
+        output(st, s);
+        tw__settle(st, s);
+    }
+    while (st->dirty_head != TW_NIL) {
+        tw_slot *s = tw__slot(st, st->dirty_head);
+        st->dirty_head = s->dirty_next;
+        s->dirty = 0;
+        if (!s->in_use) continue;
+        output(st, s);
+        tw__settle(st, s);
+    }
+    trace_flush(st);
+    return (int)(st->counters[TW_C_TCP_OUT] - before);
+}
+
+uint64_t tw_stack_next_deadline(tw_stack *st) {
+    if (st->dirty_head != TW_NIL) return st->now;
+    uint64_t t = tw_wheel_next(&st->wheel);
+    if (st->tw_head != TW_NIL && st->tw[st->tw_head].expiry < t) t = st->tw[st->tw_head].expiry;
+    return t;
+}
+
+uint64_t tw_stack_now(const tw_stack *st) { return st->now; }
+const uint64_t *tw_stack_counters(const tw_stack *st) { return st->counters; }
+size_t tw_stack_conn_count(const tw_stack *st) { return st->nlive; }
+size_t tw_stack_time_wait_count(const tw_stack *st) { return st->tw_count; }
+
+size_t tw_stack_time_wait_record_size(void) {
+    /* the record plus one 4-byte bucket head per record at load factor ~1 */
+    return sizeof(tw_twrec) + sizeof(uint32_t);
+}

@@ -1,0 +1,145 @@
+/* stack.h - internals of a tw_stack: the connection pool, the 4-tuple table,
+ * compact TIME_WAIT records, listeners, the timing wheel, queued trace and
+ * socket events. Shared by stack/ and sock/; not a public header.
+ *
+ * Table axioms (checked by tw__stack_check() in tests):
+ * - every live connection slot that is not CLOSED is in the 4-tuple table
+ *   exactly once, and no two entries (slots or TIME_WAIT records) share a
+ *   4-tuple;
+ * - a TIME_WAIT record is in the table and in the expiry FIFO, which is
+ *   ordered by expiry (2MSL is the same for all records, so appending keeps
+ *   the order and restarting 2MSL moves a record to the tail);
+ * - a slot's wheel entry is armed exactly when its connection has a deadline. */
+#ifndef TW_STACK_STACK_H
+#define TW_STACK_STACK_H
+
+#include <tcpwave/tcpwave.h>
+
+#include "tcp/tcp.h"
+#include "wire/ipv4.h"
+#include "util/rng.h"
+#include "util/wheel.h"
+
+#define TW_NIL UINT32_MAX
+#define TW_TWBIT 0x80000000u /* table entry refers to a TIME_WAIT record */
+#define TW_SLOT_CHUNK 256u
+
+typedef struct tw_slot {
+    tw_tcp_conn c;
+    tw_wheel_entry timer;
+    uint32_t idx;
+    uint32_t hnext;      /* next entry in the hash chain */
+    uint32_t dirty_next; /* next slot with pending output */
+    uint32_t acc_next;   /* next slot in its listener's accept queue */
+    int32_t sock;        /* owning socket handle, -1 when orphaned */
+    int32_t listener;    /* listener index while not yet accepted, -1 otherwise */
+    uint8_t in_use, in_hash, dirty, accept_ready;
+    uint8_t *mem;        /* sndbuf + rcvbuf */
+} tw_slot;
+
+/* A connection in TIME_WAIT, reduced to what RFC 9293 §3.10.7.4 needs: about
+ * 40 bytes instead of a full connection with its buffers. */
+typedef struct tw_twrec {
+    uint64_t expiry;
+    uint32_t raddr;
+    uint16_t lport, rport;
+    uint32_t snd_nxt, rcv_nxt;
+    uint32_t hnext;
+    uint32_t fprev, fnext; /* expiry FIFO */
+    uint32_t id;
+    uint16_t wnd;
+    uint16_t live;
+} tw_twrec;
+
+typedef struct tw_listener {
+    uint16_t port;
+    int32_t sock;
+    uint32_t backlog;
+    uint32_t pending;    /* children not yet accepted (any state) */
+    uint32_t acc_head, acc_tail;
+    uint8_t in_use;
+} tw_listener;
+
+typedef struct tw_sockent {
+    uint16_t gen;
+    uint8_t kind;        /* TW_SK_* */
+    uint8_t nodelay;
+    uint16_t port;       /* bound port */
+    uint32_t ref;        /* slot or listener index */
+} tw_sockent;
+
+enum { TW_SK_FREE, TW_SK_NEW, TW_SK_LISTENER, TW_SK_CONN };
+
+struct tw_stack {
+    tw_stack_cfg cfg;
+    tw_tcp_cfg tcp;
+    tw_tcp_env env;
+    uint64_t counters[TW_C__COUNT];
+    tw_link *link;
+    uint64_t now;
+    uint8_t key[16];       /* hash + ISN secret (RFC 6528) */
+    tw_rng rng;
+    uint32_t next_conn_id;
+    uint16_t ip_id;
+
+    /* connection slots, in chunks so pointers stay valid as the pool grows */
+    tw_slot **chunks;
+    uint32_t nchunks, nslots, slot_free, nlive;
+    uint8_t **mem_free;    /* recycled buffer blocks */
+    uint32_t nmem_free, cap_mem_free;
+
+    /* 4-tuple hash: chained through 32-bit indices */
+    uint32_t *buckets;
+    uint32_t nbuckets;     /* power of two */
+
+    /* TIME_WAIT records: growable array, FIFO by expiry, free list */
+    tw_twrec *tw;
+    uint32_t tw_cap, tw_count, tw_free, tw_head, tw_tail;
+
+    tw_listener *listeners;
+    uint32_t nlisteners;
+
+    tw_sockent *socks;
+    uint32_t nsocks;
+
+    tw_wheel wheel;
+    uint32_t dirty_head;
+
+    /* queued trace events and socket events, delivered after each step */
+    tw_trace_ev *trace_q;
+    uint32_t trace_n, trace_cap;
+    tw_event *ev_q;
+    uint32_t ev_head, ev_n, ev_cap;
+
+    uint8_t txbuf[TW_IPV4_HDR_LEN + TW_TCP_MAX_HDR_LEN + 65536];
+    uint8_t scratch[65536];
+};
+
+/* slot access */
+static inline tw_slot *tw__slot(const tw_stack *st, uint32_t i) {
+    return &st->chunks[i / TW_SLOT_CHUNK][i % TW_SLOT_CHUNK];
+}
+
+/* table.c */
+int tw__table_init(tw_stack *st);
+void tw__table_free(tw_stack *st);
+uint32_t tw__table_lookup(const tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport);
+void tw__table_insert_slot(tw_stack *st, tw_slot *s);
+void tw__table_remove_slot(tw_stack *st, tw_slot *s);
+uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c);
+void tw__tw_remove(tw_stack *st, uint32_t i);
+void tw__tw_restart(tw_stack *st, uint32_t i, uint64_t expiry);
+int tw__pick_port(tw_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out);
+bool tw__port_listening(const tw_stack *st, uint16_t port, uint32_t *li);
+void tw__stack_check(const tw_stack *st);
+
+/* stack.c */
+tw_slot *tw__slot_new(tw_stack *st);
+void tw__slot_release(tw_stack *st, tw_slot *s);
+void tw__mark_dirty(tw_stack *st, tw_slot *s);
+void tw__settle(tw_stack *st, tw_slot *s);
+tw_seq_t tw__isn(tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport);
+void tw__queue_event(tw_stack *st, int sock, uint32_t what, int err);
+void tw__trace_user(tw_stack *st, const tw_tcp_conn *c, tw_user_call call, uint32_t len);
+
+#endif

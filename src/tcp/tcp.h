@@ -1,0 +1,245 @@
+/* tcp.h - one TCP connection, with no I/O (RFC 9293 §3.10).
+ *
+ * A tw_tcp_conn is driven only by the calls below, each taking the current
+ * time as an argument: tw_tcp_input() for a segment that arrived,
+ * tw_tcp_output() to emit what is due, tw_tcp_timer() when
+ * tw_tcp_next_deadline() has passed, and the user calls (open, send, recv,
+ * shutdown, close, abort). The connection never reads a clock, allocates, or
+ * calls user code: memory (send and receive rings) and the ISN are injected by
+ * the stack, and user-visible events are left as bits in `events` for the
+ * stack to deliver after the step. Every state change goes through
+ * tw_tcp_set_state(), which checks the move against the RFC 9293 diagram and
+ * emits a trace event. */
+#ifndef TW_TCP_TCP_H
+#define TW_TCP_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <tcpwave/tw_stats.h>
+#include <tcpwave/tw_trace.h>
+
+#include "util/assembler.h"
+#include "util/ring.h"
+#include "util/time.h"
+#include "wire/seq.h"
+#include "wire/tcp_hdr.h"
+
+/* Tunables shared by all connections of a stack; see tw_tcp_cfg_default(). */
+typedef struct tw_tcp_cfg {
+    uint16_t mss;              /* MSS we advertise and use at most (default 1460) */
+    tw_time_t msl;             /* maximum segment lifetime; TIME_WAIT = 2*msl (default 30 s) */
+    tw_time_t rto_initial;     /* RFC 6298 §2.1 (default 1 s) */
+    tw_time_t rto_min;         /* RFC 6298 §2.4 (default 1 s) */
+    tw_time_t rto_max;         /* RFC 6298 §2.5 (default 60 s) */
+    tw_time_t delack;          /* delayed ACK timeout, <= 500 ms (RFC 9293 SHLD-18; default 200 ms) */
+    tw_time_t fin_wait_2_timeout; /* orphaned FIN_WAIT_2 lifetime (default 60 s, 0 = none) */
+    uint8_t syn_retries;       /* SYN / SYN-ACK retransmissions before giving up (default 6) */
+    uint8_t data_retries;      /* data / FIN retransmissions before giving up (R2, default 15) */
+    bool delack_enabled;       /* delay ACKs of data (default true) */
+    bool delack_fin;           /* delay the ACK of a peer's FIN, so an application close
+                                  merges it with our FIN: the three-way close (default false) */
+    bool nagle;                /* RFC 9293 §3.7.4 (default true) */
+    uint32_t rcvbuf, sndbuf;   /* ring sizes in bytes (default 65535) */
+} tw_tcp_cfg;
+
+void tw_tcp_cfg_default(tw_tcp_cfg *cfg);
+
+/* Where a connection reports: a trace sink and the stack's counters. */
+typedef struct tw_tcp_env {
+    void (*trace)(void *ctx, const tw_trace_ev *ev); /* may be NULL */
+    void *trace_ctx;
+    uint64_t *counters; /* TW_C__COUNT entries; never NULL */
+} tw_tcp_env;
+
+/* How a segment's processing ended (4.4BSD drop/dropafterack/dropwithreset). */
+typedef enum tw_tcp_action {
+    TW_ACT_ACCEPT,          /* processed; call tw_tcp_output() */
+    TW_ACT_DROP,            /* ignored silently; reason says why */
+    TW_ACT_DROP_AFTER_ACK,  /* ignored, but an ACK is due (output sends it) */
+    TW_ACT_DROP_WITH_RST,   /* ignored; the caller answers with tw_tcp_make_rst() */
+} tw_tcp_action;
+
+typedef struct tw_tcp_result {
+    tw_tcp_action action;
+    uint16_t reason; /* enum tw_counter of the drop or RST; 0 when accepted */
+} tw_tcp_result;
+
+/* Bits left in conn->events for the stack to turn into socket events. */
+enum {
+    TW_CEV_READABLE = 1,  /* data or EOF to read */
+    TW_CEV_WRITABLE = 2,  /* send space opened */
+    TW_CEV_CONNECTED = 4, /* reached ESTABLISHED */
+    TW_CEV_CLOSED = 8,    /* reached CLOSED; conn->err says why if an error */
+};
+
+/* Internal flag bits (conn->flags). */
+enum {
+    TW_TF_ACK_NOW = 1 << 0,     /* send an ACK at the next output */
+    TW_TF_DELACK = 1 << 1,      /* an ACK is owed but delayed */
+    TW_TF_FIN_QUEUED = 1 << 2,  /* the user closed the send side: FIN follows the data */
+    TW_TF_RCVD_FIN = 1 << 3,    /* the peer's FIN has been taken (rcv_nxt covers it) */
+    TW_TF_ORPHAN = 1 << 4,      /* the user closed the socket: nobody reads any more */
+    TW_TF_SEND_RST = 1 << 5,    /* output must emit an RST <SEQ=SND.NXT> */
+    TW_TF_SYN_RETRIED = 1 << 6, /* SYN was retransmitted (RFC 6298 §5.7) */
+    TW_TF_NODELAY = 1 << 7,     /* Nagle off for this connection */
+    TW_TF_PEER_FIN_OOO = 1 << 8,/* a FIN arrived beyond a gap; peer_fin_seq holds it */
+    TW_TF_CHALLENGE = 1 << 9,   /* the pending ACK is an RFC 5961 challenge ACK */
+    TW_TF_PASSIVE = 1 << 10,    /* opened by a listener */
+    TW_TF_FORCE_PROBE = 1 << 11,/* persist timer fired: send one byte past the window */
+    TW_TF_SHUT_RD = 1 << 12,    /* user shut down the receive side */
+    TW_TF_RETRANSMITTING = 1 << 13, /* snd_nxt was pulled back by an RTO */
+};
+
+typedef struct tw_tcp_conn {
+    tw_state state;
+    uint32_t id;
+    uint32_t flags;
+    uint8_t events;       /* TW_CEV_* not yet collected */
+    int err;              /* 0 or a TW_E* code (positive) explaining CLOSED */
+    tw_cause close_cause; /* cause of the move to CLOSED */
+    const tw_tcp_cfg *cfg;
+    const tw_tcp_env *env;
+
+    uint32_t laddr, raddr;
+    uint16_t lport, rport;
+
+    /* Send sequence space (RFC 9293 §3.3.1). snd_max is the highest SND.NXT
+     * ever sent, so a retransmission can pull snd_nxt back below it. */
+    tw_seq_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+    uint32_t snd_wnd, max_snd_wnd;
+    uint16_t snd_mss;     /* effective send MSS: min(peer MSS, cfg->mss) */
+    tw_seq_t fin_seq;     /* sequence number of our FIN, valid with FIN_QUEUED */
+
+    /* Receive sequence space. rcv_adv is the right edge we advertised; the
+     * window never shrinks below it (RFC 9293 §3.8.6.2.1). */
+    tw_seq_t irs, rcv_nxt, rcv_adv;
+    tw_seq_t peer_fin_seq;
+    uint32_t unacked_segs; /* in-order segments received since our last ACK */
+
+    tw_ring sndbuf;       /* unacknowledged + unsent data, starting at snd_una (after SYN) */
+    tw_ring rcvbuf;       /* in-order data not yet read, then out-of-order data in the free area */
+    tw_asm ooo;           /* out-of-order ranges, offsets from rcv_nxt */
+
+    /* Timers: absolute deadlines, TW_TIME_NEVER when off. */
+    tw_time_t t_rexmt, t_delack, t_persist, t_2msl, t_fw2;
+    uint8_t rexmt_count;  /* consecutive RTO expiries (backoff shift) */
+    uint8_t persist_shift;
+
+    /* RTT estimation (RFC 6298), one timed segment at a time (Karn). */
+    tw_time_t srtt, rttvar, rto;
+    bool rtt_timing;
+    tw_seq_t rtt_seq;
+    tw_time_t rtt_start;
+
+    /* Life history, for close reasons and dwell times. */
+    tw_time_t state_since;
+    tw_time_t created;
+} tw_tcp_conn;
+
+/* Segment sink used by tw_tcp_output(). The payload of an emitted segment is
+ * copied into `scratch` (at least cfg->mss bytes) and valid only during emit. */
+typedef struct tw_tcp_tx {
+    void (*emit)(void *ctx, const tw_tcp_seg *seg, unsigned meta);
+    void *ctx;
+    uint8_t *scratch;
+    uint32_t scratch_cap;
+} tw_tcp_tx;
+
+/* Prepares `c` in CLOSED with its buffers; nothing is sent. sndmem/rcvmem
+ * are cfg->sndbuf / cfg->rcvbuf bytes owned by the caller. */
+void tw_tcp_init(tw_tcp_conn *c, const tw_tcp_cfg *cfg, const tw_tcp_env *env, uint32_t id,
+                 uint8_t *sndmem, uint8_t *rcvmem, tw_time_t now);
+/* Sets the 4-tuple. */
+void tw_tcp_set_tuple(tw_tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                      uint16_t rport);
+/* Active OPEN (RFC 9293 §3.10.1): CLOSED -> SYN_SENT with ISS `iss`; the SYN
+ * goes out at the next tw_tcp_output(). */
+int tw_tcp_connect(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now);
+/* Passive OPEN for one incoming SYN: CLOSED -> LISTEN, so that the SYN is then
+ * handed to tw_tcp_input() exactly as RFC 9293 §3.10.7.2 describes. */
+int tw_tcp_listen(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now);
+
+/* SEGMENT ARRIVES (RFC 9293 §3.10.7) for a segment of this connection. */
+tw_tcp_result tw_tcp_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg);
+/* Emits every segment that is due now (SYN, data, FIN, ACK, RST, probes),
+ * honouring windows, Nagle and delayed ACK. Returns the number emitted. */
+int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx);
+/* The earliest timer deadline, or TW_TIME_NEVER. */
+tw_time_t tw_tcp_next_deadline(const tw_tcp_conn *c);
+/* TIMEOUTS (RFC 9293 §3.10.8): runs every timer whose deadline is <= now.
+ * Call tw_tcp_output() afterwards. */
+void tw_tcp_timer(tw_tcp_conn *c, tw_time_t now);
+
+/* SEND: queues up to n bytes; returns bytes queued, -TW_EAGAIN when the buffer
+ * is full, -TW_EPIPE after shutdown/close, -TW_ENOTCONN before an open. */
+int tw_tcp_send(tw_tcp_conn *c, const void *buf, uint32_t n, tw_time_t now);
+/* RECEIVE: copies up to n in-order bytes; returns the count, 0 at end of
+ * stream (peer FIN and nothing left), -TW_EAGAIN if nothing yet, or
+ * -TW_ENOTCONN / the connection's error. */
+int tw_tcp_recv(tw_tcp_conn *c, void *buf, uint32_t n, tw_time_t now);
+/* shutdown(SHUT_WR): queue a FIN after the data (RFC 9293 CLOSE, half-close). */
+int tw_tcp_shutdown(tw_tcp_conn *c, tw_time_t now);
+/* close(): like shutdown, then the connection is orphaned. With unread data it
+ * aborts with RST instead (RFC 9293 §3.10.4, SHLD-3 / RFC 2525). */
+int tw_tcp_close(tw_tcp_conn *c, tw_time_t now);
+/* ABORT (RFC 9293 §3.10.5): an RST is sent (in synchronized states) and the
+ * connection goes to CLOSED. */
+int tw_tcp_abort(tw_tcp_conn *c, tw_time_t now);
+/* Bytes readable / send space free. */
+uint32_t tw_tcp_readable(const tw_tcp_conn *c);
+uint32_t tw_tcp_writable(const tw_tcp_conn *c);
+/* True once nothing more will ever be sent or received: CLOSED with no RST pending. */
+bool tw_tcp_is_dead(const tw_tcp_conn *c);
+
+/* The one way to change state: checks the move is on the RFC 9293 diagram
+ * (aborts otherwise: an illegal move is a bug) and emits a trace event. */
+void tw_tcp_set_state(tw_tcp_conn *c, tw_state to, tw_cause cause, tw_time_t now);
+/* True when from -> to is a legal transition. */
+bool tw_tcp_move_legal(tw_state from, tw_state to);
+/* Emits a STATE trace event through `env` (used for TIME_WAIT records too). */
+void tw__trace_state(const tw_tcp_env *env, uint32_t id, tw_state from, tw_state to,
+                     tw_cause cause, tw_time_t now, uint32_t laddr, uint16_t lport,
+                     uint32_t raddr, uint16_t rport);
+
+/* Builds the RST answering `in` per RFC 9293 §3.10.7.1/§3.10.7.2: if `in`
+ * has ACK, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+ * Returns false when no RST may be sent (the input is itself an RST). */
+bool tw_tcp_make_rst(const tw_tcp_seg *in, tw_tcp_seg *out);
+/* Sequence space a segment occupies: payload + SYN + FIN. */
+static inline uint32_t tw_seg_seqlen(const tw_tcp_seg *s) {
+    return s->len + ((s->flags & TW_TH_SYN) ? 1u : 0u) + ((s->flags & TW_TH_FIN) ? 1u : 0u);
+}
+
+/* ---- TIME_WAIT, shared by a connection in TIME_WAIT and by the stack's
+ * compact TIME_WAIT records (RFC 9293 §3.10.7.4, RFC 1337, RFC 6191). ---- */
+typedef struct tw_tcp_tw {
+    tw_seq_t snd_nxt, rcv_nxt;
+    uint16_t wnd;
+} tw_tcp_tw;
+
+typedef enum tw_tw_verdict {
+    TW_TWV_DROP,        /* nothing to send; reason tells why */
+    TW_TWV_ACK,         /* send <SEQ=snd_nxt><ACK=rcv_nxt><ACK>, no restart */
+    TW_TWV_REACK,       /* retransmitted FIN: ACK it and restart 2MSL */
+    TW_TWV_REUSE,       /* an acceptable new SYN: end TIME_WAIT, open a new connection */
+} tw_tw_verdict;
+
+/* Decides what a TIME_WAIT endpoint does with `seg`; sets *reason to a counter id. */
+tw_tw_verdict tw_tcp_tw_input(const tw_tcp_tw *tw, const tw_tcp_seg *seg, uint16_t *reason);
+/* Fills `out` with the ACK a TIME_WAIT endpoint sends. */
+void tw_tcp_tw_ack(const tw_tcp_tw *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                   uint16_t rport, tw_tcp_seg *out);
+
+/* Internal helpers shared by the tcp/ files. */
+void tw__tcp_count(const tw_tcp_conn *c, int counter);
+void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now);
+tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c);
+void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t rtt);
+void tw__tcp_enter_closed(tw_tcp_conn *c, tw_cause cause, int err, tw_time_t now);
+void tw__tcp_enter_time_wait(tw_tcp_conn *c, tw_cause cause, tw_time_t now);
+uint32_t tw__tcp_rcv_window(const tw_tcp_conn *c);
+tw_seq_t tw__tcp_snd_data_start(const tw_tcp_conn *c);
+void tw__tcp_trace_timer(const tw_tcp_conn *c, tw_timer_kind k, tw_time_t now);
+
+#endif

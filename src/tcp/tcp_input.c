@@ -1,0 +1,479 @@
+/* tcp_input.c - SEGMENT ARRIVES (RFC 9293 §3.10.7) for one connection.
+ *
+ * tw_tcp_input() dispatches on the state: LISTEN (§3.10.7.2), SYN_SENT
+ * (§3.10.7.3), TIME_WAIT (tcp_timewait.c) and the synchronized states
+ * (§3.10.7.4), which follow the RFC's steps in order: sequence check, RST,
+ * SYN, ACK, text, FIN. Each path ends in a named action (accept, drop, drop
+ * after ACK, drop with RST) with a counter naming the reason. Replies are not
+ * sent here: flags are set and tw_tcp_output() sends what is owed. */
+#include <string.h>
+
+#include <tcpwave/tw_errno.h>
+
+#include "tcp/tcp.h"
+
+static tw_tcp_result accept_(void) {
+    tw_tcp_result r = {TW_ACT_ACCEPT, 0};
+    return r;
+}
+
+static tw_tcp_result drop(const tw_tcp_conn *c, tw_tcp_action a, int reason) {
+    tw_tcp_result r = {a, (uint16_t)reason};
+    if (reason) tw__tcp_count(c, reason);
+    return r;
+}
+
+/* Immediate ACK owed (unacceptable segment, out-of-order data, ...). */
+static void ack_now(tw_tcp_conn *c) { c->flags |= TW_TF_ACK_NOW; }
+
+/* RFC 5961 challenge ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+static void challenge_ack(tw_tcp_conn *c) {
+    c->flags |= TW_TF_ACK_NOW | TW_TF_CHALLENGE;
+    tw__tcp_count(c, TW_C_CHALLENGE_ACK);
+}
+
+/* An ACK for in-order data: delayed (RFC 9293 §3.8.6.3, SHLD-18/19) unless two
+ * full-sized segments' worth is unacknowledged, then at once. */
+static void schedule_ack(tw_tcp_conn *c, uint32_t bytes, tw_time_t now) {
+    if (!c->cfg->delack_enabled) {
+        ack_now(c);
+        return;
+    }
+    c->unacked_segs += bytes;
+    if (c->unacked_segs >= 2u * c->snd_mss) {
+        ack_now(c);
+        return;
+    }
+    c->flags |= TW_TF_DELACK;
+    if (c->t_delack == TW_TIME_NEVER) c->t_delack = now + c->cfg->delack;
+}
+
+/* MSS option of a SYN (RFC 9293 §3.7.1): the send MSS is the smaller of the
+ * peer's and ours; without the option the peer gets 536 (MUST-15). A tiny or
+ * zero MSS is raised to 48 bytes so one byte per segment cannot be forced. */
+static void take_syn_options(tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    uint32_t mss = seg->opt.has_mss ? seg->opt.mss : 536u;
+    if (mss < 48) mss = 48;
+    if (mss > c->cfg->mss) mss = c->cfg->mss;
+    c->snd_mss = (uint16_t)mss;
+}
+
+/* Records the peer's ISN: RCV.NXT = SEG.SEQ + 1, IRS = SEG.SEQ. */
+static void take_peer_syn(tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    c->irs = seg->seq;
+    c->rcv_nxt = tw_seq_add(seg->seq, 1);
+    c->rcv_adv = tw_seq_add(c->rcv_nxt, tw__tcp_rcv_window(c));
+    take_syn_options(c, seg);
+}
+
+static void take_window(tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    c->snd_wnd = seg->wnd;
+    if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    if (c->snd_wnd > 0) {
+        c->t_persist = TW_TIME_NEVER;
+        c->persist_shift = 0;
+    }
+}
+
+static void became_established(tw_tcp_conn *c, tw_cause cause, tw_time_t now) {
+    tw_tcp_set_state(c, TW_ESTABLISHED, cause, now);
+    c->events |= TW_CEV_CONNECTED | TW_CEV_WRITABLE;
+    /* RFC 6298 §5.7: after a retransmitted SYN, data starts with RTO >= 3 s. */
+    if ((c->flags & TW_TF_SYN_RETRIED) && c->rto < TW_SEC(3)) c->rto = TW_SEC(3);
+    c->rexmt_count = 0;
+    /* A close issued in SYN_RECEIVED was queued until now (RFC 9293 §3.10.4). */
+    if (c->flags & TW_TF_FIN_QUEUED) tw_tcp_set_state(c, TW_FIN_WAIT_1, TW_CAUSE_USER_CLOSE, now);
+}
+
+/* RFC 9293 §3.10.7.2: a SYN opens the connection; an ACK is answered with
+ * RST; an RST is ignored. */
+static tw_tcp_result listen_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+    if (seg->flags & TW_TH_RST) return drop(c, TW_ACT_DROP, TW_C_DROP_LISTEN_NOT_SYN);
+    if (seg->flags & TW_TH_ACK) return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);
+    if (!(seg->flags & TW_TH_SYN)) return drop(c, TW_ACT_DROP, TW_C_DROP_LISTEN_NOT_SYN);
+    c->flags |= TW_TF_PASSIVE;
+    take_peer_syn(c, seg);
+    c->snd_wnd = seg->wnd;
+    c->max_snd_wnd = seg->wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    /* Data carried on the SYN is not queued: it is left unacknowledged and the
+     * peer will send it again once the connection is synchronized. */
+    tw_tcp_set_state(c, TW_SYN_RECEIVED, TW_CAUSE_RCV_SYN, now);
+    return accept_();
+}
+
+/* RFC 9293 §3.10.7.3, SYN_SENT. */
+static tw_tcp_result syn_sent_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+    bool has_ack = seg->flags & TW_TH_ACK;
+    if (has_ack && (tw_seq_le(seg->ack, c->iss) || tw_seq_gt(seg->ack, c->snd_max))) {
+        if (seg->flags & TW_TH_RST) return drop(c, TW_ACT_DROP, TW_C_DROP_SYN_SENT_BAD_ACK);
+        return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);
+    }
+    if (seg->flags & TW_TH_RST) {
+        /* Only an RST that acknowledges our SYN resets (RFC 5961 §3 note). */
+        if (!has_ack) return drop(c, TW_ACT_DROP, TW_C_DROP_SYN_SENT_BAD_ACK);
+        tw__tcp_count(c, TW_C_RST_RECEIVED);
+        tw__tcp_enter_closed(c, TW_CAUSE_RCV_RST, TW_ECONNREFUSED, now);
+        return accept_();
+    }
+    if (!(seg->flags & TW_TH_SYN)) return drop(c, TW_ACT_DROP, TW_C_DROP_SYN_SENT_NO_SYN);
+
+    take_peer_syn(c, seg);
+    if (has_ack) {
+        c->snd_una = seg->ack;
+        if (c->rtt_timing && tw_seq_gt(seg->ack, c->rtt_seq)) {
+            tw__tcp_rtt_sample(c, now - c->rtt_start);
+            c->rtt_timing = false;
+        }
+        c->t_rexmt = TW_TIME_NEVER;
+        take_window(c, seg);
+        c->max_snd_wnd = c->snd_wnd;
+        ack_now(c);
+        became_established(c, TW_CAUSE_RCV_SYN_ACK, now);
+        return accept_();
+    }
+    /* Simultaneous open (MUST-10): SYN without ACK -> SYN_RECEIVED, and our
+     * SYN is sent again with an ACK: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. */
+    c->snd_wnd = seg->wnd;
+    c->max_snd_wnd = seg->wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_nxt = c->iss;
+    c->t_rexmt = TW_TIME_NEVER;
+    c->rtt_timing = false;
+    tw_tcp_set_state(c, TW_SYN_RECEIVED, TW_CAUSE_RCV_SYN, now);
+    return accept_();
+}
+
+/* The acceptability test of RFC 9293 §3.10.7.4 (four cases). */
+static bool acceptable(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    uint32_t seglen = tw_seg_seqlen(seg);
+    int32_t w = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
+    uint32_t wnd = w > 0 ? (uint32_t)w : 0;
+    tw_seq_t end = tw_seq_add(c->rcv_nxt, wnd);
+    if (seglen == 0) {
+        if (wnd == 0) return tw_seq_eq(seg->seq, c->rcv_nxt);
+        return tw_seq_in(seg->seq, c->rcv_nxt, end);
+    }
+    if (wnd == 0) return false;
+    tw_seq_t last = tw_seq_add(seg->seq, seglen - 1);
+    return tw_seq_in(seg->seq, c->rcv_nxt, end) || tw_seq_in(last, c->rcv_nxt, end);
+}
+
+/* A trimmed view of the segment: only the part inside the receive window. */
+typedef struct trimmed {
+    tw_seq_t seq;
+    const uint8_t *data;
+    uint32_t len;
+    bool syn, fin;
+} trimmed;
+
+static void trim_to_window(const tw_tcp_conn *c, const tw_tcp_seg *seg, trimmed *t) {
+    t->seq = seg->seq;
+    t->data = seg->payload;
+    t->len = seg->len;
+    t->syn = seg->flags & TW_TH_SYN;
+    t->fin = seg->flags & TW_TH_FIN;
+    if (t->syn) { /* the SYN occupies seg->seq; data starts after it */
+        t->syn = false;
+        t->seq = tw_seq_add(t->seq, 1);
+    }
+    int32_t before = tw_seq_diff(c->rcv_nxt, t->seq);
+    if (before > 0) { /* already received bytes at the front */
+        uint32_t cut = (uint32_t)before < t->len ? (uint32_t)before : t->len;
+        t->data += cut;
+        t->len -= cut;
+        t->seq = tw_seq_add(t->seq, cut);
+        if ((uint32_t)before > cut) t->fin = false; /* the FIN itself is old too */
+    }
+    int32_t w = tw_seq_diff(c->rcv_adv, t->seq);
+    uint32_t room = w > 0 ? (uint32_t)w : 0;
+    if (t->len > room) { /* past the right edge: cut, and the FIN with it */
+        t->len = room;
+        t->fin = false;
+    }
+}
+
+/* Step 2 (RFC 9293 §3.10.7.4 with RFC 5961 §3): an RST resets only when its
+ * sequence number is exactly RCV.NXT; otherwise a challenge ACK. */
+static tw_tcp_result rst_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+    if (!tw_seq_eq(seg->seq, c->rcv_nxt)) {
+        challenge_ack(c);
+        return drop(c, TW_ACT_DROP_AFTER_ACK, 0);
+    }
+    tw__tcp_count(c, TW_C_RST_RECEIVED);
+    int err = 0;
+    switch (c->state) {
+    case TW_SYN_RECEIVED: /* passive: the listener stays; active: refused */
+        err = (c->flags & TW_TF_PASSIVE) ? 0 : TW_ECONNREFUSED;
+        break;
+    case TW_ESTABLISHED:
+    case TW_FIN_WAIT_1:
+    case TW_FIN_WAIT_2:
+    case TW_CLOSE_WAIT:
+        err = TW_ECONNRESET;
+        break;
+    default: /* CLOSING, LAST_ACK: just close */
+        break;
+    }
+    tw__tcp_enter_closed(c, TW_CAUSE_RCV_RST, err, now);
+    return accept_();
+}
+
+static bool our_fin_acked(const tw_tcp_conn *c) {
+    return (c->flags & TW_TF_FIN_QUEUED) && tw_seq_gt(c->snd_una, c->fin_seq);
+}
+
+/* Step 5 for the synchronized states: SND.UNA, the send window, RTT, the
+ * retransmission timer, and the FIN_WAIT_1/CLOSING/LAST_ACK moves. Returns
+ * true when processing goes on to the text and FIN steps. */
+static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_tcp_result *res) {
+    if (tw_seq_gt(seg->ack, c->snd_max)) { /* acks something never sent */
+        ack_now(c);
+        *res = drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_ACK_TOO_NEW);
+        return false;
+    }
+    if (tw_seq_lt(seg->ack, tw_seq_add(c->snd_una, (uint32_t)-c->max_snd_wnd)) &&
+        tw_seq_lt(seg->ack, c->snd_una)) { /* RFC 5961 §5: too old */
+        challenge_ack(c);
+        *res = drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_ACK_TOO_OLD);
+        return false;
+    }
+    if (tw_seq_gt(seg->ack, c->snd_una)) {
+        tw_seq_t start = tw__tcp_snd_data_start(c);
+        int32_t covered = tw_seq_diff(seg->ack, start);
+        uint32_t buffered = tw_ring_len(&c->sndbuf);
+        uint32_t n = covered > 0 ? ((uint32_t)covered < buffered ? (uint32_t)covered : buffered) : 0;
+        tw_ring_discard(&c->sndbuf, n);
+        c->snd_una = seg->ack;
+        if (tw_seq_lt(c->snd_nxt, c->snd_una)) c->snd_nxt = c->snd_una;
+        if (c->rtt_timing && tw_seq_gt(seg->ack, c->rtt_seq)) {
+            tw__tcp_rtt_sample(c, now - c->rtt_start);
+            c->rtt_timing = false;
+        }
+        c->rexmt_count = 0;
+        /* RFC 6298 §5.2/5.3: stop when all is acked, else restart. */
+        if (tw_seq_eq(c->snd_una, c->snd_max)) c->t_rexmt = TW_TIME_NEVER;
+        else tw__tcp_arm_rexmt(c, now);
+        if (n) c->events |= TW_CEV_WRITABLE;
+    }
+    /* Send window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule). */
+    if (tw_seq_lt(c->snd_wl1, seg->seq) ||
+        (tw_seq_eq(c->snd_wl1, seg->seq) && tw_seq_le(c->snd_wl2, seg->ack)))
+        take_window(c, seg);
+
+    bool fin_here = seg->flags & TW_TH_FIN;
+    switch (c->state) {
+    case TW_FIN_WAIT_1:
+        /* With a FIN in the same segment the FIN step moves straight to
+         * TIME_WAIT, so the trace shows one move for the merged FIN+ACK. */
+        if (our_fin_acked(c) && !fin_here) {
+            tw_tcp_set_state(c, TW_FIN_WAIT_2, TW_CAUSE_RCV_ACK_OF_FIN, now);
+            if ((c->flags & TW_TF_ORPHAN) && c->cfg->fin_wait_2_timeout)
+                c->t_fw2 = now + c->cfg->fin_wait_2_timeout;
+        }
+        break;
+    case TW_CLOSING:
+        if (our_fin_acked(c)) {
+            tw__tcp_enter_time_wait(c, TW_CAUSE_RCV_ACK_OF_FIN, now);
+            *res = accept_();
+            return false;
+        }
+        break;
+    case TW_LAST_ACK:
+        if (our_fin_acked(c)) {
+            tw__tcp_enter_closed(c, TW_CAUSE_RCV_ACK_OF_FIN, 0, now);
+            *res = accept_();
+            return false;
+        }
+        break;
+    default:
+        break;
+    }
+    return true;
+}
+
+/* Takes the peer's FIN at RCV.NXT: the FIN step of RFC 9293 §3.10.7.4. */
+static void take_fin(tw_tcp_conn *c, tw_time_t now) {
+    c->rcv_nxt = tw_seq_add(c->rcv_nxt, 1);
+    c->flags |= TW_TF_RCVD_FIN;
+    c->flags &= ~(uint32_t)TW_TF_PEER_FIN_OOO;
+    c->events |= TW_CEV_READABLE;
+    switch (c->state) {
+    case TW_SYN_RECEIVED:
+    case TW_ESTABLISHED:
+        tw_tcp_set_state(c, TW_CLOSE_WAIT, TW_CAUSE_RCV_FIN, now);
+        /* The switch between the four-way and the three-way close: a delayed
+         * ACK lets the application's close put our FIN on the same segment. */
+        if (c->cfg->delack_fin && c->cfg->delack_enabled) {
+            c->flags |= TW_TF_DELACK;
+            if (c->t_delack == TW_TIME_NEVER) c->t_delack = now + c->cfg->delack;
+        } else {
+            ack_now(c);
+        }
+        break;
+    case TW_FIN_WAIT_1:
+        ack_now(c);
+        if (our_fin_acked(c)) tw__tcp_enter_time_wait(c, TW_CAUSE_RCV_FIN_ACK, now);
+        else tw_tcp_set_state(c, TW_CLOSING, TW_CAUSE_RCV_FIN, now); /* simultaneous close */
+        break;
+    case TW_FIN_WAIT_2:
+        ack_now(c);
+        tw__tcp_enter_time_wait(c, TW_CAUSE_RCV_FIN, now);
+        break;
+    default:
+        ack_now(c);
+        break;
+    }
+}
+
+/* Step 7: in-order data goes to the receive ring, out-of-order data into the
+ * ring's free area with its range recorded, and a gap being filled is ACKed
+ * at once (RFC 9293 §3.10.7.4 and RFC 5681 §4.2). */
+static void data_input(tw_tcp_conn *c, tw_time_t now, const trimmed *t) {
+    int32_t off = tw_seq_diff(t->seq, c->rcv_nxt);
+    if (off > 0) {
+        uint32_t w = tw_ring_write_at(&c->rcvbuf, (uint32_t)off, t->data, t->len);
+        if (w < t->len || tw_asm_add(&c->ooo, (uint32_t)off, w) < 0)
+            tw__tcp_count(c, TW_C_DROP_OOO_FULL);
+        tw__tcp_count(c, TW_C_ACK_NOW_OOO);
+        ack_now(c);
+        return;
+    }
+    bool had_gap = !tw_asm_empty(&c->ooo);
+    uint32_t n = tw_ring_write_at(&c->rcvbuf, 0, t->data, t->len);
+    tw_ring_commit(&c->rcvbuf, n);
+    c->rcv_nxt = tw_seq_add(c->rcv_nxt, n);
+    tw_asm_shift(&c->ooo, n);
+    uint32_t more = tw_asm_take_front(&c->ooo);
+    if (more) {
+        tw_ring_commit(&c->rcvbuf, more);
+        c->rcv_nxt = tw_seq_add(c->rcv_nxt, more);
+        tw_asm_shift(&c->ooo, more);
+    }
+    c->env->counters[TW_C_TCP_DATA_IN_BYTES] += n + more;
+    c->events |= TW_CEV_READABLE;
+    if (had_gap) ack_now(c);
+    else schedule_ack(c, n, now);
+}
+
+/* Steps 6-8 (text and FIN) for ESTABLISHED and the closing states. */
+static tw_tcp_result text_and_fin(tw_tcp_conn *c, tw_time_t now, const trimmed *t) {
+    bool can_receive = c->state == TW_ESTABLISHED || c->state == TW_FIN_WAIT_1 ||
+                       c->state == TW_FIN_WAIT_2;
+    if (t->len > 0) {
+        if (!can_receive) {
+            /* The peer already sent its FIN: data past it is a violation. */
+            ack_now(c);
+            return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_DATA_AFTER_FIN);
+        }
+        if (c->flags & TW_TF_ORPHAN) {
+            /* RFC 1122 §4.2.2.13 / RFC 9293 §3.10.4: nobody will read this. */
+            c->flags |= TW_TF_SEND_RST;
+            tw__tcp_count(c, TW_C_RST_DATA_AFTER_CLOSE);
+            tw__tcp_enter_closed(c, TW_CAUSE_RCV_DATA_AFTER_CLOSE, 0, now);
+            return drop(c, TW_ACT_DROP, TW_C_DROP_DATA_AFTER_CLOSE);
+        }
+        data_input(c, now, t);
+    }
+    if (t->fin) {
+        tw_seq_t fin_seq = tw_seq_add(t->seq, t->len);
+        if (c->flags & TW_TF_RCVD_FIN) {
+            ack_now(c); /* a duplicate: repeat our ACK */
+        } else if (tw_seq_eq(fin_seq, c->rcv_nxt)) {
+            take_fin(c, now);
+        } else if (tw_seq_gt(fin_seq, c->rcv_nxt)) {
+            /* FIN beyond a gap: remember it; the connection must not close
+             * before the missing data has arrived. */
+            c->flags |= TW_TF_PEER_FIN_OOO;
+            c->peer_fin_seq = fin_seq;
+        }
+    }
+    if ((c->flags & TW_TF_PEER_FIN_OOO) && !(c->flags & TW_TF_RCVD_FIN) &&
+        tw_seq_eq(c->peer_fin_seq, c->rcv_nxt))
+        take_fin(c, now);
+    return accept_();
+}
+
+/* RFC 9293 §3.10.7.4 for SYN_RECEIVED and every later state but TIME_WAIT. */
+static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+    /* A retransmitted SYN in SYN_RECEIVED means our SYN-ACK was lost: send it again. */
+    if (c->state == TW_SYN_RECEIVED && (seg->flags & TW_TH_SYN) && !(seg->flags & TW_TH_ACK) &&
+        tw_seq_eq(seg->seq, c->irs)) {
+        c->snd_nxt = c->iss;
+        return accept_();
+    }
+    /* Step 1: sequence number check. */
+    if (!acceptable(c, seg)) {
+        if (seg->flags & TW_TH_RST) return drop(c, TW_ACT_DROP, TW_C_DROP_RST_OUT_OF_WINDOW);
+        ack_now(c);
+        return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
+    }
+    /* Step 2: RST. */
+    if (seg->flags & TW_TH_RST) return rst_input(c, now, seg);
+    /* Step 4: SYN in a synchronized state (RFC 5961 §4; RFC 9293 MUST-? via 5961). */
+    if (seg->flags & TW_TH_SYN) {
+        challenge_ack(c);
+        return drop(c, TW_ACT_DROP_AFTER_ACK, 0);
+    }
+    /* Step 5: ACK. */
+    if (!(seg->flags & TW_TH_ACK)) return drop(c, TW_ACT_DROP, TW_C_DROP_NO_ACK);
+    if (c->state == TW_SYN_RECEIVED) {
+        if (!tw_seq_gt(seg->ack, c->snd_una) || tw_seq_gt(seg->ack, c->snd_max))
+            return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);
+        c->snd_una = seg->ack;
+        c->t_rexmt = TW_TIME_NEVER;
+        if (c->rtt_timing && tw_seq_gt(seg->ack, c->rtt_seq)) {
+            tw__tcp_rtt_sample(c, now - c->rtt_start);
+            c->rtt_timing = false;
+        }
+        take_window(c, seg);
+        became_established(c, TW_CAUSE_RCV_ACK, now);
+    }
+    tw_tcp_result res = accept_();
+    if (!ack_input(c, now, seg, &res)) return res;
+    trimmed t;
+    trim_to_window(c, seg, &t);
+    return text_and_fin(c, now, &t);
+}
+
+/* The TIME_WAIT handler shared with the stack's compact records. */
+static tw_tcp_result time_wait_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+    tw_tcp_tw tw = {c->snd_nxt, c->rcv_nxt, (uint16_t)tw__tcp_rcv_window(c)};
+    uint16_t reason = 0;
+    switch (tw_tcp_tw_input(&tw, seg, &reason)) {
+    case TW_TWV_REACK:
+        c->t_2msl = now + 2 * c->cfg->msl;
+        tw__tcp_count(c, reason);
+        ack_now(c);
+        return accept_();
+    case TW_TWV_ACK:
+        ack_now(c);
+        return drop(c, TW_ACT_DROP_AFTER_ACK, reason);
+    case TW_TWV_REUSE:
+        /* The stack turns this into a new incarnation; a bare connection
+         * (no stack) treats it as an old duplicate and re-ACKs. */
+        ack_now(c);
+        return drop(c, TW_ACT_DROP_AFTER_ACK, 0);
+    case TW_TWV_DROP:
+    default:
+        return drop(c, TW_ACT_DROP, reason);
+    }
+}
+
+tw_tcp_result tw_tcp_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+    switch (c->state) {
+    case TW_CLOSED:
+        return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_CLOSED_PORT); /* §3.10.7.1 */
+    case TW_LISTEN:
+        return listen_input(c, now, seg);
+    case TW_SYN_SENT:
+        return syn_sent_input(c, now, seg);
+    case TW_TIME_WAIT:
+        return time_wait_input(c, now, seg);
+    default:
+        return sync_input(c, now, seg);
+    }
+}

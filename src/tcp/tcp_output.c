@@ -1,0 +1,239 @@
+/* tcp_output.c - what a connection sends, and when (RFC 9293 §3.8, §3.10).
+ *
+ * tw_tcp_output() looks at the connection and emits every segment that is
+ * due: an RST left by an abort, the SYN or SYN-ACK, data within the peer's
+ * window (Nagle, §3.7.4), our FIN once all data has gone, pure ACKs owed by
+ * input or the delayed-ACK timer, window updates (receiver SWS avoidance,
+ * §3.8.6.2.2) and zero-window probes. Every segment carrying data or a FIN
+ * arms the retransmission timer (RFC 6298 §5.1). */
+#include <string.h>
+
+#include "tcp/tcp.h"
+
+tw_seq_t tw__tcp_snd_data_start(const tw_tcp_conn *c) {
+    /* Until the SYN is acknowledged the first data byte is ISS+1. */
+    return tw_seq_eq(c->snd_una, c->iss) ? tw_seq_add(c->iss, 1) : c->snd_una;
+}
+
+/* The raw window we could offer: free receive space, 16 bits (no window
+ * scaling yet), never shrinking below what was already advertised. */
+uint32_t tw__tcp_rcv_window(const tw_tcp_conn *c) {
+    uint32_t free_ = tw_ring_free(&c->rcvbuf);
+    if (free_ > 65535) free_ = 65535;
+    int32_t promised = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
+    if (promised > 0 && (uint32_t)promised > free_) free_ = (uint32_t)promised;
+    return free_;
+}
+
+/* Receiver SWS avoidance: the right edge moves only by at least
+ * min(RCV.BUFF/2, MSS) (RFC 9293 §3.8.6.2.2, MUST-39). */
+static uint32_t sws_threshold(const tw_tcp_conn *c) {
+    uint32_t half = c->cfg->rcvbuf / 2;
+    return half < c->cfg->mss ? half : c->cfg->mss;
+}
+
+static uint16_t advertise(tw_tcp_conn *c) {
+    uint32_t wnd = tw__tcp_rcv_window(c);
+    tw_seq_t edge = tw_seq_add(c->rcv_nxt, wnd);
+    int32_t grow = tw_seq_diff(edge, c->rcv_adv);
+    if (grow > 0 && (uint32_t)grow < sws_threshold(c)) {
+        int32_t keep = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
+        wnd = keep > 0 ? (uint32_t)keep : 0;
+        edge = c->rcv_adv;
+    }
+    if (tw_seq_gt(edge, c->rcv_adv)) c->rcv_adv = edge;
+    return (uint16_t)wnd;
+}
+
+static bool window_update_due(const tw_tcp_conn *c) {
+    uint32_t free_ = tw_ring_free(&c->rcvbuf);
+    if (free_ > 65535) free_ = 65535;
+    tw_seq_t edge = tw_seq_add(c->rcv_nxt, free_);
+    int32_t grow = tw_seq_diff(edge, c->rcv_adv);
+    /* Only worth a segment when the window was (nearly) closed and opened by
+     * at least the SWS threshold. */
+    int32_t left = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
+    return grow > 0 && (uint32_t)grow >= sws_threshold(c) &&
+           (left < 0 || (uint32_t)left < sws_threshold(c));
+}
+
+static void fill_hdr(const tw_tcp_conn *c, tw_tcp_seg *s) {
+    memset(s, 0, sizeof *s);
+    s->src_addr = c->laddr;
+    s->dst_addr = c->raddr;
+    s->src_port = c->lport;
+    s->dst_port = c->rport;
+}
+
+static void sent_ack(tw_tcp_conn *c) {
+    c->flags &= ~(uint32_t)(TW_TF_ACK_NOW | TW_TF_DELACK | TW_TF_CHALLENGE);
+    c->t_delack = TW_TIME_NEVER;
+    c->unacked_segs = 0;
+}
+
+static void emit(tw_tcp_conn *c, const tw_tcp_tx *tx, tw_tcp_seg *s, unsigned meta) {
+    tw__tcp_count(c, TW_C_TCP_OUT);
+    if (meta & TW_SEGMETA_RETRANS) tw__tcp_count(c, TW_C_TCP_RETRANS);
+    if (meta & TW_SEGMETA_PROBE) tw__tcp_count(c, TW_C_PERSIST_PROBE);
+    tx->emit(tx->ctx, s, meta);
+}
+
+/* SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED) at ISS, with our MSS. */
+static int send_syn(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    tw_tcp_seg s;
+    fill_hdr(c, &s);
+    s.seq = c->iss;
+    s.flags = TW_TH_SYN;
+    if (c->state == TW_SYN_RECEIVED) {
+        s.flags |= TW_TH_ACK;
+        s.ack = c->rcv_nxt;
+    }
+    s.wnd = advertise(c);
+    s.opt.has_mss = true;
+    s.opt.mss = c->cfg->mss;
+    unsigned meta = tw_seq_gt(c->snd_max, c->iss) ? TW_SEGMETA_RETRANS : 0;
+    c->snd_nxt = tw_seq_add(c->iss, 1);
+    if (tw_seq_gt(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
+    if (!meta && !c->rtt_timing) { /* Karn: time only first transmissions */
+        c->rtt_timing = true;
+        c->rtt_seq = c->iss;
+        c->rtt_start = now;
+    }
+    if (c->t_rexmt == TW_TIME_NEVER) tw__tcp_arm_rexmt(c, now);
+    if (s.flags & TW_TH_ACK) sent_ack(c);
+    emit(c, tx, &s, meta);
+    return 1;
+}
+
+/* Decides the next data/FIN/ACK segment; returns 1 if one was emitted. */
+static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    tw_seq_t start = tw__tcp_snd_data_start(c);
+    uint32_t buffered = tw_ring_len(&c->sndbuf);
+    int32_t off_s = tw_seq_diff(c->snd_nxt, start);
+    uint32_t off = off_s > 0 ? (uint32_t)off_s : 0;
+    uint32_t avail = off < buffered ? buffered - off : 0;
+    /* SYN_RECEIVED queues data until ESTABLISHED (RFC 9293 §3.10.2). */
+    if (c->state == TW_SYN_RECEIVED) avail = 0;
+    int32_t usable_s = tw_seq_diff(tw_seq_add(c->snd_una, c->snd_wnd), c->snd_nxt);
+    uint32_t usable = usable_s > 0 ? (uint32_t)usable_s : 0;
+    uint32_t len = avail < usable ? avail : usable;
+    if (len > c->snd_mss) len = c->snd_mss;
+    if (len > tx->scratch_cap) len = tx->scratch_cap;
+    unsigned meta = 0;
+    bool retrans = tw_seq_lt(c->snd_nxt, c->snd_max);
+
+    if ((c->flags & TW_TF_FORCE_PROBE) && len == 0 && avail > 0 && c->snd_wnd == 0) {
+        len = 1; /* RFC 9293 §3.8.6.1: probe a zero window with one byte */
+        meta |= TW_SEGMETA_PROBE;
+    }
+    c->flags &= ~(uint32_t)TW_TF_FORCE_PROBE;
+
+    /* Nagle (RFC 9293 §3.7.4, SHLD-7): hold a small segment while data is
+     * unacknowledged, unless it is all there is and we are closing. */
+    bool closing = (c->flags & TW_TF_FIN_QUEUED) && c->state != TW_SYN_RECEIVED;
+    if (len > 0 && len < c->snd_mss && !(meta & TW_SEGMETA_PROBE) && !retrans) {
+        bool idle = tw_seq_eq(c->snd_una, c->snd_max);
+        bool all = len == avail;
+        bool nodelay = c->flags & TW_TF_NODELAY;
+        bool half_wnd = c->max_snd_wnd && len >= c->max_snd_wnd / 2;
+        if (!(all && (idle || nodelay || closing)) && !half_wnd) len = 0;
+    }
+
+    bool fin = closing && tw_seq_eq(tw_seq_add(c->snd_nxt, len), c->fin_seq) &&
+               len == avail;
+    bool win_upd = window_update_due(c);
+    bool ack = c->flags & TW_TF_ACK_NOW;
+    if (len == 0 && !fin && !ack && !win_upd) return 0;
+
+    tw_tcp_seg s;
+    fill_hdr(c, &s);
+    s.seq = c->snd_nxt;
+    s.ack = c->rcv_nxt;
+    s.flags = TW_TH_ACK;
+    if (len > 0) {
+        tw_ring_peek(&c->sndbuf, off, tx->scratch, len);
+        s.payload = tx->scratch;
+        s.len = len;
+        if (len == avail) s.flags |= TW_TH_PSH;
+    }
+    if (fin) s.flags |= TW_TH_FIN;
+    s.wnd = advertise(c);
+    if (retrans && (len > 0 || fin)) meta |= TW_SEGMETA_RETRANS;
+    if (c->flags & TW_TF_CHALLENGE) meta |= TW_SEGMETA_CHALLENGE;
+
+    uint32_t seqlen = len + (fin ? 1u : 0u);
+    c->snd_nxt = tw_seq_add(c->snd_nxt, seqlen);
+    if (tw_seq_gt(c->snd_nxt, c->snd_max)) {
+        int32_t fresh = tw_seq_diff(c->snd_nxt, c->snd_max);
+        if (fresh > (int32_t)len) fresh = (int32_t)len;
+        if (fresh > 0) c->env->counters[TW_C_TCP_DATA_OUT_BYTES] += (uint32_t)fresh;
+        c->snd_max = c->snd_nxt;
+        if (!c->rtt_timing && seqlen && !retrans) {
+            c->rtt_timing = true;
+            c->rtt_seq = s.seq;
+            c->rtt_start = now;
+        }
+    }
+    if (seqlen && c->t_rexmt == TW_TIME_NEVER) tw__tcp_arm_rexmt(c, now);
+    if (seqlen) c->t_persist = TW_TIME_NEVER;
+    if (!tw_seq_lt(c->snd_nxt, c->snd_max)) c->flags &= ~(uint32_t)TW_TF_RETRANSMITTING;
+    sent_ack(c);
+    emit(c, tx, &s, meta);
+    return 1;
+}
+
+/* Zero window with data waiting and nothing in flight: arm the persist timer
+ * (RFC 9293 §3.8.6.1, MUST-36), backing off like the RTO. */
+static void maybe_arm_persist(tw_tcp_conn *c, tw_time_t now) {
+    if (c->snd_wnd != 0 || c->t_rexmt != TW_TIME_NEVER || c->t_persist != TW_TIME_NEVER) return;
+    tw_seq_t start = tw__tcp_snd_data_start(c);
+    uint32_t off = (uint32_t)tw_seq_diff(c->snd_nxt, start);
+    if (tw_ring_len(&c->sndbuf) <= off) return;
+    tw_time_t t = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
+    if (t > c->cfg->rto_max) t = c->cfg->rto_max;
+    c->t_persist = now + t;
+}
+
+static int send_rst(tw_tcp_conn *c, const tw_tcp_tx *tx) {
+    /* ABORT (RFC 9293 §3.10.5): <SEQ=SND.NXT><CTL=RST>. SND.MAX is used so a
+     * retransmission in progress does not put the RST below the peer's
+     * window. */
+    tw_tcp_seg s;
+    fill_hdr(c, &s);
+    s.seq = c->snd_max;
+    s.flags = TW_TH_RST;
+    c->flags &= ~(uint32_t)TW_TF_SEND_RST;
+    emit(c, tx, &s, 0);
+    return 1;
+}
+
+int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    int n = 0;
+    switch (c->state) {
+    case TW_CLOSED:
+        return (c->flags & TW_TF_SEND_RST) ? send_rst(c, tx) : 0;
+    case TW_LISTEN:
+        return 0;
+    case TW_SYN_SENT:
+    case TW_SYN_RECEIVED:
+        if (tw_seq_eq(c->snd_nxt, c->iss)) return send_syn(c, now, tx);
+        if (c->state == TW_SYN_SENT) return 0;
+        break;
+    case TW_TIME_WAIT:
+        if (c->flags & TW_TF_ACK_NOW) {
+            tw_tcp_seg s;
+            tw_tcp_tw tw = {c->snd_nxt, c->rcv_nxt, (uint16_t)tw__tcp_rcv_window(c)};
+            tw_tcp_tw_ack(&tw, c->laddr, c->lport, c->raddr, c->rport, &s);
+            sent_ack(c);
+            emit(c, tx, &s, 0);
+            return 1;
+        }
+        return 0;
+    default:
+        break;
+    }
+    /* Bounded: each round sends at least one byte, a FIN or the only ACK. */
+    while (send_one(c, now, tx)) n++;
+    maybe_arm_persist(c, now);
+    return n;
+}

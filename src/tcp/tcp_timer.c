@@ -1,0 +1,113 @@
+/* tcp_timer.c - TIMEOUTS (RFC 9293 §3.10.8) and the retransmission timer's
+ * arithmetic (RFC 6298).
+ *
+ * A connection keeps five absolute deadlines: retransmit, delayed ACK,
+ * persist, 2MSL and FIN_WAIT_2. tw_tcp_next_deadline() gives the earliest, so
+ * the stack keeps one timing-wheel entry per connection; tw_tcp_timer() runs
+ * every deadline that has passed. */
+#include <tcpwave/tw_errno.h>
+
+#include "tcp/tcp.h"
+
+tw_time_t tw_tcp_next_deadline(const tw_tcp_conn *c) {
+    tw_time_t t = c->t_rexmt;
+    if (c->t_delack < t) t = c->t_delack;
+    if (c->t_persist < t) t = c->t_persist;
+    if (c->t_2msl < t) t = c->t_2msl;
+    if (c->t_fw2 < t) t = c->t_fw2;
+    return t;
+}
+
+/* RTO with exponential backoff (RFC 6298 §5.5), capped at rto_max. */
+tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c) {
+    tw_time_t r = c->rto;
+    for (unsigned i = 0; i < c->rexmt_count && r < c->cfg->rto_max; i++) r *= 2;
+    return r > c->cfg->rto_max ? c->cfg->rto_max : r;
+}
+
+void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now) {
+    c->t_rexmt = now + tw__tcp_backoff_rto(c);
+}
+
+/* RFC 6298 §2.2/2.3 with G = 1 ms (our clock granularity for the estimator);
+ * §2.4 rounds up to rto_min, §2.5 caps at rto_max. */
+void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t r) {
+    if (c->srtt == 0 && c->rttvar == 0) {
+        c->srtt = r;
+        c->rttvar = r / 2;
+    } else {
+        tw_time_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
+        c->rttvar = (3 * c->rttvar + d) / 4;
+        c->srtt = (7 * c->srtt + r) / 8;
+    }
+    tw_time_t k = 4 * c->rttvar;
+    if (k < TW_MS(1)) k = TW_MS(1);
+    tw_time_t rto = c->srtt + k;
+    if (rto < c->cfg->rto_min) rto = c->cfg->rto_min;
+    if (rto > c->cfg->rto_max) rto = c->cfg->rto_max;
+    c->rto = rto;
+}
+
+static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
+    bool syn_phase = c->state == TW_SYN_SENT || c->state == TW_SYN_RECEIVED;
+    unsigned limit = syn_phase ? c->cfg->syn_retries : c->cfg->data_retries;
+    tw__tcp_trace_timer(c, TW_TIMER_RETRANSMIT, now);
+    tw__tcp_count(c, TW_C_RTO_FIRED);
+    if (c->rexmt_count >= limit) {
+        /* R2 reached (RFC 9293 §3.8.3, MUST-20): give up on the connection. */
+        tw__tcp_count(c, TW_C_CONN_TIMEDOUT);
+        tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_RETRANSMIT, TW_ETIMEDOUT, now);
+        return;
+    }
+    c->rexmt_count++;
+    /* Go back to the oldest unacknowledged octet (RFC 6298 §5.4); Karn's rule:
+     * no RTT sample from anything retransmitted. */
+    if (syn_phase) {
+        c->snd_nxt = c->iss;
+        c->flags |= TW_TF_SYN_RETRIED;
+    } else {
+        c->snd_nxt = c->snd_una;
+        c->flags |= TW_TF_RETRANSMITTING;
+    }
+    c->rtt_timing = false;
+    tw__tcp_arm_rexmt(c, now);
+}
+
+void tw_tcp_timer(tw_tcp_conn *c, tw_time_t now) {
+    if (c->t_delack <= now) {
+        c->t_delack = TW_TIME_NEVER;
+        if (c->flags & TW_TF_DELACK) {
+            tw__tcp_trace_timer(c, TW_TIMER_DELACK, now);
+            tw__tcp_count(c, TW_C_DELACK_SENT);
+            c->flags |= TW_TF_ACK_NOW;
+        }
+    }
+    if (c->t_rexmt <= now) {
+        c->t_rexmt = TW_TIME_NEVER;
+        retransmit_timeout(c, now);
+        if (c->state == TW_CLOSED) return;
+    }
+    if (c->t_persist <= now) {
+        c->t_persist = TW_TIME_NEVER;
+        tw__tcp_trace_timer(c, TW_TIMER_PERSIST, now);
+        c->flags |= TW_TF_FORCE_PROBE;
+        if (c->persist_shift < 16) c->persist_shift++;
+    }
+    if (c->t_2msl <= now) {
+        c->t_2msl = TW_TIME_NEVER;
+        if (c->state == TW_TIME_WAIT) {
+            tw__tcp_trace_timer(c, TW_TIMER_2MSL, now);
+            tw__tcp_count(c, TW_C_TW_EXPIRE);
+            tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_2MSL, 0, now);
+            return;
+        }
+    }
+    if (c->t_fw2 <= now) {
+        c->t_fw2 = TW_TIME_NEVER;
+        if (c->state == TW_FIN_WAIT_2) {
+            tw__tcp_trace_timer(c, TW_TIMER_FIN_WAIT_2, now);
+            tw__tcp_count(c, TW_C_FW2_TIMEOUT);
+            tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_FIN_WAIT_2, 0, now);
+        }
+    }
+}
