@@ -64,8 +64,8 @@ static uint32_t ipv4_dst(const uint8_t *pkt) {
            (uint32_t)pkt[19];
 }
 
-static void emit(tw_sim *s, enum tw_sim_ev ev, int from, int to, uint64_t nth,
-                 const uint8_t *pkt, size_t len, uint64_t now) {
+static void emit(tw_sim *s, enum tw_sim_ev ev, int from, int to, uint64_t nth, const uint8_t *pkt,
+                 size_t len, uint64_t now) {
     if (s->observer) s->observer(s->observer_ctx, ev, from, to, nth, pkt, len, now);
 }
 

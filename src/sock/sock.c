@@ -99,6 +99,8 @@ int tw_listen(tw_stack *st, int s, int backlog) {
     e->kind = TW_SK_LISTENER;
     e->ref = li;
     tw__trace_user(st, NULL, TW_CALL_LISTEN, e->port);
+    tw__trace_state(&st->env, 0, TW_CLOSED, TW_LISTEN, TW_CAUSE_USER_LISTEN, st->now, st->cfg.addr,
+                    e->port, 0, 0);
     return 0;
 }
 

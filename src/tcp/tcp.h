@@ -156,8 +156,9 @@ void tw_tcp_set_tuple(tw_tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t r
 /* Active OPEN (RFC 9293 §3.10.1): CLOSED -> SYN_SENT with ISS `iss`; the SYN
  * goes out at the next tw_tcp_output(). */
 int tw_tcp_connect(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now);
-/* Passive OPEN for one incoming SYN: CLOSED -> LISTEN, so that the SYN is then
- * handed to tw_tcp_input() exactly as RFC 9293 §3.10.7.2 describes. */
+/* Passive OPEN for one incoming SYN: the new connection starts in LISTEN (a
+ * copy of its listener; no trace event), so that the SYN is then handed to
+ * tw_tcp_input() exactly as RFC 9293 §3.10.7.2 describes. */
 int tw_tcp_listen(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now);
 
 /* SEGMENT ARRIVES (RFC 9293 §3.10.7) for a segment of this connection. */

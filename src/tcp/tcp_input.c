@@ -62,6 +62,7 @@ static void take_syn_options(tw_tcp_conn *c, const tw_tcp_seg *seg) {
 static void take_peer_syn(tw_tcp_conn *c, const tw_tcp_seg *seg) {
     c->irs = seg->seq;
     c->rcv_nxt = tw_seq_add(seg->seq, 1);
+    c->rcv_adv = c->rcv_nxt; /* nothing promised yet */
     c->rcv_adv = tw_seq_add(c->rcv_nxt, tw__tcp_rcv_window(c));
     take_syn_options(c, seg);
 }

@@ -23,7 +23,11 @@ int tw_tcp_connect(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now) {
 int tw_tcp_listen(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now) {
     if (c->state != TW_CLOSED) return -TW_EISCONN;
     start_seq(c, iss);
-    tw_tcp_set_state(c, TW_LISTEN, TW_CAUSE_USER_LISTEN, now);
+    /* The connection starts life as a copy of its listener, already in
+     * LISTEN: this is its initial state, not a move, so nothing is traced
+     * (the listener's own CLOSED -> LISTEN was traced by tw_listen). */
+    c->state = TW_LISTEN;
+    c->state_since = now;
     return 0;
 }
 

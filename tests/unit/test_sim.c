@@ -66,8 +66,8 @@ static uint64_t fnv1a(const uint8_t *p, size_t n) {
     return h;
 }
 
-static void record(void *ctx, enum tw_sim_ev ev, int from, int to, uint64_t nth,
-                   const uint8_t *pkt, size_t len, uint64_t now) {
+static void record(void *ctx, enum tw_sim_ev ev, int from, int to, uint64_t nth, const uint8_t *pkt,
+                   size_t len, uint64_t now) {
     struct recorder *r = ctx;
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 256;
@@ -157,7 +157,8 @@ TEST(many_packets_come_out_sorted) {
     tw_sim *s = pair(99, &cfg);
     struct recorder r = {0};
     tw_sim_set_observer(s, record, &r);
-    for (uint32_t t = 0; t < 5000; t++) ASSERT_EQ(send_tag(s, 0, ADDR_B, t, (uint64_t)t * 10000), 0);
+    for (uint32_t t = 0; t < 5000; t++)
+        ASSERT_EQ(send_tag(s, 0, ADDR_B, t, (uint64_t)t * 10000), 0);
     int got = 0;
     while (recv_tag(s, 1, UINT64_MAX - 1) >= 0) got++;
     ASSERT_EQ(got, 5000);
@@ -233,8 +234,13 @@ TEST(loss_rate_is_roughly_p) {
 static struct recorder run_scenario(uint64_t seed) {
     struct recorder r = {0};
     tw_sim *s = tw_sim_new(seed);
-    tw_sim_cfg ca = {.delay_ns = 3 * MS, .jitter_ns = 2 * MS, .loss = 0.1, .dup = 0.05,
-                     .reorder = 0.1, .corrupt = 0.05, .reorder_extra_ns = 4 * MS};
+    tw_sim_cfg ca = {.delay_ns = 3 * MS,
+                     .jitter_ns = 2 * MS,
+                     .loss = 0.1,
+                     .dup = 0.05,
+                     .reorder = 0.1,
+                     .corrupt = 0.05,
+                     .reorder_extra_ns = 4 * MS};
     tw_sim_cfg cb = {.delay_ns = 1 * MS, .jitter_ns = 1 * MS, .loss = 0.2};
     if (!s || tw_sim_add_endpoint(s, ADDR_A, &ca) != 0 || tw_sim_add_endpoint(s, ADDR_B, &cb) != 1)
         abort();
@@ -245,11 +251,15 @@ static struct recorder run_scenario(uint64_t seed) {
         send_tag(s, 0, ADDR_B, i, now);
         if (i % 3 == 0) send_tag(s, 1, ADDR_A, i, now);
         if (i % 500 == 0) send_tag(s, 1, ADDR_C, i, now); /* unroutable */
-        while (recv_tag(s, 1, now) >= 0) {}
-        while (recv_tag(s, 0, now) >= 0) {}
+        while (recv_tag(s, 1, now) >= 0) {
+        }
+        while (recv_tag(s, 0, now) >= 0) {
+        }
     }
-    while (recv_tag(s, 1, UINT64_MAX - 1) >= 0) {}
-    while (recv_tag(s, 0, UINT64_MAX - 1) >= 0) {}
+    while (recv_tag(s, 1, UINT64_MAX - 1) >= 0) {
+    }
+    while (recv_tag(s, 0, UINT64_MAX - 1) >= 0) {
+    }
     tw_sim_free(s);
     return r;
 }
@@ -454,9 +464,9 @@ TEST(next_arrival_per_link_and_overall) {
     tw_link *a = tw_sim_link(s, 0), *b = tw_sim_link(s, 1);
     ASSERT_U64_EQ(tw_sim_next_arrival(s), UINT64_MAX);
     ASSERT_U64_EQ(a->ops->next_arrival(a), UINT64_MAX);
-    ASSERT_EQ(send_tag(s, 0, ADDR_B, 1, 0), 0);         /* at 7 ms to B */
-    ASSERT_EQ(send_tag(s, 1, ADDR_A, 2, 1 * MS), 0);    /* at 4 ms to A */
-    ASSERT_EQ(send_tag(s, 0, ADDR_B, 3, 2 * MS), 0);    /* at 9 ms to B */
+    ASSERT_EQ(send_tag(s, 0, ADDR_B, 1, 0), 0);      /* at 7 ms to B */
+    ASSERT_EQ(send_tag(s, 1, ADDR_A, 2, 1 * MS), 0); /* at 4 ms to A */
+    ASSERT_EQ(send_tag(s, 0, ADDR_B, 3, 2 * MS), 0); /* at 9 ms to B */
     ASSERT_U64_EQ(tw_sim_next_arrival(s), 4 * MS);
     ASSERT_U64_EQ(a->ops->next_arrival(a), 4 * MS);
     ASSERT_U64_EQ(b->ops->next_arrival(b), 7 * MS);
@@ -508,7 +518,8 @@ static void delivery_times(uint64_t *out, int n, bool with_rule) {
         out[i] = 0;
         send_tag(s, 0, ADDR_B, (uint32_t)i, (uint64_t)i * 100 * MS);
     }
-    while (recv_tag(s, 1, UINT64_MAX - 1) >= 0) {}
+    while (recv_tag(s, 1, UINT64_MAX - 1) >= 0) {
+    }
     for (size_t i = 0; i < r.n; i++)
         if (r.ev[i].ev == TW_SIM_DELIVERED) out[r.ev[i].nth - 1] = r.ev[i].now;
     free(r.ev);

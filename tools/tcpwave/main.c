@@ -1,0 +1,33 @@
+/* main.c - the tcpwave command: one binary, one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: tcpwave <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  demo     run a client and a server over the simulated link and print\n"
+            "           every segment and state change of the connection's life\n"
+            "           (tcpwave demo --help for scenarios)\n"
+            "  help     this text\n"
+            "\n"
+            "example: tcpwave demo --scenario client-close\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "demo")) return tw_cli_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "tcpwave: unknown command '%s' (try 'tcpwave help')\n", cmd);
+    return 2;
+}
