@@ -237,11 +237,18 @@ tw_slot *tw__slot_new(tw_stack *st) {
     if (!mem) return NULL;
     st->slot_free = s->hnext;
     uint32_t idx = s->idx;
+    /* A released slot may still sit in the dirty list of this step: keep its
+     * link so the list stays whole (the new connection just gets an extra
+     * output pass). */
+    uint8_t dirty = s->dirty;
+    uint32_t dirty_next = s->dirty_next;
     memset(s, 0, sizeof *s);
     s->idx = idx;
     s->mem = mem;
     s->in_use = 1;
-    s->hnext = s->dirty_next = s->acc_next = TW_NIL;
+    s->hnext = s->acc_next = TW_NIL;
+    s->dirty = dirty;
+    s->dirty_next = dirty ? dirty_next : TW_NIL;
     s->sock = s->listener = -1;
     tw_wheel_entry_init(&s->timer);
     tw_tcp_init(&s->c, &st->tcp, &st->env, st->next_conn_id++, mem, mem + st->cfg.sndbuf, st->now);
