@@ -33,6 +33,10 @@
     X(PERSIST_PROBE, "zero-window probes sent")                                 \
     X(CHALLENGE_ACK, "challenge ACKs sent (RFC 5961)")                          \
     X(ACK_NOW_OOO, "immediate ACKs for out-of-order segments")                  \
+    X(ICMP_IN, "ICMP messages received for our address")                       \
+    X(ICMP_ECHO_REPLIED, "ICMP echo requests answered (ping, RFC 1122 3.2.2.6)") \
+    X(ICMP_ERR_SOFT, "ICMP soft errors for a connection (kept, RFC 9293 MUST-56)") \
+    X(ICMP_ERR_HARD, "ICMP hard errors that aborted a SYN_SENT connection (SHLD-26)") \
     X(DROP_IP_SHORT, "drop: packet shorter than an IPv4 header")                \
     X(DROP_IP_VERSION, "drop: IP version is not 4")                             \
     X(DROP_IP_IHL, "drop: IPv4 header length < 20 or past the packet")          \
@@ -42,6 +46,9 @@
     X(DROP_IP_PROTO, "drop: not TCP")                                           \
     X(DROP_IP_NOT_US, "drop: destination address is not ours")                  \
     X(DROP_IP_BAD_SRC, "drop: source is broadcast/multicast/zero")              \
+    X(DROP_ICMP_BAD, "drop: ICMP message short, bad checksum or bad quote")      \
+    X(DROP_ICMP_IGNORED, "drop: ICMP type not acted on (e.g. source quench, MUST-55)") \
+    X(DROP_ICMP_NO_CONN, "drop: ICMP error for no connection or a sequence number outside SND.UNA..SND.NXT (RFC 5927)") \
     X(DROP_TCP_SHORT, "drop: segment shorter than a TCP header")                \
     X(DROP_TCP_DOFF, "drop: data offset < 5 or past the segment")               \
     X(DROP_TCP_CKSUM, "drop: bad TCP checksum")                                 \
@@ -59,7 +66,6 @@
     X(DROP_ACK_TOO_OLD, "drop: ACK below the acceptable range (RFC 5961)")      \
     X(DROP_SYN_SENT_BAD_ACK, "drop: bad ACK in SYN_SENT (RST sent)")            \
     X(DROP_SYN_SENT_NO_SYN, "drop: neither SYN nor RST in SYN_SENT")            \
-    X(DROP_SYN_RCVD_BAD_ACK, "drop: unacceptable ACK in SYN_RECEIVED (RST sent)") \
     X(DROP_DATA_AFTER_FIN, "drop: data or FIN beyond the peer's FIN")          \
     X(DROP_DATA_AFTER_CLOSE, "drop: data after the user closed (RST sent)")    \
     X(DROP_TW_SEGMENT, "drop: non-FIN segment in TIME_WAIT")                    \
@@ -69,8 +75,7 @@
     X(RST_ABORT, "RST sent: user abort (linger 0)")                             \
     X(RST_UNREAD_DATA, "RST sent: close with unread data (RFC 9293 SHLD-3)")    \
     X(RST_DATA_AFTER_CLOSE, "RST sent: data arrived after the user closed")     \
-    X(RST_RECEIVED, "RSTs accepted (connection reset)")                        \
-    X(RST_TIMEOUT, "RST sent: connection timed out")
+    X(RST_RECEIVED, "RSTs accepted (connection reset)")
 
 enum tw_counter {
 #define TW_X_ENUM(name, desc) TW_C_##name,

@@ -3,7 +3,25 @@
  *
  * Every state change, segment in/out, drop, timer firing and user call is one
  * fixed-size tw_trace_ev (no pointers), so events can be queued during a step
- * and delivered after it, written as JSON lines, or drawn as a ladder. */
+ * and delivered after it, written as JSON lines, or drawn as a ladder.
+ *
+ * Stability: the trace stream is a public API, version 1.
+ *   - Events of one stack come in the order they happened, each with the
+ *     stack's time; all events of a step are delivered at its end.
+ *   - Existing enum values, their numbers and their names (tw_state_name,
+ *     tw_cause_name, tw_timer_name, tw_call_name, and the counter names of
+ *     tw_stats.h used as reasons) never change meaning and are never reused.
+ *     New states are not expected; new causes, timer kinds, user calls, event
+ *     kinds, meta bits and counters may be added at the end of their lists.
+ *     Consumers must accept values they do not know (print the number).
+ *   - tw_trace_ev's fields keep their meaning; new information goes into new
+ *     fields (the struct may grow), so consumers copy it by value, never
+ *     depend on its size or padding.
+ *   - Event kinds from 32 up are reserved for views above the stack (e.g.
+ *     the link loss of src/view/trace_json.h); the stack never emits them.
+ *   - The JSON-lines form (src/view/trace_json.h) writes names, not numbers,
+ *     wherever a name exists; readers skip unknown keys. `tcpwave ladder`
+ *     and the capture analyzer read it. */
 #ifndef TCPWAVE_TW_TRACE_H
 #define TCPWAVE_TW_TRACE_H
 
@@ -52,7 +70,8 @@ typedef enum tw_state {
     X(TIMEOUT_2MSL, "2MSL timer expired")                                       \
     X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                                 \
     X(TIMEOUT_RETRANSMIT, "retransmissions exhausted")                          \
-    X(TW_REUSE, "TIME_WAIT reused by a new SYN")
+    X(TW_REUSE, "TIME_WAIT reused by a new SYN")                               \
+    X(ICMP_UNREACH, "ICMP destination unreachable (hard error)")
 
 typedef enum tw_cause {
 #define TW_X_CAUSE(n, d) TW_CAUSE_##n,

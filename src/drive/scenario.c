@@ -282,6 +282,7 @@ int tw_scn_run(int id, const tw_scn_opts *o, tw_scn_result *res) {
     if (!w) return -TW_ENOMEM;
     if (o->trace) tw_world_set_trace(w, o->trace, o->trace_ctx);
     if (o->link_observer) tw_sim_set_observer(tw_world_sim(w), o->link_observer, o->link_ctx);
+    if (o->event_observer) tw_world_set_event_observer(w, o->event_observer, o->event_ctx);
     int rc = setup(w, &s, o);
     if (rc == 0) {
         /* Generous bound: every scenario ends within a few 2MSL periods. */

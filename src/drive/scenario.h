@@ -36,6 +36,8 @@ typedef struct tw_scn_opts {
     void *trace_ctx;
     tw_sim_observer_fn link_observer;
     void *link_ctx;
+    tw_world_event_fn event_observer; /* socket events, as the applications get them */
+    void *event_ctx;
 } tw_scn_opts;
 
 typedef struct tw_scn_result {

@@ -28,6 +28,8 @@ struct tw_world {
     uint64_t now;
     tw_world_trace_fn trace;
     void *trace_ctx;
+    tw_world_event_fn on_event;
+    void *event_ctx;
     uint8_t buf[65536 + 128];
 };
 
@@ -98,6 +100,11 @@ void tw_world_set_trace(tw_world *w, tw_world_trace_fn fn, void *ctx) {
     w->trace_ctx = ctx;
 }
 
+void tw_world_set_event_observer(tw_world *w, tw_world_event_fn fn, void *ctx) {
+    w->on_event = fn;
+    w->event_ctx = ctx;
+}
+
 static uint64_t next_time(tw_world *w) {
     uint64_t t = tw_sim_next_arrival(w->sim);
     for (int i = 0; i < w->nhosts; i++) {
@@ -122,6 +129,7 @@ static void run_apps(tw_world *w) {
             tw_event ev;
             while (tw_next_event(h->st, &ev)) {
                 any = true;
+                if (w->on_event) w->on_event(w->event_ctx, i, w->now, &ev);
                 if (h->app) h->app(w, i, &ev, h->app_ctx);
             }
             if (h->wake <= w->now) {

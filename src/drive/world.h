@@ -21,6 +21,9 @@ typedef struct tw_world tw_world;
 typedef void (*tw_app_fn)(tw_world *w, int host, const tw_event *ev, void *ctx);
 /* Observes every trace event of every host (host index given). */
 typedef void (*tw_world_trace_fn)(void *ctx, int host, const tw_trace_ev *ev);
+/* Observes every socket event of every host at virtual time `now`, just
+ * before the host's application gets it. */
+typedef void (*tw_world_event_fn)(void *ctx, int host, uint64_t now, const tw_event *ev);
 
 /* Creates an empty world; `seed` drives the link's randomness. NULL on ENOMEM. */
 tw_world *tw_world_new(uint64_t seed);
@@ -43,6 +46,7 @@ void tw_world_set_app(tw_world *w, int host, tw_app_fn fn, void *ctx);
  * pending wake-up per host; a later call replaces an earlier one. */
 void tw_world_wake_at(tw_world *w, int host, uint64_t t);
 void tw_world_set_trace(tw_world *w, tw_world_trace_fn fn, void *ctx);
+void tw_world_set_event_observer(tw_world *w, tw_world_event_fn fn, void *ctx);
 uint64_t tw_world_now(const tw_world *w);
 /* Runs until nothing is left to do, the clock would pass `until`, or
  * `max_steps` steps ran. Returns the number of steps. */

@@ -410,14 +410,32 @@ static void conn_input(tw_stack *st, tw_slot *s, const tw_tcp_seg *seg) {
     tw__settle(st, s);
 }
 
+/* A SYN reopening a TIME_WAIT 4-tuple (RFC 9293 §3.10.7.4 MAY-2) starts the
+ * new incarnation's sequence space above everything the old one sent, as
+ * RFC 1122 §4.2.2.13 asks of the ISN, so no old duplicate of ours can fall
+ * into the peer's new window (the clock-driven ISN of RFC 6528 is not enough
+ * when the old connection sent faster than 4 µs per byte). */
+static tw_seq_t reuse_iss(tw_seq_t isn, uint32_t old_snd_nxt) {
+    tw_seq_t floor_ = tw_seq(old_snd_nxt);
+    return tw_seq_gt(isn, floor_) ? isn : tw_seq_add(floor_, 65536u);
+}
+
 /* A segment for a TIME_WAIT record. Returns true when the SYN should go on to
- * a listener (the 4-tuple was reopened). */
-static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg) {
+ * listener *li (the 4-tuple was reopened; *iss_floor is then the old SND.NXT). */
+static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uint32_t *li,
+                            uint32_t *iss_floor) {
     tw_twrec *r = &st->tw[i];
     tw_tcp_tw tw = {tw_seq(r->snd_nxt), tw_seq(r->rcv_nxt), r->wnd};
     trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_SEG_IN, seg, 0, 0);
     uint16_t reason = 0;
     tw_tw_verdict v = tw_tcp_tw_input(&tw, seg, &reason);
+    if (v == TW_TWV_REUSE && !tw__port_listening(st, seg->dst_port, li)) {
+        /* Nobody listens on the port (a client-side record): the SYN cannot
+         * open anything, so the record stays and answers it like any other
+         * SYN in TIME_WAIT, with a challenge ACK (RFC 5961 §4). */
+        v = TW_TWV_ACK;
+        reason = TW_C_CHALLENGE_ACK;
+    }
     if (reason) st->counters[reason]++;
     tw_tcp_seg ack;
     switch (v) {
@@ -433,6 +451,7 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg) {
         tw__trace_state(&st->env, r->id, TW_TIME_WAIT, TW_CLOSED, TW_CAUSE_TW_REUSE, st->now,
                         st->cfg.addr, r->lport, r->raddr, r->rport);
         st->counters[TW_C_CONN_CLOSED]++;
+        *iss_floor = r->snd_nxt;
         tw__tw_remove(st, i);
         return true;
     case TW_TWV_DROP:
@@ -442,7 +461,10 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg) {
     }
 }
 
-static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg) {
+/* A segment for listener li (RFC 9293 §3.10.7.2). iss_floor: NULL, or the
+ * SND.NXT of the TIME_WAIT incarnation this SYN just ended. */
+static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
+                           const uint32_t *iss_floor) {
     tw_listener *l = &st->listeners[li];
     uint8_t f = seg->flags;
     if ((f & TW_TH_RST) || !(f & TW_TH_SYN) || (f & TW_TH_ACK)) {
@@ -462,7 +484,9 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg) {
     }
     tw_tcp_conn *c = &s->c;
     tw_tcp_set_tuple(c, st->cfg.addr, seg->dst_port, seg->src_addr, seg->src_port);
-    tw_tcp_listen(c, tw__isn(st, seg->src_addr, seg->dst_port, seg->src_port), st->now);
+    tw_seq_t iss = tw__isn(st, seg->src_addr, seg->dst_port, seg->src_port);
+    if (iss_floor) iss = reuse_iss(iss, *iss_floor);
+    tw_tcp_listen(c, iss, st->now);
     s->listener = (int32_t)li;
     l->pending++;
     st->counters[TW_C_CONN_PASSIVE_OPEN]++;
@@ -470,18 +494,33 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg) {
     conn_input(st, s, seg);
 }
 
+/* RFC 1122 §3.2.1.3 (and §4.2.3.10 for TCP): a source address of 0, a
+ * multicast group, the reserved class E or the limited broadcast is no host
+ * to talk to (nor to send an RST to). Same rule as icmp.c. */
+static bool bad_source(uint32_t src) { return src == 0 || (src >> 28) >= 0xe; }
+
 int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
-    st->now = now;
+    /* A monotonic clock, as in tw_stack_poll(): an older timestamp (a packet
+     * stamped before the latest poll) does not move time back. */
+    if (now > st->now) st->now = now;
     st->counters[TW_C_IP_IN]++;
     tw_tcp_seg seg;
     int rc = tw_packet_parse(pkt, len, &seg);
+    if (rc == TW_C_DROP_IP_PROTO) { /* protocol 1: ICMP (stack/icmp.c) */
+        rc = tw__icmp_input(st, pkt, len);
+        if (rc == 0) {
+            trace_flush(st);
+            return 0;
+        }
+    }
     if (rc == 0 && seg.dst_addr != st->cfg.addr) rc = TW_C_DROP_IP_NOT_US;
+    if (rc == 0 && bad_source(seg.src_addr)) rc = TW_C_DROP_IP_BAD_SRC;
     if (rc != 0) {
         st->counters[rc]++;
         if (st->cfg.trace) {
             tw_trace_ev ev;
             memset(&ev, 0, sizeof ev);
-            ev.t = now;
+            ev.t = st->now;
             ev.kind = TW_EV_DROP;
             ev.reason = (uint16_t)rc;
             trace_push(st, &ev);
@@ -491,13 +530,14 @@ int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
     }
     uint32_t e = tw__table_lookup(st, seg.src_addr, seg.dst_port, seg.src_port);
     tw_slot *s = slot_from_entry(st, e);
-    uint32_t li;
+    uint32_t li, floor_;
     if (s) {
         conn_input(st, s, &seg);
-    } else if (e != TW_NIL && !tw_record_input(st, e & ~TW_TWBIT, &seg)) {
-        /* handled by the TIME_WAIT record */
+    } else if (e != TW_NIL) {
+        if (tw_record_input(st, e & ~TW_TWBIT, &seg, &li, &floor_))
+            listener_input(st, li, &seg, &floor_);
     } else if (tw__port_listening(st, seg.dst_port, &li)) {
-        listener_input(st, li, &seg);
+        listener_input(st, li, &seg, NULL);
     } else {
         /* RFC 9293 §3.10.7.1: no connection; RST unless the segment is one. */
         st->counters[TW_C_DROP_NO_SOCKET]++;

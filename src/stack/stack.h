@@ -7,9 +7,13 @@
  *   exactly once, and no two entries (slots or TIME_WAIT records) share a
  *   4-tuple;
  * - a TIME_WAIT record is in the table and in the expiry FIFO, which is
- *   ordered by expiry (2MSL is the same for all records, so appending keeps
- *   the order and restarting 2MSL moves a record to the tail);
- * - a slot's wheel entry is armed exactly when its connection has a deadline. */
+ *   ordered by expiry (2MSL is the same for all records, so a new or
+ *   restarted record goes to the tail; only a connection that sat in
+ *   TIME_WAIT with its socket open is inserted further up);
+ * - a slot's wheel entry is armed exactly when its connection has a deadline
+ *   (checked for slots with no output pending);
+ * - live slots, listeners' pending counts and accept queues, and sockets
+ *   agree with each other. */
 #ifndef TW_STACK_STACK_H
 #define TW_STACK_STACK_H
 
@@ -141,5 +145,9 @@ void tw__settle(tw_stack *st, tw_slot *s);
 tw_seq_t tw__isn(tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport);
 void tw__queue_event(tw_stack *st, int sock, uint32_t what, int err);
 void tw__trace_user(tw_stack *st, const tw_tcp_conn *c, tw_user_call call, uint32_t len);
+
+/* icmp.c: an IPv4 packet that is not TCP. Returns 0 when it was an ICMP
+ * message put to use, else the drop reason (DROP_IP_PROTO if not ICMP). */
+int tw__icmp_input(tw_stack *st, const uint8_t *pkt, size_t len);
 
 #endif

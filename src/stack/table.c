@@ -101,13 +101,24 @@ static void fifo_unlink(tw_stack *st, uint32_t i) {
     r->fprev = r->fnext = TW_NIL;
 }
 
-static void fifo_append(tw_stack *st, uint32_t i) {
+/* Links record i into the FIFO after the last record expiring no later than
+ * it. Records made when TIME_WAIT begins, and restarted ones (now + 2MSL),
+ * always go to the tail in O(1). A connection that spent part of its
+ * TIME_WAIT as a full connection (its socket was still open) becomes a
+ * record with an older expiry and walks back from the tail to its place, so
+ * expiring stays "pop the head" and each record still ends exactly 2MSL after
+ * its TIME_WAIT began (RFC 9293 §3.10.7.4). */
+static void fifo_insert(tw_stack *st, uint32_t i) {
     tw_twrec *r = &st->tw[i];
-    r->fnext = TW_NIL;
-    r->fprev = st->tw_tail;
-    if (st->tw_tail != TW_NIL) st->tw[st->tw_tail].fnext = i;
+    uint32_t prev = st->tw_tail;
+    while (prev != TW_NIL && st->tw[prev].expiry > r->expiry) prev = st->tw[prev].fprev;
+    uint32_t next = prev != TW_NIL ? st->tw[prev].fnext : st->tw_head;
+    r->fprev = prev;
+    r->fnext = next;
+    if (prev != TW_NIL) st->tw[prev].fnext = i;
     else st->tw_head = i;
-    st->tw_tail = i;
+    if (next != TW_NIL) st->tw[next].fprev = i;
+    else st->tw_tail = i;
 }
 
 /* Takes a record from the free list, growing the array by doubling (indices,
@@ -148,7 +159,7 @@ uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c) {
     r->live = 1;
     r->hnext = TW_NIL;
     insert_entry(st, i | TW_TWBIT, bucket_of(st, r->raddr, r->lport, r->rport));
-    fifo_append(st, i);
+    fifo_insert(st, i);
     st->tw_count++;
     return i;
 }
@@ -167,7 +178,7 @@ void tw__tw_restart(tw_stack *st, uint32_t i, uint64_t expiry) {
     /* Same 2MSL for all, so the restarted record belongs at the tail. */
     st->tw[i].expiry = expiry;
     fifo_unlink(st, i);
-    fifo_append(st, i);
+    fifo_insert(st, i);
 }
 
 bool tw__port_listening(const tw_stack *st, uint16_t port, uint32_t *li) {
@@ -201,28 +212,109 @@ int tw__pick_port(tw_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out) {
     return -TW_EADDRNOTAVAIL;
 }
 
-void tw__stack_check(const tw_stack *st) {
+/* ---- axioms (stack.h), checked by tests after every step ---- */
+
+static void check_fail(const char *what, uint32_t a, uint32_t b) {
+    fprintf(stderr, "tw__stack_check: %s (%u, %u)\n", what, a, b);
+    abort();
+}
+
+/* Every table entry is live, found again by its own 4-tuple (so no two
+ * entries share one: a lookup returns the first match) and in the bucket
+ * its 4-tuple hashes to. Returns the slot entries seen. */
+static uint32_t check_table(const tw_stack *st) {
     uint32_t seen_tw = 0, seen_slots = 0;
     for (uint32_t b = 0; b < st->nbuckets; b++) {
         for (uint32_t e = st->buckets[b]; e != TW_NIL; e = *next_of((tw_stack *)st, e)) {
+            uint32_t raddr;
+            uint16_t lport, rport;
             if (e & TW_TWBIT) {
+                if ((e & ~TW_TWBIT) >= st->tw_cap) check_fail("record index out of range", e, b);
                 const tw_twrec *r = &st->tw[e & ~TW_TWBIT];
-                if (!r->live) { fprintf(stderr, "table: dead TIME_WAIT record in table\n"); abort(); }
+                if (!r->live) check_fail("dead record in table", e, b);
+                raddr = r->raddr, lport = r->lport, rport = r->rport;
                 seen_tw++;
             } else {
+                if (e >= st->nslots) check_fail("slot index out of range", e, b);
                 const tw_slot *s = tw__slot(st, e);
-                if (!s->in_use || !s->in_hash) { fprintf(stderr, "table: stale slot\n"); abort(); }
+                if (!s->in_use || !s->in_hash) check_fail("stale slot in table", e, b);
+                raddr = s->c.raddr, lport = s->c.lport, rport = s->c.rport;
                 seen_slots++;
             }
+            if (bucket_of(st, raddr, lport, rport) != b)
+                check_fail("entry in the wrong bucket", e, b);
+            if (tw__table_lookup(st, raddr, lport, rport) != e) check_fail("4-tuple shared", e, b);
         }
     }
-    if (seen_tw != st->tw_count) { fprintf(stderr, "table: TIME_WAIT count mismatch\n"); abort(); }
+    if (seen_tw != st->tw_count) check_fail("TIME_WAIT count mismatch", seen_tw, st->tw_count);
+    return seen_slots;
+}
+
+/* The expiry FIFO holds exactly the live records, doubly linked, in order. */
+static void check_fifo(const tw_stack *st) {
     uint64_t last = 0;
-    uint32_t fifo = 0;
-    for (uint32_t i = st->tw_head; i != TW_NIL; i = st->tw[i].fnext, fifo++) {
-        if (st->tw[i].expiry < last) { fprintf(stderr, "table: FIFO out of order\n"); abort(); }
-        last = st->tw[i].expiry;
+    uint32_t n = 0, prev = TW_NIL;
+    for (uint32_t i = st->tw_head; i != TW_NIL; prev = i, i = st->tw[i].fnext, n++) {
+        const tw_twrec *r = &st->tw[i];
+        if (n > st->tw_count || !r->live) check_fail("FIFO holds a dead record", i, n);
+        if (r->fprev != prev) check_fail("FIFO back link", i, prev);
+        if (r->expiry < last) check_fail("FIFO out of order", i, n);
+        last = r->expiry;
     }
-    if (fifo != st->tw_count) { fprintf(stderr, "table: FIFO length mismatch\n"); abort(); }
-    (void)seen_slots;
+    if (prev != st->tw_tail) check_fail("FIFO tail", prev, st->tw_tail);
+    if (n != st->tw_count) check_fail("FIFO length mismatch", n, st->tw_count);
+}
+
+/* Slots: live count, table membership of every open connection, the wheel
+ * entry armed exactly at the connection's deadline (for slots with no
+ * output pending: a user call may have moved a deadline since), sockets and
+ * listeners pointing back. */
+static void check_slots(const tw_stack *st, uint32_t slots_in_table) {
+    uint32_t live = 0, hashed = 0;
+    for (uint32_t i = 0; i < st->nslots; i++) {
+        const tw_slot *s = tw__slot(st, i);
+        if (!s->in_use) continue;
+        live++;
+        hashed += s->in_hash;
+        const tw_tcp_conn *c = &s->c;
+        if (c->state != TW_CLOSED && !s->in_hash)
+            check_fail("open connection not in table", i, c->state);
+        if (!s->dirty) {
+            tw_time_t d = tw_tcp_next_deadline(c);
+            bool armed = tw_wheel_armed(&s->timer);
+            if (armed != (d != TW_TIME_NEVER) || (armed && s->timer.expiry != d))
+                check_fail("wheel entry does not match the deadline", i, armed);
+        }
+        if (s->sock >= 0) {
+            uint32_t k = (uint32_t)s->sock & 0xffffu;
+            if (k >= st->nsocks || st->socks[k].kind != TW_SK_CONN || st->socks[k].ref != i)
+                check_fail("slot's socket does not point back", i, k);
+        }
+        if (s->listener >= 0 &&
+            ((uint32_t)s->listener >= st->nlisteners || !st->listeners[s->listener].in_use))
+            check_fail("slot's listener is gone", i, (uint32_t)s->listener);
+    }
+    if (live != st->nlive) check_fail("live slot count", live, st->nlive);
+    if (hashed != slots_in_table) check_fail("slots in table", hashed, slots_in_table);
+    for (uint32_t li = 0; li < st->nlisteners; li++) {
+        const tw_listener *l = &st->listeners[li];
+        if (!l->in_use) continue;
+        uint32_t children = 0;
+        for (uint32_t i = 0; i < st->nslots; i++) {
+            const tw_slot *s = tw__slot(st, i);
+            children += s->in_use && s->listener == (int32_t)li;
+        }
+        if (children != l->pending) check_fail("listener pending count", children, l->pending);
+        for (uint32_t i = l->acc_head; i != TW_NIL; i = tw__slot(st, i)->acc_next) {
+            const tw_slot *s = tw__slot(st, i);
+            if (!s->in_use || s->listener != (int32_t)li || !s->accept_ready)
+                check_fail("accept queue holds a stranger", i, li);
+        }
+    }
+}
+
+void tw__stack_check(const tw_stack *st) {
+    uint32_t slots = check_table(st);
+    check_fifo(st);
+    check_slots(st, slots);
 }

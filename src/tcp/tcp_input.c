@@ -32,6 +32,14 @@ static void challenge_ack(tw_tcp_conn *c) {
     tw__tcp_count(c, TW_C_CHALLENGE_ACK);
 }
 
+/* A segment whose only answer is a challenge ACK (RFC 5961 §3.2 RST, §4.2
+ * SYN): dropped with CHALLENGE_ACK as its reason, counted once. */
+static tw_tcp_result drop_with_challenge(tw_tcp_conn *c) {
+    challenge_ack(c);
+    tw_tcp_result r = {TW_ACT_DROP_AFTER_ACK, TW_C_CHALLENGE_ACK};
+    return r;
+}
+
 /* An ACK for in-order data: delayed (RFC 9293 §3.8.6.3, SHLD-18/19) unless two
  * full-sized segments' worth is unacknowledged, then at once. */
 static void schedule_ack(tw_tcp_conn *c, uint32_t bytes, tw_time_t now) {
@@ -84,8 +92,11 @@ static void became_established(tw_tcp_conn *c, tw_cause cause, tw_time_t now) {
     /* RFC 6298 §5.7: after a retransmitted SYN, data starts with RTO >= 3 s. */
     if ((c->flags & TW_TF_SYN_RETRIED) && c->rto < TW_SEC(3)) c->rto = TW_SEC(3);
     c->rexmt_count = 0;
-    /* A close issued in SYN_RECEIVED was queued until now (RFC 9293 §3.10.4). */
-    if (c->flags & TW_TF_FIN_QUEUED) tw_tcp_set_state(c, TW_FIN_WAIT_1, TW_CAUSE_USER_CLOSE, now);
+    /* A close issued in SYN_RECEIVED was queued until now (RFC 9293 §3.10.4);
+     * close() orphans the connection, shutdown() does not. */
+    if (c->flags & TW_TF_FIN_QUEUED)
+        tw_tcp_set_state(c, TW_FIN_WAIT_1,
+                         (c->flags & TW_TF_ORPHAN) ? TW_CAUSE_USER_CLOSE : TW_CAUSE_USER_SHUTDOWN, now);
 }
 
 /* RFC 9293 §3.10.7.2: a SYN opens the connection; an ACK is answered with
@@ -200,10 +211,7 @@ static void trim_to_window(const tw_tcp_conn *c, const tw_tcp_seg *seg, trimmed 
 /* Step 2 (RFC 9293 §3.10.7.4 with RFC 5961 §3): an RST resets only when its
  * sequence number is exactly RCV.NXT; otherwise a challenge ACK. */
 static tw_tcp_result rst_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
-    if (!tw_seq_eq(seg->seq, c->rcv_nxt)) {
-        challenge_ack(c);
-        return drop(c, TW_ACT_DROP_AFTER_ACK, 0);
-    }
+    if (!tw_seq_eq(seg->seq, c->rcv_nxt)) return drop_with_challenge(c);
     tw__tcp_count(c, TW_C_RST_RECEIVED);
     int err = 0;
     switch (c->state) {
@@ -253,6 +261,10 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
         if (c->rtt_timing && tw_seq_gt(seg->ack, c->rtt_seq)) {
             tw__tcp_rtt_sample(c, now - c->rtt_start);
             c->rtt_timing = false;
+        } else if (c->rexmt_count) {
+            /* Karn (RFC 6298 §5.5 and §3): without a new sample the
+             * backed-off RTO stays in force; only the retry count restarts. */
+            c->rto = tw__tcp_backoff_rto(c);
         }
         c->rexmt_count = 0;
         /* RFC 6298 §5.2/5.3: stop when all is acked, else restart. */
@@ -265,16 +277,11 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
         (tw_seq_eq(c->snd_wl1, seg->seq) && tw_seq_le(c->snd_wl2, seg->ack)))
         take_window(c, seg);
 
-    bool fin_here = seg->flags & TW_TH_FIN;
     switch (c->state) {
     case TW_FIN_WAIT_1:
-        /* With a FIN in the same segment the FIN step moves straight to
-         * TIME_WAIT, so the trace shows one move for the merged FIN+ACK. */
-        if (our_fin_acked(c) && !fin_here) {
-            tw_tcp_set_state(c, TW_FIN_WAIT_2, TW_CAUSE_RCV_ACK_OF_FIN, now);
-            if ((c->flags & TW_TF_ORPHAN) && c->cfg->fin_wait_2_timeout)
-                c->t_fw2 = now + c->cfg->fin_wait_2_timeout;
-        }
+        /* The move to FIN_WAIT_2 is made after the FIN step (sync_input):
+         * when this segment's FIN is taken we go straight to TIME_WAIT, so
+         * the trace shows one move for the merged FIN+ACK. */
         break;
     case TW_CLOSING:
         if (our_fin_acked(c)) {
@@ -294,6 +301,14 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
         break;
     }
     return true;
+}
+
+/* FIN_WAIT_1 whose FIN is acknowledged: RFC 9293 §3.10.7.4 fifth step. An
+ * orphaned connection may not wait for the peer's FIN for ever. */
+static void enter_fin_wait_2(tw_tcp_conn *c, tw_time_t now) {
+    tw_tcp_set_state(c, TW_FIN_WAIT_2, TW_CAUSE_RCV_ACK_OF_FIN, now);
+    if ((c->flags & TW_TF_ORPHAN) && c->cfg->fin_wait_2_timeout)
+        c->t_fw2 = now + c->cfg->fin_wait_2_timeout;
 }
 
 /* Takes the peer's FIN at RCV.NXT: the FIN step of RFC 9293 §3.10.7.4. */
@@ -387,9 +402,15 @@ static tw_tcp_result text_and_fin(tw_tcp_conn *c, tw_time_t now, const trimmed *
             take_fin(c, now);
         } else if (tw_seq_gt(fin_seq, c->rcv_nxt)) {
             /* FIN beyond a gap: remember it; the connection must not close
-             * before the missing data has arrived. */
+             * before the missing data has arrived. Like out-of-order data it
+             * gets an immediate duplicate ACK (RFC 5681 §4.2); data_input
+             * already did so when the segment carried data. */
             c->flags |= TW_TF_PEER_FIN_OOO;
             c->peer_fin_seq = fin_seq;
+            if (t->len == 0) {
+                tw__tcp_count(c, TW_C_ACK_NOW_OOO);
+                ack_now(c);
+            }
         }
     }
     if ((c->flags & TW_TF_PEER_FIN_OOO) && !(c->flags & TW_TF_RCVD_FIN) &&
@@ -398,27 +419,47 @@ static tw_tcp_result text_and_fin(tw_tcp_conn *c, tw_time_t now, const trimmed *
     return accept_();
 }
 
+/* With RCV.WND zero no segment carrying data is acceptable, "but special
+ * allowance should be made to accept valid ACKs" (RFC 9293 §3.10.7.4): a
+ * segment at exactly RCV.NXT still has its ACK field processed, so a peer
+ * probing our closed window keeps learning what we have received of its
+ * data, and our FIN can still be acknowledged. */
+static bool zero_window_ack(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    return tw_seq_diff(c->rcv_adv, c->rcv_nxt) <= 0 && tw_seq_eq(seg->seq, c->rcv_nxt) &&
+           (seg->flags & TW_TH_ACK) && !(seg->flags & TW_TH_SYN) &&
+           c->state != TW_SYN_RECEIVED;
+}
+
+static tw_tcp_result zero_window_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+    tw_tcp_result res = accept_();
+    ack_now(c); /* repeat our (zero) window: the text was not taken */
+    if (!ack_input(c, now, seg, &res)) return res;
+    if (c->state == TW_FIN_WAIT_1 && our_fin_acked(c)) enter_fin_wait_2(c, now);
+    return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
+}
+
 /* RFC 9293 §3.10.7.4 for SYN_RECEIVED and every later state but TIME_WAIT. */
 static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
-    /* A retransmitted SYN in SYN_RECEIVED means our SYN-ACK was lost: send it again. */
+    /* A retransmitted SYN in SYN_RECEIVED means our SYN-ACK was lost: send it
+     * again. The ACK will not say which copy it answers: no RTT sample from
+     * it (Karn, RFC 9293 MUST-18). */
     if (c->state == TW_SYN_RECEIVED && (seg->flags & TW_TH_SYN) && !(seg->flags & TW_TH_ACK) &&
         tw_seq_eq(seg->seq, c->irs)) {
         c->snd_nxt = c->iss;
+        c->rtt_timing = false;
         return accept_();
     }
     /* Step 1: sequence number check. */
     if (!acceptable(c, seg)) {
         if (seg->flags & TW_TH_RST) return drop(c, TW_ACT_DROP, TW_C_DROP_RST_OUT_OF_WINDOW);
+        if (zero_window_ack(c, seg)) return zero_window_input(c, now, seg);
         ack_now(c);
         return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
     }
     /* Step 2: RST. */
     if (seg->flags & TW_TH_RST) return rst_input(c, now, seg);
-    /* Step 4: SYN in a synchronized state (RFC 5961 §4; RFC 9293 MUST-? via 5961). */
-    if (seg->flags & TW_TH_SYN) {
-        challenge_ack(c);
-        return drop(c, TW_ACT_DROP_AFTER_ACK, 0);
-    }
+    /* Step 4: SYN in a synchronized state: RFC 9293 §3.10.7.4 defers to RFC 5961 §4. */
+    if (seg->flags & TW_TH_SYN) return drop_with_challenge(c);
     /* Step 5: ACK. */
     if (!(seg->flags & TW_TH_ACK)) return drop(c, TW_ACT_DROP, TW_C_DROP_NO_ACK);
     if (c->state == TW_SYN_RECEIVED) {
@@ -437,7 +478,11 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
     if (!ack_input(c, now, seg, &res)) return res;
     trimmed t;
     trim_to_window(c, seg, &t);
-    return text_and_fin(c, now, &t);
+    res = text_and_fin(c, now, &t);
+    /* Our FIN is acknowledged and the peer's FIN was not taken (none, or
+     * beyond a gap): FIN_WAIT_2 (RFC 9293 §3.10.7.4 fifth step). */
+    if (c->state == TW_FIN_WAIT_1 && our_fin_acked(c)) enter_fin_wait_2(c, now);
+    return res;
 }
 
 /* The TIME_WAIT handler shared with the stack's compact records. */
@@ -454,10 +499,10 @@ static tw_tcp_result time_wait_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp
         ack_now(c);
         return drop(c, TW_ACT_DROP_AFTER_ACK, reason);
     case TW_TWV_REUSE:
-        /* The stack turns this into a new incarnation; a bare connection
-         * (no stack) treats it as an old duplicate and re-ACKs. */
-        ack_now(c);
-        return drop(c, TW_ACT_DROP_AFTER_ACK, 0);
+        /* The stack reopens the 4-tuple from its compact records; a
+         * connection the user still holds cannot be reused, so the SYN gets
+         * the challenge ACK of RFC 5961 §4 and 2MSL runs on. */
+        return drop_with_challenge(c);
     case TW_TWV_DROP:
     default:
         return drop(c, TW_ACT_DROP, reason);

@@ -5,7 +5,8 @@
  * window (Nagle, §3.7.4), our FIN once all data has gone, pure ACKs owed by
  * input or the delayed-ACK timer, window updates (receiver SWS avoidance,
  * §3.8.6.2.2) and zero-window probes. Every segment carrying data or a FIN
- * arms the retransmission timer (RFC 6298 §5.1). */
+ * arms the retransmission timer (RFC 6298 §5.1), except a zero-window probe,
+ * which the persist timer repeats. */
 #include <string.h>
 
 #include "tcp/tcp.h"
@@ -122,16 +123,10 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     unsigned meta = 0;
     bool retrans = tw_seq_lt(c->snd_nxt, c->snd_max);
 
-    if ((c->flags & TW_TF_FORCE_PROBE) && len == 0 && avail > 0 && c->snd_wnd == 0) {
-        len = 1; /* RFC 9293 §3.8.6.1: probe a zero window with one byte */
-        meta |= TW_SEGMETA_PROBE;
-    }
-    c->flags &= ~(uint32_t)TW_TF_FORCE_PROBE;
-
     /* Nagle (RFC 9293 §3.7.4, SHLD-7): hold a small segment while data is
      * unacknowledged, unless it is all there is and we are closing. */
     bool closing = (c->flags & TW_TF_FIN_QUEUED) && c->state != TW_SYN_RECEIVED;
-    if (len > 0 && len < c->snd_mss && !(meta & TW_SEGMETA_PROBE) && !retrans) {
+    if (len > 0 && len < c->snd_mss && !retrans) {
         bool idle = tw_seq_eq(c->snd_una, c->snd_max);
         bool all = len == avail;
         bool nodelay = c->flags & TW_TF_NODELAY;
@@ -182,13 +177,48 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     return 1;
 }
 
-/* Zero window with data waiting and nothing in flight: arm the persist timer
- * (RFC 9293 §3.8.6.1, MUST-36), backing off like the RTO. */
+/* Zero-window probe (RFC 9293 §3.8.6.1, MUST-36): the byte at SND.UNA, sent
+ * again at every persist expiry until the peer takes it or opens its window.
+ * It leaves SND.NXT alone (the byte goes out in order once the window opens)
+ * and arms no retransmission timer: the persist timer keeps backing off, so
+ * the connection stays open for as long as the peer answers (MUST-37).
+ * SND.MAX covers the byte so that an ACK taking it is acceptable. */
+static int send_probe(tw_tcp_conn *c, const tw_tcp_tx *tx) {
+    c->flags &= ~(uint32_t)TW_TF_FORCE_PROBE;
+    if (c->snd_wnd != 0 || c->state == TW_SYN_RECEIVED || tx->scratch_cap == 0) return 0;
+    int32_t off = tw_seq_diff(c->snd_una, tw__tcp_snd_data_start(c));
+    if (off < 0 || (uint32_t)off >= tw_ring_len(&c->sndbuf)) return 0;
+    tw_tcp_seg s;
+    fill_hdr(c, &s);
+    s.seq = c->snd_una;
+    s.ack = c->rcv_nxt;
+    s.flags = TW_TH_ACK;
+    tw_ring_peek(&c->sndbuf, (uint32_t)off, tx->scratch, 1);
+    s.payload = tx->scratch;
+    s.len = 1;
+    s.wnd = advertise(c);
+    tw_seq_t end = tw_seq_add(c->snd_una, 1);
+    if (tw_seq_gt(end, c->snd_max)) {
+        c->snd_max = end;
+        c->env->counters[TW_C_TCP_DATA_OUT_BYTES]++;
+    }
+    sent_ack(c);
+    emit(c, tx, &s, TW_SEGMETA_PROBE);
+    return 1;
+}
+
+/* Zero window with data waiting: arm the persist timer (RFC 9293 §3.8.6.1,
+ * SHLD-29/30), backing off like the RTO. Data in flight is left to the
+ * retransmission timer, except once an RTO has pulled SND.NXT back to
+ * SND.UNA and the zero window let nothing go: retransmitting cannot help
+ * then (a window that shrank to zero, MUST-34), so probing takes over. */
 static void maybe_arm_persist(tw_tcp_conn *c, tw_time_t now) {
-    if (c->snd_wnd != 0 || c->t_rexmt != TW_TIME_NEVER || c->t_persist != TW_TIME_NEVER) return;
-    tw_seq_t start = tw__tcp_snd_data_start(c);
-    uint32_t off = (uint32_t)tw_seq_diff(c->snd_nxt, start);
-    if (tw_ring_len(&c->sndbuf) <= off) return;
+    if (c->snd_wnd != 0 || c->t_persist != TW_TIME_NEVER || c->state == TW_SYN_RECEIVED) return;
+    if (tw_ring_len(&c->sndbuf) == 0) return;
+    if (c->t_rexmt != TW_TIME_NEVER) {
+        if (!tw_seq_eq(c->snd_nxt, c->snd_una)) return;
+        c->t_rexmt = TW_TIME_NEVER;
+    }
     tw_time_t t = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
     if (t > c->cfg->rto_max) t = c->cfg->rto_max;
     c->t_persist = now + t;
@@ -232,6 +262,7 @@ int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     default:
         break;
     }
+    if (c->flags & TW_TF_FORCE_PROBE) n += send_probe(c, tx);
     /* Bounded: each round sends at least one byte, a FIN or the only ACK. */
     while (send_one(c, now, tx)) n++;
     maybe_arm_persist(c, now);

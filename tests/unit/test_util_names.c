@@ -39,7 +39,8 @@ TEST(counter_names_and_descs) {
     ASSERT_STREQ(tw_counter_name(TW_C_DROP_TCP_CKSUM), "DROP_TCP_CKSUM");
     ASSERT_STREQ(tw_counter_desc(TW_C_DROP_TCP_CKSUM), "drop: bad TCP checksum");
     ASSERT_STREQ(tw_counter_name(TW_C_IP_IN), "IP_IN");
-    ASSERT_STREQ(tw_counter_name(TW_C__COUNT - 1), "RST_TIMEOUT");
+    ASSERT_STREQ(tw_counter_name(TW_C_RST_RECEIVED), "RST_RECEIVED");
+    ASSERT_TRUE(tw_counter_name(TW_C__COUNT) == NULL);
     for (int c = 0; c < TW_C__COUNT; c++) {
         tw_test_context("counter=%d", c);
         ASSERT_TRUE(tw_counter_name(c) != NULL && tw_counter_name(c)[0] != '\0');

@@ -5,5 +5,8 @@
 #define TW_TOOLS_CLI_H
 
 int tw_cli_demo(int argc, char **argv);
+int tw_cli_ladder(int argc, char **argv);
+int tw_cli_serve(int argc, char **argv);
+int tw_cli_connect(int argc, char **argv);
 
 #endif

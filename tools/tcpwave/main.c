@@ -12,6 +12,12 @@ static void usage(FILE *f) {
             "  demo     run a client and a server over the simulated link and print\n"
             "           every segment and state change of the connection's life\n"
             "           (tcpwave demo --help for scenarios)\n"
+            "  ladder   draw a JSON-lines trace (demo --trace FILE) as the textbook\n"
+            "           ladder diagram, text or SVG (tcpwave ladder --help)\n"
+            "  serve    a TCP server on tcpwave's stack over a Linux TUN device,\n"
+            "           for the kernel (curl, nc) to talk to (tcpwave serve --help)\n"
+            "  connect  one connection from tcpwave over a TUN device to a kernel\n"
+            "           server (tcpwave connect --help)\n"
             "  help     this text\n"
             "\n"
             "example: tcpwave demo --scenario client-close\n");
@@ -24,6 +30,9 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "demo")) return tw_cli_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ladder")) return tw_cli_ladder(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return tw_cli_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "connect")) return tw_cli_connect(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

@@ -1,0 +1,186 @@
+/* test_syn_sent.c - SYN_SENT (RFC 9293 §3.10.7.3, RFC 5961 §3): our SYN
+ * (ISS 1000) is out; the peer's ISS is 5000. */
+#include "fixture.h"
+
+TEST(syn_sent_fixture_path) {
+    conn_syn_sent();
+    expect_history("SYN_SENT:USER_CONNECT");
+    expect_deadline_in(TW_SEC(1));
+}
+
+TEST(syn_sent_syn_ack_established) {
+    conn_syn_sent();
+    advance(FX_RTT);
+    tw_tcp_result r = send_seg_mss(SYN | ACK, 5000, 1001, 30000, 1460);
+    expect_result(r, TW_ACT_ACCEPT, 0);
+    expect_segs(1);
+    expect_seg(0, ACK, 1001, 5001, 0);
+    ASSERT_EQ(F.out[0].wnd, 65535);
+    expect_states("ESTABLISHED:RCV_SYN_ACK");
+    ASSERT_TRUE(F.c.events & TW_CEV_CONNECTED);
+    ASSERT_EQ(F.c.snd_wnd, 30000);
+    expect_deadline_in(TW_TIME_NEVER); /* nothing in flight */
+    expect_counters("");
+}
+
+TEST(syn_sent_syn_ack_without_mss_uses_536) {
+    conn_syn_sent();
+    send_seg_mss(SYN | ACK, 5000, 1001, FX_WND, -1);
+    expect_seg(0, ACK, 1001, 5001, 0);
+    ASSERT_EQ(F.c.snd_mss, 536);
+}
+
+TEST(syn_sent_syn_ack_acking_iss_rst) {
+    conn_syn_sent();
+    tw_tcp_result r = send_seg(SYN | ACK, 5000, 1000, NULL, 0, FX_WND); /* SEG.ACK =< ISS */
+    expect_result(r, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);
+    expect_segs(1);
+    expect_seg(0, RST, 1000, 0, 0);
+    expect_state(TW_SYN_SENT);
+    expect_states("");
+    expect_counters("RST_BAD_ACK");
+}
+
+TEST(syn_sent_syn_ack_too_new_rst) {
+    conn_syn_sent();
+    tw_tcp_result r = send_seg(SYN | ACK, 5000, 1002, NULL, 0, FX_WND); /* > SND.NXT */
+    expect_result(r, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);
+    expect_segs(1);
+    expect_seg(0, RST, 1002, 0, 0);
+    expect_state(TW_SYN_SENT);
+}
+
+TEST(syn_sent_ack_only_bad_ack_rst) {
+    conn_syn_sent();
+    tw_tcp_result r = send_seg(ACK, 5001, 3000, NULL, 0, FX_WND);
+    expect_result(r, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);
+    expect_seg(0, RST, 3000, 0, 0);
+    expect_state(TW_SYN_SENT);
+}
+
+TEST(syn_sent_ack_only_good_ack_dropped) {
+    conn_syn_sent();
+    tw_tcp_result r = send_seg(ACK, 5001, 1001, NULL, 0, FX_WND); /* neither SYN nor RST */
+    expect_result(r, TW_ACT_DROP, TW_C_DROP_SYN_SENT_NO_SYN);
+    expect_silence();
+    expect_state(TW_SYN_SENT);
+    expect_counters("DROP_SYN_SENT_NO_SYN");
+}
+
+TEST(syn_sent_rst_ack_closed_refused) {
+    conn_syn_sent();
+    tw_tcp_result r = send_seg(RST | ACK, 0, 1001, NULL, 0, 0);
+    expect_result(r, TW_ACT_ACCEPT, 0);
+    expect_silence();
+    expect_states("CLOSED:RCV_RST");
+    ASSERT_EQ(F.c.err, TW_ECONNREFUSED);
+    ASSERT_TRUE(F.c.events & TW_CEV_CLOSED);
+    expect_counters("RST_RECEIVED");
+    expect_deadline_in(TW_TIME_NEVER);
+    uint8_t b[1];
+    ASSERT_EQ(tw_tcp_recv(&F.c, b, 1, F.now), -TW_ECONNREFUSED);
+}
+
+TEST(syn_sent_rst_without_ack_dropped) {
+    conn_syn_sent();
+    tw_tcp_result r = send_seg(RST, 5000, 0, NULL, 0, 0); /* RFC 5961 §3: needs the ACK */
+    expect_result(r, TW_ACT_DROP, TW_C_DROP_SYN_SENT_BAD_ACK);
+    expect_silence();
+    expect_state(TW_SYN_SENT);
+    expect_counters("DROP_SYN_SENT_BAD_ACK");
+}
+
+TEST(syn_sent_rst_bad_ack_dropped) {
+    conn_syn_sent();
+    tw_tcp_result r = send_seg(RST | ACK, 0, 1005, NULL, 0, 0);
+    expect_result(r, TW_ACT_DROP, TW_C_DROP_SYN_SENT_BAD_ACK); /* never RST an RST */
+    expect_silence();
+    expect_state(TW_SYN_SENT);
+}
+
+TEST(syn_sent_syn_simultaneous_open) {
+    conn_syn_sent();
+    advance(FX_RTT);
+    tw_tcp_result r = send_seg_mss(SYN, 5000, 0, FX_WND, 1460);
+    expect_result(r, TW_ACT_ACCEPT, 0);
+    expect_segs(1);
+    expect_seg(0, SYN | ACK, 1000, 5001, 0); /* MUST-10: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+    expect_states("SYN_RECEIVED:RCV_SYN");
+    advance(FX_RTT);
+    r = send_seg(SYN | ACK, 5000, 1001, NULL, 0, FX_WND);
+    /* The peer's SYN-ACK: its SYN is old now (SEG.SEQ < RCV.NXT), so the
+     * segment is unacceptable and answered with an ACK. */
+    expect_result(r, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
+    expect_segs(1);
+    expect_seg(0, ACK, 1001, 5001, 0);
+    r = send_seg(ACK, 5001, 1001, NULL, 0, FX_WND);
+    expect_result(r, TW_ACT_ACCEPT, 0);
+    expect_silence();
+    expect_states("SYN_RECEIVED:RCV_SYN,ESTABLISHED:RCV_ACK");
+    ASSERT_EQ(F.c.err, 0);
+}
+
+TEST(syn_sent_simultaneous_open_rst_refused) {
+    conn_syn_sent();
+    send_seg_mss(SYN, 5000, 0, FX_WND, 1460);
+    tw_tcp_result r = send_seg(RST, 5001, 0, NULL, 0, 0);
+    expect_result(r, TW_ACT_ACCEPT, 0);
+    expect_silence();
+    expect_states("SYN_RECEIVED:RCV_SYN,CLOSED:RCV_RST");
+    ASSERT_EQ(F.c.err, TW_ECONNREFUSED); /* an active open is refused, not reset */
+}
+
+TEST(syn_sent_timeout_retransmits_syn) {
+    conn_syn_sent();
+    advance(TW_SEC(1) - 1);
+    expect_silence();
+    advance(1);
+    expect_segs(1);
+    expect_seg(0, SYN, 1000, 0, 0);
+    ASSERT_TRUE(F.out[0].meta & TW_SEGMETA_RETRANS);
+    ASSERT_TRUE(F.out[0].has_mss);
+    expect_timers("retransmit");
+    expect_deadline_in(TW_SEC(2));
+    expect_state(TW_SYN_SENT);
+}
+
+TEST(syn_sent_send_queued_until_established) {
+    conn_syn_sent();
+    ASSERT_EQ(user_send(1001, 100), 100);
+    ASSERT_EQ(run_output(), 0); /* the SYN is out; data waits */
+    advance(FX_RTT);
+    send_seg_mss(SYN | ACK, 5000, 1001, FX_WND, 1460);
+    expect_segs(1);
+    expect_seg(0, ACK | PSH, 1001, 5001, 100); /* the handshake ACK carries the data */
+    expect_payload(0);
+    expect_deadline_in(TW_SEC(1));
+}
+
+TEST(syn_sent_close_closed_silently) {
+    conn_syn_sent();
+    ASSERT_EQ(tw_tcp_close(&F.c, F.now), 0);
+    ASSERT_EQ(run_output(), 0);
+    expect_states("CLOSED:USER_CLOSE");
+    expect_deadline_in(TW_TIME_NEVER);
+    ASSERT_TRUE(tw_tcp_is_dead(&F.c));
+}
+
+TEST(syn_sent_abort_no_rst) {
+    conn_syn_sent();
+    ASSERT_EQ(tw_tcp_abort(&F.c, F.now), 0);
+    ASSERT_EQ(run_output(), 0); /* RFC 9293 §3.10.5: no RST before synchronization */
+    expect_states("CLOSED:USER_ABORT");
+    expect_counters("");
+    ASSERT_TRUE(tw_tcp_is_dead(&F.c));
+}
+
+TEST(syn_sent_shutdown_not_connected) {
+    conn_syn_sent();
+    ASSERT_EQ(tw_tcp_shutdown(&F.c, F.now), -TW_ENOTCONN);
+    ASSERT_EQ(run_output(), 0);
+    expect_state(TW_SYN_SENT);
+    uint8_t b[1];
+    ASSERT_EQ(tw_tcp_recv(&F.c, b, 1, F.now), -TW_EAGAIN);
+}
+
+TEST_MAIN()
