@@ -21,8 +21,16 @@
  *   byte 2  seed; 0x40 max_conns 3 (else 64), 0x80 max_time_wait 1 (else 32)
  *   u32     the peer's ISN in the prologue
  *   then up to 256 operations, one opcode byte (% OP__COUNT) each, see
- *   run_op(). After every operation the stack is polled at the current time
- *   and every invariant below is checked.
+ *   run_op(): advance time (<= 65 s, stopping at every timer), a segment
+ *   from a peer (flags, SEQ/ACK raw or relative to what the stack sent or
+ *   what the peer sent, window, payload consistent or raw, MSS/WS/SACK_OK/
+ *   TS/SACK/garbage options), raw bytes as a packet, socket/bind/listen/
+ *   connect/accept/send/recv/shutdown/close/abort/nodelay/info on 8 handle
+ *   slots (or a stale generation, or any value), "ACK everything" (with
+ *   FIN, payload, zero window, or an RST instead), the last packet again,
+ *   and ICMP (echo, or an error quoting the stack's latest segment). After
+ *   every operation the stack is polled at the current time and every
+ *   invariant below is checked.
  *
  * Invariants (a violation prints a message and calls abort()):
  *  - tw__stack_check(); every connection that is not CLOSED is found in the
@@ -34,7 +42,11 @@
  *  - an RST delivered to the stack is never answered with an RST;
  *  - every packet sent parses with tw_packet_parse (checksums included) and
  *    comes from our address; payload bytes the stack sends are exactly the
- *    bytes the application queued at those sequence numbers;
+ *    bytes the application queued at those sequence numbers; per connection
+ *    incarnation its ACK never goes back nor covers peer bytes that were not
+ *    delivered in order, no data goes past the largest window edge the peer
+ *    offered (but a 1-byte probe), and the FIN never moves nor has data after
+ *    it;
  *  - tw_recv returns the peer's bytes in order: never more in total than
  *    were delivered at in-order sequence positions from IRS+1, with the very
  *    bytes delivered (the fuzzer's payloads are a function of the sequence
@@ -44,12 +56,19 @@
  *    previous state of that connection, and nothing moves after CLOSED;
  *  - TIME_WAIT only ends early when a new connection takes over its 4-tuple,
  *    and then with an ISS above the old incarnation's SND.NXT;
+ *  - an ICMP message changes no connection's state, except that a protocol
+ *    or port unreachable quoting a SEQ in flight ends a SYN_SENT connection
+ *    (RFC 9293 MUST-56, SHLD-26; RFC 5927);
  *  - no connection that still has its socket dies of the retransmission
  *    timeout while its peer is answering with a zero window (RFC 9293
  *    §3.8.6.1, RFC 1122 §4.2.2.17; RFC 6429 lets orphans go);
  *  - after the program: everything closed and 10 minutes of virtual time
  *    later there is no connection and no TIME_WAIT record left; then the
- *    stack is freed (LeakSanitizer reports anything left behind). */
+ *    stack is freed (LeakSanitizer reports anything left behind).
+ *
+ * Build: ./tw build fuzz (build/fuzz/fuzz/fuzz_stack), or replay_stack in any
+ * build. Run: fuzz_stack -max_len=4096 /tmp/new_corpus fuzz/corpus/stack
+ * FUZZ_STACK_VERBOSE=1 prints every packet, state move and user call. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,6 +84,7 @@
 #include "util/time.h"
 #include "util/wheel.h"
 #include "wire/cksum.h"
+#include "wire/icmp.h"
 #include "wire/ipv4.h"
 #include "wire/tcp_hdr.h"
 
@@ -99,7 +119,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct flow {
     uint32_t raddr;
     uint16_t lport, rport;
-    /* stack -> peer */
+    /* stack -> peer, for the incarnation st_conn (conn id, 0 = none) */
+    uint32_t st_conn;
+    bool st_fin;          /* st_fin_seq: SEQ of the stack's FIN */
+    uint32_t st_fin_seq;
+    bool st_ack_mono;     /* st_last_ack belongs to st_conn */
     bool st_syn, st_seen, st_ack;
     uint32_t st_iss;      /* SEQ of the stack's SYN / SYN-ACK */
     uint32_t st_last_seq; /* SEQ of its latest non-RST segment */
@@ -115,6 +139,8 @@ typedef struct flow {
     bool fin_full;
     uint32_t fin[MAX_FIN]; /* SEQ of every FIN delivered */
     bool tainted;          /* some payload byte was not pat_peer(seq) */
+    bool edge_valid;       /* peer_edge: largest ACK + WND the peer ever sent */
+    uint32_t peer_edge;
     bool zw;               /* the peer's latest ACK at RCV.NXT closed the window ... */
     uint64_t zw_t;         /* ... at this time */
 } flow;
@@ -197,6 +223,10 @@ static void put32(uint8_t *p, uint32_t v) {
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static bool sgt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
@@ -308,6 +338,11 @@ static void note_delivered(const tw_tcp_seg *s) {
         }
     }
     if (s->flags & TW_TH_RST) return;
+    if (s->flags & TW_TH_ACK) {
+        uint32_t edge = s->ack.v + s->wnd;
+        if (!f->edge_valid || sgt(edge, f->peer_edge)) f->peer_edge = edge;
+        f->edge_valid = true;
+    }
     if ((s->flags & TW_TH_ACK) && !syn) {
         /* A live receiver answering with a zero window: an acceptable ACK
          * (SEQ = the stack's RCV.NXT, ACK within what it sent). */
@@ -332,11 +367,80 @@ static void note_delivered(const tw_tcp_seg *s) {
 
 /* ------------------------------------------------------------ capture link */
 
+/* Checks a non-RST segment the stack sends on flow f against what the peer
+ * delivered and what this incarnation sent before. */
+static void check_out(flow *f, const tw_tcp_seg *s) {
+    uint32_t e = tw__table_lookup(G.st, f->raddr, f->lport, f->rport);
+    const tw_tcp_conn *c = NULL;
+    uint32_t id = 0;
+    if (e != TW_NIL && (e & TW_TWBIT)) {
+        id = G.st->tw[e & ~TW_TWBIT].id;
+    } else if (e != TW_NIL) {
+        c = &tw__slot(G.st, e)->c;
+        id = c->id;
+    }
+    if (id != f->st_conn) { /* another incarnation: start over */
+        f->st_conn = id;
+        f->st_fin = f->st_ack_mono = false;
+        f->edge_valid = false;
+    }
+    char fl[48];
+    tw_tcp_flags_str(s->flags, fl, sizeof fl);
+    if (s->flags & TW_TH_ACK) {
+        if (f->st_ack_mono && sgt(f->st_last_ack, s->ack.v))
+            fail("conn %u (%u -> %u) sent %s with ACK %u below its earlier ACK %u", id, s->src_port,
+                 s->dst_port, fl, s->ack.v, f->st_last_ack);
+        f->st_ack_mono = true;
+        /* RCV.NXT covers only bytes delivered in order from IRS+1, plus a FIN. */
+        if (c && c->state >= TW_ESTABLISHED && !f->iv_full && !f->fin_full) {
+            uint32_t base = c->irs.v + 1;
+            uint64_t pre = iv_prefix(f, base);
+            bool fin_there = false;
+            for (uint32_t i = 0; i < f->nfin; i++) fin_there |= f->fin[i] == base + (uint32_t)pre;
+            int64_t off = (int32_t)(s->ack.v - base);
+            if (off > (int64_t)pre + (fin_there ? 1 : 0))
+                fail("conn %u (%u -> %u) sent %s with ACK %u, IRS+1+%lld, but only %llu bytes%s were "
+                     "delivered in order",
+                     id, s->src_port, s->dst_port, fl, s->ack.v, (long long)off,
+                     (unsigned long long)pre, fin_there ? " and a FIN" : "");
+        }
+    }
+    if (s->flags & TW_TH_SYN) return;
+    uint32_t end = s->seq.v + s->len;
+    if (s->len && f->edge_valid && sgt(end, f->peer_edge) && !(s->len == 1 && end == f->peer_edge + 1))
+        fail("conn %u (%u -> %u) sent data up to SEQ %u, past the largest window edge %u the peer "
+             "ever offered",
+             id, s->src_port, s->dst_port, end, f->peer_edge);
+    if (s->len && f->st_fin && sgt(end, f->st_fin_seq))
+        fail("conn %u (%u -> %u) sent data up to SEQ %u after its FIN at %u", id, s->src_port,
+             s->dst_port, end, f->st_fin_seq);
+    if (s->flags & TW_TH_FIN) {
+        if (f->st_fin && end != f->st_fin_seq)
+            fail("conn %u (%u -> %u) sent its FIN at SEQ %u, earlier at %u", id, s->src_port,
+                 s->dst_port, end, f->st_fin_seq);
+        f->st_fin = true;
+        f->st_fin_seq = end;
+    }
+}
+
 static int cap_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     (void)l;
     (void)now;
     tw_tcp_seg s;
     int rc = tw_packet_parse(pkt, len, &s);
+    if (rc == TW_C_DROP_IP_PROTO) { /* ICMP: an echo reply; checksums must hold */
+        tw_ipv4_view v;
+        tw_ipv4_hdr ip;
+        tw_icmp_msg m;
+        if (tw_ipv4_view_init(&v, pkt, len) || tw_ipv4_parse(&v, &ip) ||
+            ip.proto != TW_IPPROTO_ICMP || tw_icmp_parse(ip.payload, ip.payload_len, &m))
+            fail("the stack sent a non-TCP packet (%zu bytes) that is no valid ICMP message", len);
+        if (ip.src != ST_ADDR) fail("the stack sent ICMP from address %08x", ip.src);
+        if (m.type != TW_ICMP_ECHO_REPLY) fail("the stack sent ICMP type %u", m.type);
+        G.out_pkts++;
+        if (verbose) fprintf(stderr, "  OUT ICMP type %u code %u\n", m.type, m.code);
+        return 0;
+    }
     if (rc != 0)
         fail("the stack sent a packet (%zu bytes) that does not parse: %s", len,
              tw_counter_name(rc) ? tw_counter_name(rc) : "?");
@@ -347,6 +451,7 @@ static int cap_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     flow *f = flow_get(s.dst_addr, s.src_port, s.dst_port);
     G.last_out = f;
     if (!f || (s.flags & TW_TH_RST)) return 0;
+    check_out(f, &s);
     if (s.flags & TW_TH_SYN) {
         if (!f->st_syn || f->st_iss != s.seq.v) f->st_seen = false; /* a new incarnation */
         f->st_syn = true;
@@ -722,12 +827,13 @@ enum {
     OP_ACK_ALL,
     OP_DUP,
     OP_INFO,
+    OP_ICMP,
     OP__COUNT
 };
 
 static const char *const op_names[OP__COUNT] = {
     "advance", "seg", "raw", "socket", "bind", "listen", "connect", "accept", "send",
-    "recv", "shutdown", "close", "abort", "nodelay", "ack_all", "dup", "info",
+    "recv", "shutdown", "close", "abort", "nodelay", "ack_all", "dup", "info", "icmp",
 };
 
 /* A flow: an existing one (byte % count), or for bytes >= 0xf0 a peer port
@@ -883,6 +989,80 @@ static void op_raw(reader *r) {
     deliver(p, len);
 }
 
+/* An ICMP message from the flow's peer (or a router on the way): t picks
+ * echo request, destination unreachable (code = next byte % 6), time
+ * exceeded, parameter problem or source quench; errors quote the IP header
+ * and first 8 TCP bytes of a segment the stack sent on the flow, at SEQ =
+ * its latest SEQ + a signed delta. */
+static void op_icmp(reader *r) {
+    static const uint8_t types[5] = {TW_ICMP_ECHO_REQUEST, TW_ICMP_DEST_UNREACH,
+                                     TW_ICMP_TIME_EXCEEDED, TW_ICMP_PARAM_PROBLEM,
+                                     TW_ICMP_SOURCE_QUENCH};
+    flow *f = pick_flow(r);
+    uint8_t t = rd8(r);
+    uint8_t *b = B.pkt;
+    uint8_t *ic = b + 20;
+    size_t dlen;
+    ic[0] = types[(t & 0x7f) % 5];
+    ic[1] = ic[0] == TW_ICMP_DEST_UNREACH ? (uint8_t)(rd8(r) % 6) : 0;
+    put16(ic + 2, 0);
+    put32(ic + 4, ic[0] == TW_ICMP_ECHO_REQUEST ? rd32(r) : 0);
+    if (ic[0] == TW_ICMP_ECHO_REQUEST) {
+        dlen = rd8(r);
+        for (size_t i = 0; i < dlen; i++) ic[8 + i] = rd8(r);
+    } else {
+        uint8_t *q = ic + 8; /* the quoted datagram: IPv4 header + 8 bytes */
+        tw_ipv4_hdr qh;
+        memset(&qh, 0, sizeof qh);
+        qh.src = ST_ADDR;
+        qh.dst = f->raddr;
+        qh.proto = TW_IPPROTO_TCP;
+        qh.ttl = 1;
+        qh.total_len = 40;
+        tw_ipv4_emit(&qh, q, 20);
+        put16(q + 20, f->lport);
+        put16(q + 22, f->rport);
+        put32(q + 24, f->st_last_seq + (uint32_t)(int32_t)(int8_t)rd8(r));
+        dlen = 28;
+    }
+    put16(ic + 2, tw_cksum_fin(tw_cksum_add(0, ic, 8 + dlen)));
+    tw_ipv4_hdr ip;
+    memset(&ip, 0, sizeof ip);
+    ip.src = (t & 0x80) ? 0xc6120063u /* a router */ : f->raddr;
+    ip.dst = ST_ADDR;
+    ip.proto = TW_IPPROTO_ICMP;
+    ip.ttl = 64;
+    ip.total_len = (uint16_t)(20 + 8 + dlen);
+    tw_ipv4_emit(&ip, b, 20);
+    if (verbose) fprintf(stderr, "  IN  ICMP type %u code %u\n", ic[0], ic[1]);
+    /* Snapshot the connections: ICMP may only end a SYN_SENT connection, by a
+     * hard error (protocol/port unreachable) quoting a SEQ in SND.UNA ..
+     * SND.MAX-1; soft errors never abort (RFC 9293 MUST-56, RFC 5927). */
+    static struct { uint32_t id, una, max; tw_state state; } snap[TW_SLOT_CHUNK];
+    uint32_t n = G.st->nslots < TW_SLOT_CHUNK ? G.st->nslots : TW_SLOT_CHUNK;
+    for (uint32_t i = 0; i < n; i++) {
+        const tw_slot *sl = tw__slot(G.st, i);
+        snap[i].id = sl->in_use ? sl->c.id : 0;
+        snap[i].state = sl->c.state;
+        snap[i].una = sl->c.snd_una.v;
+        snap[i].max = sl->c.snd_max.v;
+    }
+    uint32_t qseq = get32(ic + 8 + 24);
+    bool hard = ic[0] == TW_ICMP_DEST_UNREACH && (ic[1] == 2 || ic[1] == 3);
+    G.out_rst = 0;
+    tw_stack_input(G.st, G.now, b, 20 + 8 + dlen);
+    for (uint32_t i = 0; i < n; i++) {
+        const tw_slot *sl = tw__slot(G.st, i);
+        if (!snap[i].id || (sl->c.id == snap[i].id && sl->c.state == snap[i].state)) continue;
+        bool in_flight = qseq - snap[i].una < snap[i].max - snap[i].una;
+        if (!(hard && ic[0] != TW_ICMP_ECHO_REQUEST && snap[i].state == TW_SYN_SENT && in_flight &&
+              f->lport == sl->c.lport && f->rport == sl->c.rport && f->raddr == sl->c.raddr))
+            fail("ICMP type %u code %u (quoting SEQ %u) moved conn %u from %s to %s", ic[0], ic[1],
+                 qseq, snap[i].id, sname(snap[i].state),
+                 sl->c.id == snap[i].id ? sname(sl->c.state) : "released");
+    }
+}
+
 static void op_send(int h, uint32_t len) {
     hent *he = hent_find(h);
     uint32_t base = he ? he->sent_total : 0;
@@ -1005,6 +1185,9 @@ static void run_op(reader *r) {
         break;
     case OP_INFO:
         op_info(pick_handle(r));
+        break;
+    case OP_ICMP:
+        op_icmp(r);
         break;
     default:
         break;

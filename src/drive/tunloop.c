@@ -18,8 +18,10 @@
 #include "util/time.h"
 
 /* Packets read per turn before timers and the application get their go:
- * bounds the latency a flood can add to a due timer. */
-#define BATCH 64
+ * bounds the latency a flood can add to a due timer, and keeps a turn's
+ * worth of full segments (16 x 1460) well inside a 64 KB receive window so
+ * the application reads before the window closes. */
+#define BATCH 16
 /* Rounds of "events -> application -> poll" per turn, as in the simulator:
  * an application that keeps making events without progress cannot hang it. */
 #define APP_ROUNDS 64

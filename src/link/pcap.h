@@ -60,7 +60,8 @@ uint64_t tw_pcap_count(const tw_pcap *p);
 int tw_pcap_close(tw_pcap *p);
 
 /* The tap: a tw_link whose send() records the packet and then passes it to
- * `inner`, and whose recv() records each packet `inner` returns. poll_fd()
+ * `inner` (a packet the inner link then fails to send is still recorded),
+ * and whose recv() records each packet `inner` returns. poll_fd()
  * and next_arrival() are the inner link's; close() flushes the pcap and closes
  * the inner link (the pcap writer stays the caller's to close). The caller
  * owns the struct, which must outlive its use as a link. Recorded timestamps

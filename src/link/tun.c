@@ -1,7 +1,7 @@
 /* tun.c - owns the Linux TUN link (see tun.h): opening /dev/net/tun with
  * TUNSETIFF, the non-blocking read/write of one packet per call, and the
  * device's counters. The only Linux-specific file under src/link/. */
-#define _GNU_SOURCE /* ioctl, struct ifreq, O_CLOEXEC: Linux APIs */
+#define _GNU_SOURCE /* ioctl, struct ifreq, O_CLOEXEC, nanosleep: Linux/POSIX APIs */
 
 #include "link/tun.h"
 
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tcpwave/tw_errno.h>
@@ -117,6 +118,41 @@ int tw_tun_mtu(const tw_tun *t) {
     memset(&ifr, 0, sizeof ifr);
     memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
     int rc = ioctl(s, SIOCGIFMTU, &ifr) < 0 ? -errno : ifr.ifr_mtu;
+    close(s);
+    return rc;
+}
+
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int tw_tun_wait_running(const tw_tun *t, uint64_t timeout_ns) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -errno;
+    uint64_t end = mono_ns() + timeout_ns;
+    int rc;
+    for (;;) {
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+            rc = -errno;
+            break;
+        }
+        /* IFF_RUNNING mirrors the operational state the link watcher sets. */
+        if ((ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING)) {
+            rc = 0;
+            break;
+        }
+        if (mono_ns() >= end) {
+            rc = -TW_EAGAIN;
+            break;
+        }
+        struct timespec pause = {0, 10000000};
+        nanosleep(&pause, NULL);
+    }
     close(s);
     return rc;
 }

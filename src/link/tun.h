@@ -43,6 +43,15 @@ int tw_tun_open(const char *name, tw_tun **out);
 tw_link *tw_tun_link(tw_tun *t);
 /* The device's name as the kernel knows it (e.g. after "" picked one). */
 const char *tw_tun_name(const tw_tun *t);
+/* Waits (at most timeout_ns, polling every 10 ms) until the kernel reports
+ * the device IFF_UP and IFF_RUNNING. Right after a device gets its reader,
+ * the kernel turns the carrier on but starts transmitting only when its
+ * link watcher runs, up to a second later: until then whatever the kernel
+ * sends to tcpwave is dropped (e.g. the SYN+ACK to our first SYN), which a
+ * tool can avoid by waiting here before it sends. Returns 0 when running,
+ * -TW_EAGAIN on timeout (e.g. nobody ran `ip link set DEV up`), or a
+ * negative errno from SIOCGIFFLAGS. */
+int tw_tun_wait_running(const tw_tun *t, uint64_t timeout_ns);
 /* The device's MTU from the kernel (SIOCGIFMTU), or a negative errno. */
 int tw_tun_mtu(const tw_tun *t);
 void tw_tun_get_stats(const tw_tun *t, tw_tun_stats *out);

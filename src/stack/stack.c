@@ -461,6 +461,27 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uin
     }
 }
 
+/* A connection still in TIME_WAIT because its socket is open answers like a
+ * record (tcp_timewait.c), except that reopening its 4-tuple needs the stack:
+ * a new SYN above RCV.NXT with a listener on the port (RFC 9293 §3.10.7.4
+ * MAY-2) ends this incarnation (its socket gets CLOSED, no error) and returns
+ * true with *li and *iss_floor set, as tw_record_input() does. */
+static bool conn_time_wait_reuse(tw_stack *st, tw_slot *s, const tw_tcp_seg *seg, uint32_t *li,
+                                 uint32_t *iss_floor) {
+    tw_tcp_conn *c = &s->c;
+    tw_tcp_tw tw = {c->snd_max, c->rcv_nxt, 0};
+    uint16_t reason = 0;
+    if (c->state != TW_TIME_WAIT || tw_tcp_tw_input(&tw, seg, &reason) != TW_TWV_REUSE ||
+        !tw__port_listening(st, seg->dst_port, li))
+        return false;
+    trace_seg(st, c->id, c->state, TW_EV_SEG_IN, seg, 0, 0);
+    st->counters[TW_C_TW_REUSE]++;
+    *iss_floor = c->snd_max.v;
+    tw__tcp_enter_closed(c, TW_CAUSE_TW_REUSE, 0, st->now);
+    tw__settle(st, s); /* out of the table: the 4-tuple is free for the new one */
+    return true;
+}
+
 /* A segment for listener li (RFC 9293 §3.10.7.2). iss_floor: NULL, or the
  * SND.NXT of the TIME_WAIT incarnation this SYN just ended. */
 static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
@@ -532,7 +553,8 @@ int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
     tw_slot *s = slot_from_entry(st, e);
     uint32_t li, floor_;
     if (s) {
-        conn_input(st, s, &seg);
+        if (conn_time_wait_reuse(st, s, &seg, &li, &floor_)) listener_input(st, li, &seg, &floor_);
+        else conn_input(st, s, &seg);
     } else if (e != TW_NIL) {
         if (tw_record_input(st, e & ~TW_TWBIT, &seg, &li, &floor_))
             listener_input(st, li, &seg, &floor_);

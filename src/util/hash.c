@@ -71,12 +71,24 @@ uint64_t tw_siphash13(const uint8_t key[16], const void *data, size_t len) {
 uint64_t tw_hash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport,
                        uint32_t raddr, uint16_t rport) {
     /* Bytes 0-7: laddr (4), lport (2), low half of raddr (2).
-     * Bytes 8-11: high half of raddr (2), rport (2); length 12 on top. */
+     * Bytes 8-11: high half of raddr (2), rport (2); length 12 on top.
+     * The rounds are written out: this runs several times per segment. */
     uint64_t m0 = (uint64_t)laddr | (uint64_t)lport << 32 | (uint64_t)(raddr & 0xffffu) << 48;
     uint64_t m1 = (uint64_t)(raddr >> 16) | (uint64_t)rport << 16 | (uint64_t)12 << 56;
     sip_state s;
     sip_init(&s, key);
-    sip_compress(&s, m0, 2);
-    sip_compress(&s, m1, 2);
-    return sip_finish(&s, 4);
+    s.v3 ^= m0;
+    sip_round(&s);
+    sip_round(&s);
+    s.v0 ^= m0;
+    s.v3 ^= m1;
+    sip_round(&s);
+    sip_round(&s);
+    s.v0 ^= m1;
+    s.v2 ^= 0xff;
+    sip_round(&s);
+    sip_round(&s);
+    sip_round(&s);
+    sip_round(&s);
+    return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }

@@ -6,11 +6,19 @@
  * exact because 2^16 == 1 (mod 2^16 - 1): a 32-bit word hi:lo contributes
  * hi*2^16 + lo == hi + lo, which is what the 16-bit sum would have added, and
  * the carries that RFC 1071 §1 "end-around" adds are recovered by the fold
- * (RFC 1071 §2(B), deferred carries). */
+ * (RFC 1071 §2(B), deferred carries). On little-endian hosts with a 128-bit
+ * integer a faster path sums native 64-bit words instead (explained below);
+ * both give the same value modulo 2^16 - 1, so tw_cksum_fin() agrees. */
 #include "wire/cksum.h"
 
 #include <string.h>
 
+#if defined(__SIZEOF_INT128__) && defined(__BYTE_ORDER__) && \
+    defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TW_CKSUM_NATIVE 1
+#endif
+
+#ifndef TW_CKSUM_NATIVE
 /* Loads 4 bytes at any alignment as a big-endian word. memcpy keeps the load
  * free of alignment and aliasing UB; compilers turn it into one load. */
 static inline uint32_t load_be32(const uint8_t *p) {
@@ -28,6 +36,7 @@ static inline uint32_t load_be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 #endif
 }
+#endif
 
 /* Reduces the accumulator below 2^33 without changing its value mod 2^16-1
  * (2^32 == 1 as well), so the caller may keep adding to it. */
@@ -39,6 +48,70 @@ static inline uint64_t fold32(uint64_t acc) {
  * still below 2^59 + 2^33, far from overflowing the 64-bit accumulator. */
 #define CKSUM_BATCH ((size_t)1 << 24)
 
+#ifdef TW_CKSUM_NATIVE
+/* Fast path for little-endian hosts (RFC 1071 §2(B), byte order
+ * independence): sum the data as native 64-bit words, counting the carries
+ * out of the 64-bit sum apart (one add and one add-with-carry per 8 bytes),
+ * then convert to the big-endian domain by a multiplication by 256. Why
+ * that is exact: a little-endian load of bytes d0 d1 ... weighs byte k by
+ * 2^(8k), and 2^16 == 1 (mod 2^16 - 1), so the native sum is congruent to
+ * the sum of the byte-swapped 16-bit words; swapping the bytes of a 16-bit
+ * word multiplies it by 256 (mod 2^16 - 1), and 256 * 256 == 1, so 256 times
+ * the native sum is congruent to the big-endian sum. 2^64 == 1 as well, so
+ * each carry out of the 64-bit sum counts 1. Chunks start at an even offset
+ * (see cksum.h), so byte parity is preserved. */
+static inline uint64_t load_le64(const uint8_t *p) {
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+#define ADD_CARRY(s, c, w)                                                    \
+    do {                                                                      \
+        uint64_t w_ = (w);                                                    \
+        (s) += w_;                                                            \
+        (c) += (s) < w_;                                                      \
+    } while (0)
+
+uint64_t tw_cksum_add(uint64_t acc, const void *data, size_t len) {
+    const uint8_t *p = data;
+    uint64_t s = 0, c = 0;
+    for (; len >= 32; len -= 32, p += 32) {
+        ADD_CARRY(s, c, load_le64(p));
+        ADD_CARRY(s, c, load_le64(p + 8));
+        ADD_CARRY(s, c, load_le64(p + 16));
+        ADD_CARRY(s, c, load_le64(p + 24));
+    }
+    for (; len >= 8; len -= 8, p += 8) ADD_CARRY(s, c, load_le64(p));
+    if (len) {
+        /* 1..7 trailing bytes, zero-padded: byte k weighs 2^(8k) as above, so
+         * an odd last byte is the high byte of a zero-padded big-endian word. */
+        uint64_t t = 0;
+        unsigned sh = 0;
+        if (len & 4) {
+            uint32_t x;
+            memcpy(&x, p, 4);
+            t = x;
+            p += 4;
+            sh = 32;
+        }
+        if (len & 2) {
+            uint16_t x;
+            memcpy(&x, p, 2);
+            t |= (uint64_t)x << sh;
+            p += 2;
+            sh += 16;
+        }
+        if (len & 1) t |= (uint64_t)*p << sh;
+        ADD_CARRY(s, c, t);
+    }
+    /* s + c (c < 2^61): once more with the carry counted, then below 2^33. */
+    s += c;
+    s += s < c;
+    s = fold32(fold32(s));
+    return fold32(acc) + (s << 8); /* < 2^34 + 2^41: room to chain */
+}
+#else
 uint64_t tw_cksum_add(uint64_t acc, const void *data, size_t len) {
     const uint8_t *p = data;
     acc = fold32(acc);
@@ -70,18 +143,6 @@ uint64_t tw_cksum_add(uint64_t acc, const void *data, size_t len) {
     }
     return acc;
 }
+#endif
 
-uint16_t tw_cksum_fin(uint64_t acc) {
-    /* Fold carries back in until 16 bits remain (RFC 1071 §4.1 "fold 32-bit
-     * sum to 16 bits"); each step keeps the value mod 2^16-1. */
-    while (acc >> 16) acc = (acc & 0xffffu) + (acc >> 16);
-    return (uint16_t)~acc;
-}
-
-uint64_t tw_cksum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len) {
-    /* RFC 9293 §3.1: source address, destination address, a zero byte, the
-     * protocol, and the TCP length (header + data). The zero byte and the
-     * protocol form one 16-bit word 0x00PP. 32-bit addresses can be added
-     * whole, as explained at the top of this file. */
-    return (uint64_t)src + dst + proto + len;
-}
+/* tw_cksum_fin() and tw_cksum_pseudo() are inline in cksum.h. */

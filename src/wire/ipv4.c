@@ -56,7 +56,8 @@ int tw_ipv4_view_init(tw_ipv4_view *v, const uint8_t *buf, size_t len) {
 
     /* RFC 791 §3.1: the checksum covers the header only, options included;
      * summing it with the stored checksum in place yields 0 when it is right. */
-    if (tw_cksum_fin(tw_cksum_add(0, buf, hdr_len)) != 0) return TW_C_DROP_IP_CKSUM;
+    uint64_t acc = hdr_len == TW_IPV4_HDR_LEN ? tw_cksum_add20(0, buf) : tw_cksum_add(0, buf, hdr_len);
+    if (tw_cksum_fin(acc) != 0) return TW_C_DROP_IP_CKSUM;
 
     v->buf = buf;
     v->len = total;
@@ -99,6 +100,6 @@ int tw_ipv4_emit(const tw_ipv4_hdr *h, uint8_t *buf, size_t cap) {
     wr16(buf + IP_OFF_CKSUM, 0);
     wr32(buf + IP_OFF_SRC, h->src);
     wr32(buf + IP_OFF_DST, h->dst);
-    wr16(buf + IP_OFF_CKSUM, tw_cksum_fin(tw_cksum_add(0, buf, TW_IPV4_HDR_LEN)));
+    wr16(buf + IP_OFF_CKSUM, tw_cksum_fin(tw_cksum_add20(0, buf)));
     return TW_IPV4_HDR_LEN;
 }

@@ -126,12 +126,19 @@ unsigned tw_tcp_opts_emit_nsack(const tw_tcp_opts *o) {
     return (unsigned)(want < fit ? want : fit);
 }
 
+/* True when nothing is to be emitted (most segments after the SYNs). */
+static inline bool opts_none(const tw_tcp_opts *o) {
+    return !(o->has_mss | o->has_ws | o->has_ts | o->sack_ok) && o->nsack == 0;
+}
+
 size_t tw_tcp_opts_emit_len(const tw_tcp_opts *o) {
+    if (opts_none(o)) return 0;
     unsigned n = tw_tcp_opts_emit_nsack(o);
     return opts_fixed_len(o) + (n ? 2 + OLEN_SACK_BASE + n * OLEN_SACK_BLOCK : 0);
 }
 
 int tw_tcp_opts_emit(const tw_tcp_opts *o, uint8_t *buf, size_t cap) {
+    if (opts_none(o)) return 0;
     size_t total = tw_tcp_opts_emit_len(o);
     if (cap < total) return -TW_EINVAL;
     uint8_t *p = buf;

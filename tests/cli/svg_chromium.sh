@@ -41,7 +41,7 @@ if ! "$TW" demo --scenario lost-final-ack --symbolic --svg "$SVG" >"$TMP/demo.ou
 fi
 
 # Chromium as root needs --no-sandbox; a fresh profile keeps runs independent.
-timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+timeout 45 "$CHROME" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$TMP/profile" --screenshot="$PNG" --window-size=1200,1600 \
     "file://$SVG" >"$TMP/chrome.log" 2>&1

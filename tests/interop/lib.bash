@@ -10,7 +10,8 @@
 # 198.18.0.0/15 is the benchmarking range of RFC 2544, never routed), and
 # refuses to go on unless the namespace holds only lo and tw0 and no default
 # route. Every wait has a timeout; on exit, background jobs are killed, the
-# device is deleted and the namespace goes away with the last process.
+# device is deleted and the namespace goes away with the last process. The
+# work dir (logs, captures) is removed after a pass unless TW_INTEROP_KEEP=1.
 #
 # Helpers: tw_bg NAME CMD... (run in background, log in $WORK/NAME.log),
 # wait_line FILE REGEX SECS, wait_job NAME SECS (its exit status), expect_line
@@ -83,7 +84,9 @@ cleanup() {
     done
     wait 2>/dev/null
     ip link del "$IFACE" 2>/dev/null
-    if [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
+    if [ -n "${TW_INTEROP_KEEP:-}" ]; then
+        say "work dir kept (TW_INTEROP_KEEP): $WORK"
+    elif [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
         say "logs kept in $WORK"
         local f
         for f in "$WORK"/*.log; do

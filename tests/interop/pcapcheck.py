@@ -8,7 +8,10 @@ Always: the file must open, hold at least --min-packets packets (default 1),
 and have no malformed packet, no bad IPv4/TCP/ICMP checksum (checked with
 tcp/ip/icmp checksum validation on), and no expert item of severity warning
 or above other than flow-control notes (window full, zero window) and, with
---allow-rst, "Connection reset".
+--allow-rst, "Connection reset". A TCP checksum of 0xffff where 0x0000 was
+computed is the same number in ones' complement (RFC 1071); Wireshark flags
+it (RFC 1624 prefers 0x0000) and Linux sometimes sends it, so it is only
+noted when it comes from the kernel (198.18.0.1), and fails from tcpwave.
 
 The close of each TCP stream is summarised as a "wave": the FIN and RST
 segments in frame order, each FIN followed by the segment that first
@@ -26,6 +29,8 @@ import re
 import subprocess
 import sys
 
+KERNEL = "198.18.0.1"
+FFFF = "Checksum 0xffff instead of 0x0000"
 ALLOWED = ("window specified by the receiver is now completely full", "Zero Window",
            "TCP Zero Window segment", "Window is full")
 
@@ -62,7 +67,7 @@ def scan(path):
             replies += 1
         for sev, msg in zip(f[8].split(";"), f[9].split(";")):
             if sev:
-                experts.append((f[0], int(sev), msg))
+                experts.append((f[0], int(sev), msg, first(f[1])))
         if f[2] and not icmp:
             pkts.append(dict(n=int(f[0]), src=short(first(f[1])), stream=int(first(f[2])),
                              flags=int(first(f[3]), 16), seq=int(first(f[4])),
@@ -115,7 +120,8 @@ def main():
         # Checksum status values: 0 Bad, 1 Good, 2 Unverified (e.g. the IP
         # header an ICMP error quotes); compared by name to be explicit.
         broken = tshark(a.file, "-Y", '_ws.malformed || ip.checksum.status == "Bad" || '
-                        'tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad"')
+                        '(tcp.checksum.status == "Bad" && !(tcp.checksum.ffff && ip.src == %s)) || '
+                        'icmp.checksum.status == "Bad"' % KERNEL)
         total, pkts, replies, experts = scan(a.file)
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         print("pcapcheck: %s: %s" % (a.file, e))
@@ -125,8 +131,11 @@ def main():
     for ln in broken:
         bad.append("malformed or bad checksum: " + ln.strip())
     allowed = ALLOWED + (("Connection reset",) if a.allow_rst else ())
-    for num, sev, msg in experts:
-        if sev >= 0x00600000 and not any(x in msg for x in allowed):
+    for num, sev, msg, src in experts:
+        if FFFF in msg and src == KERNEL:
+            print("pcapcheck: note: frame %s: the kernel sent TCP checksum 0xffff, which verifies "
+                  "like 0x0000 (RFC 1624 prefers 0x0000; tcpwave never sends 0xffff)" % num)
+        elif sev >= 0x00600000 and not any(x in msg for x in allowed):
             bad.append("frame %s: expert: %s" % (num, msg))
     streams = {}
     for p in pkts:

@@ -65,6 +65,8 @@ def parse():
     p.add_argument("--expect-text", help="received == this text")
     p.add_argument("--expect-bytes", type=int, metavar="N", help="exactly N bytes received")
     p.add_argument("--expect-reset", action="store_true", help="the connection must be reset")
+    p.add_argument("--bind-port", type=int, metavar="N",
+                   help="client: connect from this local port (SO_REUSEADDR)")
     p.add_argument("--timeout", type=float, default=20.0, metavar="S")
     return p.parse_args()
 
@@ -195,7 +197,12 @@ def main():
     a = parse()
     try:
         if a.role == "client":
-            s = socket.create_connection((a.host, a.port), timeout=a.timeout)
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(a.timeout)
+            if a.bind_port:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("", a.bind_port))
+            s.connect((a.host, a.port))
             say("connected to %s:%d from port %d" % (a.host, a.port, s.getsockname()[1]))
         else:
             ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

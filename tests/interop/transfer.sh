@@ -6,7 +6,8 @@
 #   2. tcpwave connect -> kernel echo server: 4 MB of the i%251 pattern,
 #      checked by tcpwave (--expect-echo) as it comes back; tcpwave closes
 #      first; captured by tcpwave (--pcap) and by tcpdump on the device;
-#   3. tcpwave connect -> kernel sink: 100 KB that the kernel checks.
+#   3. tcpwave connect -> kernel sink: 100 KB that the kernel checks;
+#   4. tcpwave connect --send-stdin from a pipe -> kernel echo server.
 # Usage: bash transfer.sh PATH-TO-tcpwave
 source "$(dirname "$0")/lib.bash"
 interop_init "$@"
@@ -53,5 +54,16 @@ tw_bg connect2 "$TW" connect --tun "$IFACE" --addr "$TADDR" --to "$KADDR:7002" -
     --close-first client --msl-s 1 --quiet --timeout-s 30
 wait_job connect2 40 && pass "tcpwave connect: 100 KB sent" || fail "connect2 (see connect2.log)"
 wait_job sink 30 && pass "kernel sink received the 100 KB pattern intact" || fail "kernel sink (see sink.log)"
+
+# 4. tcpwave connect sends what a pipe on its stdin gives (the event loop's
+#    application fd), a kernel echo server returns it
+head -c 300000 /dev/urandom >"$WORK/in.bin"
+tw_bg echo4 $PEER server "$KADDR" 7003 --echo --timeout 30
+wait_line "$WORK/echo4.log" "peer: listening" 10
+tw_bg connect4 bash -c "cat '$WORK/in.bin' | '$TW' connect --tun $IFACE --addr $TADDR --to $KADDR:7003 \
+    --send-stdin --expect-echo --out '$WORK/out.bin' --msl-s 1 --quiet --timeout-s 30"
+wait_job connect4 40 && pass "tcpwave connect --send-stdin: 300 KB echoed" || fail "connect4 (see connect4.log)"
+wait_job echo4 30 && pass "kernel echo server OK" || fail "kernel echo server (4)"
+cmp -s "$WORK/in.bin" "$WORK/out.bin" && pass "stdin bytes came back identical" || fail "stdin echo differs"
 
 finish

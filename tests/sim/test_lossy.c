@@ -623,7 +623,12 @@ static void check_counters(lossy *L) {
 
 /* ---------------------------------------------------------------- one run */
 
-static void run_seed(uint64_t seed, int nconns, bool verbose) {
+/* What the runs exercised, summed over seeds. */
+typedef struct coverage {
+    uint64_t closing, fin_reack, tw_reuse, corrupted, dup, reordered, lost, modes[M__COUNT];
+} coverage;
+
+static void run_seed(uint64_t seed, int nconns, bool verbose, coverage *cov) {
     lossy *L = calloc(1, sizeof *L);
     if (!L) abort();
     L->seed = seed;
@@ -647,20 +652,29 @@ static void run_seed(uint64_t seed, int nconns, bool verbose) {
     }
     check_incarnations(L);
     check_counters(L);
+    struct tw_sim_stats ss;
+    tw_sim_get_stats(tw_world_sim(L->w), &ss);
+    cov->closing += L->closing;
+    cov->fin_reack += L->fin_reack;
+    cov->corrupted += ss.corrupted;
+    cov->dup += ss.duplicated;
+    cov->reordered += ss.reordered;
+    cov->lost += ss.lost;
+    for (int h = 0; h < NHOSTS; h++)
+        cov->tw_reuse += tw_stack_counters(tw_world_stack(L->w, h))[TW_C_TW_REUSE];
+    for (int k = 0; k < L->nconns; k++) cov->modes[L->conns[k].mode]++;
     if (verbose) {
-        struct tw_sim_stats ss;
-        tw_sim_get_stats(tw_world_sim(L->w), &ss);
         uint64_t bytes = 0;
         for (int h = 0; h < NHOSTS; h++) bytes += L->hosts[h].app_rx;
         printf("# seed %" PRIu64 ": %d conns, %" PRIu64 " bytes, %" PRIu64
                " steps, end %.3f s; link: "
                "delay %.1f ms loss %.3f dup %.3f reorder %.3f corrupt %.3f; sent %" PRIu64
                " lost %" PRIu64 " corrupted %" PRIu64 " (copies %" PRIu64 "); %" PRIu64
-               " TIME_WAITs timed; %d strays\n",
+               " TIME_WAITs timed, %" PRIu64 " FINs re-ACKed, %" PRIu64 " CLOSING; %d strays\n",
                seed, L->nconns, bytes, steps, (double)tw_world_now(L->w) / 1e9,
                (double)L->link.delay_ns / 1e6, L->link.loss, L->link.dup, L->link.reorder,
                L->link.corrupt, ss.sent, ss.lost, ss.corrupted, L->corrupted_copies, L->tw_checked,
-               L->strays);
+               L->fin_reack, L->closing, L->strays);
     }
     free_world(L);
     free(L);
@@ -677,14 +691,30 @@ static bool verbose(void) {
 }
 
 TEST(ci_seeds) {
+    coverage cov;
+    memset(&cov, 0, sizeof cov);
     const char *only = getenv("TW_LOSSY_SEED");
     if (only && *only) {
         uint64_t seed = strtoull(only, NULL, 0);
-        run_seed(seed, conns_for(seed), true);
+        run_seed(seed, conns_for(seed), true, &cov);
         return;
     }
     for (size_t i = 0; i < sizeof CI_SEEDS / sizeof *CI_SEEDS; i++)
-        run_seed(CI_SEEDS[i], conns_for(CI_SEEDS[i]), verbose());
+        run_seed(CI_SEEDS[i], conns_for(CI_SEEDS[i]), verbose(), &cov);
+    /* The CI seeds do exercise what this test is about. */
+    tw_test_context("coverage of the CI seeds");
+    ASSERT_CMP(cov.closing, >, 0);   /* FINs crossed: CLOSING */
+    ASSERT_CMP(cov.fin_reack, >, 0); /* a lost final ACK: FIN re-ACKed in TIME_WAIT */
+    ASSERT_CMP(cov.corrupted, >, 0);
+    ASSERT_CMP(cov.dup, >, 0);
+    ASSERT_CMP(cov.reordered, >, 0);
+    for (int m = 0; m < M__COUNT; m++) ASSERT_CMP(cov.modes[m], >=, 50);
+    if (verbose())
+        printf("# coverage: %" PRIu64 " CLOSING, %" PRIu64 " FIN re-ACKs, %" PRIu64
+               " TIME_WAIT reuses, %" PRIu64 " lost, %" PRIu64 " corrupted, %" PRIu64
+               " duplicated, %" PRIu64 " reordered\n",
+               cov.closing, cov.fin_reack, cov.tw_reuse, cov.lost, cov.corrupted, cov.dup,
+               cov.reordered);
 }
 
 TEST(soak) {
@@ -693,7 +723,9 @@ TEST(soak) {
     for (uint64_t i = from ? strtoull(from, NULL, 0) : 0; i < count; i++) {
         uint64_t seed = mix64(i + 1000);
         if (verbose()) printf("# soak %" PRIu64 "/%" PRIu64 "\n", i + 1, count);
-        run_seed(seed, conns_for(seed), verbose());
+        coverage cov;
+        memset(&cov, 0, sizeof cov);
+        run_seed(seed, conns_for(seed), verbose(), &cov);
     }
 }
 

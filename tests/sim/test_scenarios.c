@@ -4,18 +4,20 @@
  * state sequence, virtual-time facts (TIME_WAIT lasts exactly 2MSL from its
  * last restart, the FIN retransmission comes exactly one RTO after the FIN),
  * socket events, counters, and an empty stack at the end. Every scenario also
- * runs with other seeds, link delays and MSLs and must keep its states.
+ * runs with other seeds, link delays (0, 1.234, 1, 50 ms) and MSLs, and must
+ * keep its state sequences and segments.
  *
  * Golden files: tests/sim/golden/<scenario>.txt hold the full event stream of
  * the default run (seed 1, 1 ms delay, MSL 30 s), one line per trace or
  * socket event: "<time s.ns> <host> <kind> <details>". A mismatch fails and
  * prints the first differing line. To regenerate them after an intended
  * change of behaviour, run the test with TW_UPDATE_GOLDEN=1, e.g.
- *     TW_UPDATE_GOLDEN=1 build/asan/tests/sim/test_scenarios
- * (from any directory: files go under $TW_SOURCE_DIR/tests/sim/golden, else
- * ./golden), then review the diff. */
+ *     TW_UPDATE_GOLDEN=1 TW_SOURCE_DIR=$PWD build/asan/tests/sim/test_scenarios
+ * (with TW_SOURCE_DIR set, as ctest sets it, files go to
+ * $TW_SOURCE_DIR/tests/sim/golden; without it to ./golden when run from
+ * tests/sim, else ./tests/sim/golden), then review the diff. See
+ * golden/README.md for the format. */
 #include <inttypes.h>
-#include <stdarg.h>
 
 #include "test.h"
 
@@ -377,12 +379,17 @@ static char *render_all(const run *r, size_t *len) {
     return s;
 }
 
+/* $TW_SOURCE_DIR/tests/sim/golden (ctest sets it), else ./golden (run from
+ * tests/sim) or ./tests/sim/golden (run from the repository root). */
 static void golden_path(const char *name, char *buf, size_t cap) {
     const char *root = getenv("TW_SOURCE_DIR");
-    if (root && *root)
+    if (root && *root) {
         snprintf(buf, cap, "%s/tests/sim/golden/%s.txt", root, name);
-    else
-        snprintf(buf, cap, "golden/%s.txt", name);
+        return;
+    }
+    FILE *f = fopen("golden/README.md", "rb");
+    if (f) fclose(f);
+    snprintf(buf, cap, "%sgolden/%s.txt", f ? "" : "tests/sim/", name);
 }
 
 static char *read_file(const char *path, size_t *len) {

@@ -4,7 +4,8 @@
  * event loop. Small limits (connections, TIME_WAIT records, ephemeral ports,
  * backlogs) push the stacks through their full and exhausted paths. At the
  * end every socket is closed and, once the world is idle, no connection or
- * TIME_WAIT record may be left. The seed is printed on failure. */
+ * TIME_WAIT record may be left. The seed is printed on failure; see the
+ * soak test at the end for running many more seeds. */
 #include <inttypes.h>
 
 #include "test.h"
@@ -241,6 +242,14 @@ static void run_random(uint64_t seed) {
 TEST(random_open_close_keeps_table_axioms) {
     static const uint64_t seeds[] = {1, 42, 0xabcdef};
     for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) run_random(seeds[i]);
+}
+
+/* TW_RANDOM_SEEDS=N runs seeds 1000..1000+N-1 as a soak (not in CI);
+ * TW_RANDOM_VERBOSE=1 prints the counters of each run. */
+TEST(soak) {
+    const char *n = getenv("TW_RANDOM_SEEDS");
+    uint64_t count = n ? strtoull(n, NULL, 0) : 0;
+    for (uint64_t i = 0; i < count; i++) run_random(1000 + i);
 }
 
 TEST_MAIN()

@@ -260,6 +260,60 @@ TEST(reopened_iss_is_above_everything_the_old_incarnation_sent) {
     sx_free(&x);
 }
 
+TEST(new_syn_reopens_a_full_connection_in_time_wait) {
+    /* The same as for a record when TIME_WAIT is held by a connection whose
+     * socket is still open: the SYN ends it (the socket gets CLOSED, no
+     * error) and the listener opens the new incarnation. */
+    sx x;
+    sx_init(&x, NULL);
+    int l = sx_listen(&x, 80, 4);
+    size_t cur = 0;
+    sx_conn c;
+    sx_passive_open(&x, &c, l, 80, 41000, 700000, &cur);
+    uint32_t old_id = conn_id_of(&x, c.sock);
+    ASSERT_EQ(tw_shutdown(x.st, c.sock, TW_SHUT_WR), 0);
+    sx_poll(&x, x.now + TW_MS(1));
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_FIN | TW_TH_ACK, c.snd, c.rcv, 0);
+    c.snd++;
+    sx_seg fa = sx_mk(41000, 80, TW_TH_FIN | TW_TH_ACK, c.rcv, c.snd);
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &fa), 0);
+    c.rcv++;
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_ACK, c.snd, c.rcv, 0);
+    tw_event ev;
+    while (tw_next_event(x.st, &ev)) {}
+    ASSERT_EQ(tw_stack_conn_count(x.st), 1);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
+    sx_seg syn = sx_mk(41000, 80, TW_TH_SYN, c.rcv + 100000, 0);
+    uint64_t t1 = x.now + TW_SEC(2);
+    ASSERT_EQ(sx_input(&x, t1, &syn), 0);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_REUSE], 1);
+    const sx_pkt *sa = sx_take(&x, &cur);
+    ASSERT_EQ(sa->seg.flags, TW_TH_SYN | TW_TH_ACK);
+    ASSERT_EQ(sa->seg.ack.v, c.rcv + 100001);
+    ASSERT_TRUE(tw_seq_gt(sa->seg.seq, tw_seq(c.snd)));
+    const tw_trace_ev *e = tw_end_ev(&x, old_id);
+    ASSERT_TRUE(e != NULL);
+    ASSERT_U64_EQ(e->t, t1);
+    ASSERT_EQ(e->cause, TW_CAUSE_TW_REUSE);
+    ASSERT_EQ(tw_next_event(x.st, &ev), 1);
+    ASSERT_EQ(ev.sock, c.sock);
+    ASSERT_TRUE(ev.what & TW_EVT_CLOSED);
+    ASSERT_EQ(ev.err, 0);
+    tw__stack_check(x.st);
+    /* The new incarnation completes and is accepted; the old socket closes. */
+    sx_seg ack = sx_mk(41000, 80, TW_TH_ACK, c.rcv + 100001, sa->seg.seq.v + 1);
+    ASSERT_EQ(sx_input(&x, t1 + TW_MS(1), &ack), 0);
+    int s2 = tw_accept(x.st, l, NULL, NULL);
+    ASSERT_CMP(s2, >=, 0);
+    ASSERT_EQ(tw_close(x.st, c.sock), 0);
+    sx_poll(&x, x.now);
+    ASSERT_EQ(tw_stack_conn_count(x.st), 1);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
+    ASSERT_EQ(sx_nsent(&x), cur);
+    tw__stack_check(x.st);
+    sx_free(&x);
+}
+
 TEST(new_syn_to_record_without_listener_keeps_record) {
     /* A client-side record: no listener owns the port, so the SYN cannot open
      * anything. The record stays and answers as it does any other SYN (RFC

@@ -147,6 +147,8 @@ static void maybe_close(client *c) {
     /* A half-close says "nothing more from me" as soon as all is sent; the
      * full close waits for the expected bytes. */
     bool expect_ok = !c->o.have_expect || c->rx >= c->o.expect_bytes || c->o.shutdown_write;
+    /* --expect-echo: everything sent must be back before closing. */
+    if (c->expect_echo && !c->o.shutdown_write && (c->rx < c->sent || c->mismatch)) expect_ok = false;
     bool want = c->shut ? c->eof
                         : (c->o.close_first == TW_CLOSE_FIRST_SERVER ? c->eof && all_sent(c)
                                                                      : all_sent(c) && expect_ok);
@@ -238,6 +240,7 @@ static void usage(FILE *f) {
             "  --send-stdin         send what stdin gives until its end\n"
             "  --http PATH          send 'GET PATH HTTP/1.0' (the server closes first)\n"
             "  --expect-echo        what comes back must be what was sent, byte for byte\n"
+            "                       (with --close-first client: closes once it is all back)\n"
             "  --expect-reset       success means the peer reset the connection (RST)\n"
             "  --out FILE           write the bytes received to FILE\n");
     tw_tunrun_usage_common(f);
@@ -400,7 +403,7 @@ static int verdict(client *c, int run_rc) {
         if (c->mismatch) printf("connect: FAIL: echo differs at byte %" PRIu64 "\n", c->mismatch_at);
         else printf("connect: FAIL: echo has %" PRIu64 " bytes, sent %" PRIu64 "\n", c->rx, c->sent);
         rc = TW_EXIT_FAIL;
-    } else if (c->expect_echo) {
+    } else if (c->expect_echo && c->rx) {
         printf("connect: echo verified, %" PRIu64 " bytes identical\n", c->rx);
     }
     return rc;

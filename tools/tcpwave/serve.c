@@ -378,6 +378,12 @@ static int parse_args(server *s, int argc, char **argv) {
         int rc = tw_tunrun_parse_common(&s->o, argc, argv, &i);
         if (rc < 0) return -1;
         if (rc > 0) continue;
+        bool valued = !strcmp(a, "--port") || !strcmp(a, "--count") || !strcmp(a, "--mode") ||
+                      !strcmp(a, "--reply-bytes");
+        if (valued && !v) {
+            fprintf(stderr, "tcpwave serve: %s needs a value (see tcpwave serve --help)\n", a);
+            return -1;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 1;

@@ -90,7 +90,9 @@ int tw_tunrun_parse_endpoint(const char *cmd, const char *flag, const char *v, u
     memcpy(host, v, (size_t)(colon - v));
     host[colon - v] = '\0';
     if (!ipv4_from(host, addr)) goto bad;
-    if (tw_tunrun_parse_u64(cmd, flag, colon + 1, 65535, &p) != 0) return -1;
+    char what[48];
+    snprintf(what, sizeof what, "the port of %s", flag);
+    if (tw_tunrun_parse_u64(cmd, what, colon + 1, 65535, &p) != 0) return -1;
     if (p == 0) goto bad;
     *port = (uint16_t)p;
     return 0;
@@ -340,26 +342,32 @@ static uint64_t random_seed(void) {
     return clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
 }
 
+/* The pcap file first: a bad path then fails before any device is touched. */
 static int open_link(tw_tunrun *r) {
     const tw_tunrun_opts *o = &r->o;
-    int rc = tw_tun_open(o->tun, &r->tun);
+    int rc;
+    if (o->pcap && (rc = tw_pcap_open(o->pcap, TW_PCAP_LINKTYPE_RAW, &r->pcap)) != 0) {
+        fprintf(stderr, "tcpwave %s: cannot write pcap file '%s': %s\n", o->cmd, o->pcap,
+                strerror(-rc));
+        return TW_EXIT_SETUP;
+    }
+    rc = tw_tun_open(o->tun, &r->tun);
     if (rc) {
         fprintf(stderr, "tcpwave %s: cannot open TUN device '%s': %s%s\n", o->cmd, o->tun,
                 strerror(-rc),
-                rc == -EPERM    ? " (needs root or CAP_NET_ADMIN)"
-                : rc == -ENOENT ? " (no /dev/net/tun: load the tun module)"
-                : rc == -EBUSY  ? " (another process has it open)"
-                                : "");
+                rc == -EPERM || rc == -EACCES ? " (needs root or CAP_NET_ADMIN)"
+                : rc == -ENOENT               ? " (no /dev/net/tun: load the tun module)"
+                : rc == -EBUSY                ? " (another process has it open)"
+                                              : "");
         return TW_EXIT_SETUP;
     }
     r->link = tw_tun_link(r->tun);
-    if (o->pcap) {
-        rc = tw_pcap_open(o->pcap, TW_PCAP_LINKTYPE_RAW, &r->pcap);
-        if (rc) {
-            fprintf(stderr, "tcpwave %s: cannot write pcap file '%s': %s\n", o->cmd, o->pcap,
-                    strerror(-rc));
-            return TW_EXIT_SETUP;
-        }
+    /* Send nothing before the kernel will answer (see tw_tun_wait_running). */
+    rc = tw_tun_wait_running(r->tun, TW_SEC(3));
+    if (rc == -TW_EAGAIN)
+        fprintf(stderr, "tcpwave %s: warning: TUN device '%s' is not up and running after 3 s "
+                        "(ip link set %s up?); going on\n", o->cmd, o->tun, o->tun);
+    if (r->pcap) {
         /* Monotonic stack time + (realtime - monotonic) = wall-clock stamps. */
         int64_t off = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
         tw_pcap_tap_init(&r->tap, r->link, r->pcap, off);
