@@ -10,7 +10,8 @@
  *   --mode memcpy  --bytes B [--write 65536]: memcpy of the same bytes in
  *                  the same 64 KiB blocks between two application buffers.
  *   --mode latency --rounds N: 1-byte ping-pong, TCP_NODELAY both ends;
- *                  p50/p99 wall time per round trip. */
+ *                  p50/p99 wall time per round trip, after 2,000 untimed
+ *                  rounds (as bench_lwip and bench_linux do). */
 #include "bench_common.h"
 
 typedef struct flow {
@@ -209,6 +210,11 @@ static void run_latency(uint64_t rounds) {
     double *rt = malloc(sizeof *rt * rounds);
     if (!rt) bench_die("out of memory");
     uint8_t one = 'p';
+    for (int i = 0; i < 2000; i++) { /* warm-up: caches, pages, predictors */
+        f->total = f->rcvd + 1;
+        tw_send(f->pr.a, f->cs, &one, 1);
+        run_until(f, ping_client, echo_server, pong_done);
+    }
     double c0 = bench_cpu_ns();
     for (uint64_t i = 0; i < rounds; i++) {
         double t0 = bench_wall_ns();

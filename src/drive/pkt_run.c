@@ -257,11 +257,17 @@ static void expect_outbound(pd_runner *r, const pd_event *e) {
     if (what) {
         pd_report(r, PD_FAIL, e, "segment differs from the script: %s", what);
         if (any) fprintf(r->out, "  expected: %s\n", buf);
+        else if (e->range == PD_RANGE_WINDOW)
+            fprintf(r->out, "  expected: %s  (at %.6f~%.6f s, tolerance %.6f s)\n", buf, secs(e->start_ns),
+                    secs(e->end_ns), secs((int64_t)r->tol));
         else fprintf(r->out, "  expected: %s  (at %.6f s, tolerance %.6f s)\n", buf, secs(e->start_ns), secs((int64_t)r->tol));
         print_actual(r, "actual:  ", c);
         return;
     }
-    if (r->o->verbose) print_actual(r, "ok", c);
+    if (r->o->verbose) {
+        pd_pkt_format(&got, buf, sizeof buf);
+        fprintf(r->out, "  %11.6f  %4d  %s\n", secs(at), e->line, buf);
+    }
     pop_cap(r);
 }
 

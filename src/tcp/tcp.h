@@ -89,6 +89,7 @@ enum {
     TW_TF_FORCE_PROBE = 1 << 11,/* persist timer fired: send one byte past the window */
     TW_TF_SHUT_RD = 1 << 12,    /* user shut down the receive side */
     TW_TF_RETRANSMITTING = 1 << 13, /* snd_nxt was pulled back by an RTO */
+    TW_TF_SWS_OVERRIDE = 1 << 14, /* persist fired with an open but small window: send what fits */
 };
 
 typedef struct tw_tcp_conn {

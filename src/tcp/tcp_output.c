@@ -126,7 +126,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     /* Nagle (RFC 9293 §3.7.4, SHLD-7): hold a small segment while data is
      * unacknowledged, unless it is all there is and we are closing. */
     bool closing = (c->flags & TW_TF_FIN_QUEUED) && c->state != TW_SYN_RECEIVED;
-    if (len > 0 && len < c->snd_mss && !retrans) {
+    if (len > 0 && len < c->snd_mss && !retrans && !(c->flags & TW_TF_SWS_OVERRIDE)) {
         bool idle = tw_seq_eq(c->snd_una, c->snd_max);
         bool all = len == avail;
         bool nodelay = c->flags & TW_TF_NODELAY;
@@ -213,8 +213,19 @@ static int send_probe(tw_tcp_conn *c, const tw_tcp_tx *tx) {
  * SND.UNA and the zero window let nothing go: retransmitting cannot help
  * then (a window that shrank to zero, MUST-34), so probing takes over. */
 static void maybe_arm_persist(tw_tcp_conn *c, tw_time_t now) {
-    if (c->snd_wnd != 0 || c->t_persist != TW_TIME_NEVER || c->state == TW_SYN_RECEIVED) return;
+    if (c->t_persist != TW_TIME_NEVER || c->state == TW_SYN_RECEIVED) return;
     if (tw_ring_len(&c->sndbuf) == 0) return;
+    if (c->snd_wnd != 0) {
+        /* Open window, nothing in flight, data held back by Nagle or sender
+         * SWS avoidance: if the peer's window update is lost nothing would
+         * ever move again, so arm the override timeout (RFC 1122 §4.2.3.4,
+         * RFC 9293 §3.8.6.2.1). */
+        if (c->t_rexmt != TW_TIME_NEVER || !tw_seq_eq(c->snd_una, c->snd_max)) return;
+        int32_t off = tw_seq_diff(c->snd_nxt, tw__tcp_snd_data_start(c));
+        if (off < 0 || (uint32_t)off >= tw_ring_len(&c->sndbuf)) return;
+        c->t_persist = now + c->rto;
+        return;
+    }
     if (c->t_rexmt != TW_TIME_NEVER) {
         if (!tw_seq_eq(c->snd_nxt, c->snd_una)) return;
         c->t_rexmt = TW_TIME_NEVER;
@@ -265,6 +276,7 @@ int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     if (c->flags & TW_TF_FORCE_PROBE) n += send_probe(c, tx);
     /* Bounded: each round sends at least one byte, a FIN or the only ACK. */
     while (send_one(c, now, tx)) n++;
+    c->flags &= ~(uint32_t)TW_TF_SWS_OVERRIDE;
     maybe_arm_persist(c, now);
     return n;
 }

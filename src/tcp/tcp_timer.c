@@ -90,7 +90,10 @@ void tw_tcp_timer(tw_tcp_conn *c, tw_time_t now) {
     if (c->t_persist <= now) {
         c->t_persist = TW_TIME_NEVER;
         tw__tcp_trace_timer(c, TW_TIMER_PERSIST, now);
-        c->flags |= TW_TF_FORCE_PROBE;
+        /* A closed window gets a one-byte probe (RFC 9293 §3.8.6.1); an
+         * open one too small for Nagle/SWS avoidance gets what fits, the
+         * sender's SWS override timeout (RFC 1122 §4.2.3.4). */
+        c->flags |= c->snd_wnd == 0 ? TW_TF_FORCE_PROBE : TW_TF_SWS_OVERRIDE;
         if (c->persist_shift < 16) c->persist_shift++;
     }
     if (c->t_2msl <= now) {

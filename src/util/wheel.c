@@ -58,8 +58,15 @@ static void place(tw_wheel *w, tw_wheel_entry *e) {
         return;
     }
     unsigned s = (unsigned)((e->expiry >> (g * TW_WHEEL_BITS)) & SLOT_MASK);
+    uint64_t bit = (uint64_t)1 << s;
     list_push(&w->slot[g][s], e, TW_WHEEL_SLOT0 + g * TW_WHEEL_SLOTS + s);
-    w->occ[g] |= (uint64_t)1 << s;
+    if (!(w->occ[g] & bit)) {
+        w->occ[g] |= bit;
+        w->stale[g] &= ~bit;
+        w->slot_min[g][s] = e->expiry; /* W7 */
+    } else if (e->expiry < w->slot_min[g][s]) {
+        w->slot_min[g][s] = e->expiry; /* a stale slot stays stale: still a bound */
+    }
 }
 
 /* Unlink an armed entry and keep count and the min cache right (W6). */
@@ -70,6 +77,7 @@ static void detach(tw_wheel *w, tw_wheel_entry *e) {
         uint32_t id = where - TW_WHEEL_SLOT0;
         unsigned lvl = id / TW_WHEEL_SLOTS, s = id % TW_WHEEL_SLOTS;
         if (!w->slot[lvl][s].head) w->occ[lvl] &= ~((uint64_t)1 << s);
+        else if (e->expiry == w->slot_min[lvl][s]) w->stale[lvl] |= (uint64_t)1 << s; /* W7 */
     }
     e->where = TW_WHEEL_UNARMED;
     w->count--;
@@ -132,9 +140,18 @@ tw_time_t tw_wheel_next(tw_wheel *w) {
         while (lvl < TW_WHEEL_LEVELS && !w->occ[lvl]) lvl++;
         if (lvl < TW_WHEEL_LEVELS) {
             unsigned s = (unsigned)__builtin_ctzll(w->occ[lvl]);
+            uint64_t bit = (uint64_t)1 << s;
             const tw_wheel_entry *h = w->slot[lvl][s].head;
-            /* A level-0 slot holds a single exact expiry (W3). */
-            m = lvl == 0 ? h->expiry : chain_min(h);
+            /* A level-0 slot holds a single exact expiry (W3); a higher one
+             * knows its minimum unless that entry left it (W7). */
+            if (lvl == 0) {
+                m = h->expiry;
+            } else if (w->stale[lvl] & bit) {
+                m = w->slot_min[lvl][s] = chain_min(h);
+                w->stale[lvl] &= ~bit;
+            } else {
+                m = w->slot_min[lvl][s];
+            }
         } else if (w->overflow.head) {
             m = chain_min(w->overflow.head);
         }

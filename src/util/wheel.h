@@ -27,6 +27,9 @@
  *  W5 Bit s of occ[L] is set iff slot (L, s) is non-empty.
  *  W6 count is the number of armed entries; when min_valid, min_cache is the
  *     smallest expiry among them (TW_TIME_NEVER if none).
+ *  W7 For a non-empty slot (L, s) whose bit in stale[L] is clear, slot_min[L][s]
+ *     is the smallest expiry in it (so tw_wheel_next() need not walk a long
+ *     chain; the bit is set when that smallest entry leaves the slot).
  * Consequences: every `due` entry precedes every level entry; every level-L
  * entry precedes every entry at a higher level and on `overflow`; within a
  * level, a lower slot precedes a higher one; a level-0 slot holds entries of
@@ -77,6 +80,8 @@ typedef struct tw_wheel {
     uint64_t occ[TW_WHEEL_LEVELS];
     tw_wheel_list slot[TW_WHEEL_LEVELS][TW_WHEEL_SLOTS];
     tw_wheel_list due, overflow;
+    uint64_t stale[TW_WHEEL_LEVELS];                  /* see W7 */
+    tw_time_t slot_min[TW_WHEEL_LEVELS][TW_WHEEL_SLOTS]; /* see W7 */
 } tw_wheel;
 
 /* Make an empty wheel whose current time is `now`. */

@@ -11,10 +11,7 @@ command -v curl >/dev/null 2>&1 || skip "'curl' not installed (./tw deps install
 
 # a. curl against tcpwave
 tcpdump_ok=0
-if command -v tcpdump >/dev/null 2>&1; then
-    tw_bg tcpdump tcpdump -n -i "$IFACE" -w "$WORK/tcpdump.pcap" -U
-    wait_line "$WORK/tcpdump.log" "listening on" 10 && tcpdump_ok=1
-fi
+tcpdump_start tcpdump && tcpdump_ok=1
 tw_bg serve "$TW" serve --tun "$IFACE" --addr "$TADDR" --port 80 --mode http --count 3 --msl-s 1 \
     --quiet --pcap "$WORK/a.pcap" --timeout-s 60
 wait_line "$WORK/serve.log" "CLOSED -> LISTEN" 10
@@ -32,12 +29,7 @@ wait_job serve 20 && pass "serve exited 0 after 3 connections" || fail "serve ex
 [ "$(grep -c 'LAST_ACK -> CLOSED\|TIME_WAIT -> CLOSED' "$WORK/serve.log")" -eq 3 ] &&
     pass "3 connections reached CLOSED" || fail "not 3 connections closed"
 pcap_check "$WORK/a.pcap" --min-packets 2000 --wave-re "FIN:\.2 (ACK:\.1 FIN:\.1|FIN\+ACK:\.1) ACK:\.2"
-if [ $tcpdump_ok -eq 1 ]; then
-    sleep 0.3
-    kill -INT "${JOB_PID[tcpdump]}" 2>/dev/null
-    wait_job tcpdump 10
-    pcap_check "$WORK/tcpdump.pcap" --min-packets 2000 --wave-re "FIN:\.2 (ACK:\.1 FIN:\.1|FIN\+ACK:\.1) ACK:\.2"
-fi
+[ $tcpdump_ok -eq 1 ] && tcpdump_check tcpdump --min-packets 2000 --wave-re "FIN:\.2 (ACK:\.1 FIN:\.1|FIN\+ACK:\.1) ACK:\.2"
 
 # b. tcpwave fetches a file from the kernel's python3 -m http.server
 mkdir -p "$WORK/www"

@@ -194,6 +194,33 @@ ss_gone() {
     return 1
 }
 
+# tcpdump_start NAME: captures the TUN device into $WORK/NAME.pcap; returns 1
+# (and the test goes on without it) if tcpdump is missing or does not start.
+tcpdump_start() {
+    command -v tcpdump >/dev/null 2>&1 || { say "tcpdump not installed: no device capture"; return 1; }
+    # A 32 MB buffer and no per-packet flush: the capture keeps up with 4 MB
+    # transfers on a loaded machine.
+    tw_bg "$1" tcpdump -n -B 32768 -i "$IFACE" -w "$WORK/$1.pcap"
+    wait_line "$WORK/$1.log" "listening on" 10
+}
+
+# tcpdump_check NAME ARGS...: stops the capture and checks it; packets the
+# kernel dropped from tcpdump's buffer ("N packets dropped by kernel") are
+# gaps in the capture, not on the wire, and are tolerated with a note.
+tcpdump_check() {
+    local name="$1"; shift
+    sleep 0.3
+    kill -INT "${JOB_PID[$name]}" 2>/dev/null
+    wait_job "$name" 10
+    local dropped
+    dropped="$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$WORK/$name.log")"
+    if [ -n "$dropped" ] && [ "$dropped" != 0 ]; then
+        say "note: tcpdump lost $dropped packets from its buffer (not from the wire)"
+        set -- "$@" --allow-gaps
+    fi
+    pcap_check "$WORK/$name.pcap" "$@"
+}
+
 pcap_check() {
     if python3 "$HERE/pcapcheck.py" "$@" >"$WORK/pcapcheck.out" 2>&1; then
         sed 's/^/  /' "$WORK/pcapcheck.out"

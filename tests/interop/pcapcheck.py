@@ -8,7 +8,8 @@ Always: the file must open, hold at least --min-packets packets (default 1),
 and have no malformed packet, no bad IPv4/TCP/ICMP checksum (checked with
 tcp/ip/icmp checksum validation on), and no expert item of severity warning
 or above other than flow-control notes (window full, zero window) and, with
---allow-rst, "Connection reset". A TCP checksum of 0xffff where 0x0000 was
+--allow-rst, "Connection reset" (and with --allow-gaps, segments the
+capturer missed). A TCP checksum of 0xffff where 0x0000 was
 computed is the same number in ones' complement (RFC 1071); Wireshark flags
 it (RFC 1624 prefers 0x0000) and Linux sometimes sends it, so it is only
 noted when it comes from the kernel (198.18.0.1), and fails from tcpwave.
@@ -30,6 +31,7 @@ import subprocess
 import sys
 
 KERNEL = "198.18.0.1"
+GAPS = ("segment(s) not captured", "segment that wasn't captured")
 FFFF = "Checksum 0xffff instead of 0x0000"
 ALLOWED = ("window specified by the receiver is now completely full", "Zero Window",
            "TCP Zero Window segment", "Window is full")
@@ -109,6 +111,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
     ap.add_argument("--allow-rst", action="store_true")
+    ap.add_argument("--allow-gaps", action="store_true",
+                    help="the capturer lost packets (tcpdump's 'dropped by kernel'): "
+                         "segments not captured are no error")
     ap.add_argument("--wave", action="append", default=[])
     ap.add_argument("--wave-re", action="append", default=[])
     ap.add_argument("--min-packets", type=int, default=1)
@@ -130,7 +135,7 @@ def main():
         bad.append("%d packets, expected at least %d" % (total, a.min_packets))
     for ln in broken:
         bad.append("malformed or bad checksum: " + ln.strip())
-    allowed = ALLOWED + (("Connection reset",) if a.allow_rst else ())
+    allowed = ALLOWED + (("Connection reset",) if a.allow_rst else ()) + (GAPS if a.allow_gaps else ())
     for num, sev, msg, src in experts:
         if FFFF in msg and src == KERNEL:
             print("pcapcheck: note: frame %s: the kernel sent TCP checksum 0xffff, which verifies "

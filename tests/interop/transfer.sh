@@ -27,10 +27,7 @@ pcap_check "$WORK/serve.pcap" --min-packets 2000 --wave-re "FIN:\.1 (ACK:\.2 FIN
 
 # 2. tcpwave client, kernel echo server, also captured by tcpdump
 tcpdump_ok=0
-if command -v tcpdump >/dev/null 2>&1; then
-    tw_bg tcpdump tcpdump -n -i "$IFACE" -w "$WORK/tcpdump.pcap" -U
-    wait_line "$WORK/tcpdump.log" "listening on" 10 && tcpdump_ok=1
-fi
+tcpdump_start tcpdump && tcpdump_ok=1
 tw_bg echo $PEER server "$KADDR" 7001 --echo --timeout 30
 wait_line "$WORK/echo.log" "peer: listening" 10
 tw_bg connect "$TW" connect --tun "$IFACE" --addr "$TADDR" --to "$KADDR:7001" --send-bytes $MB4 \
@@ -40,12 +37,7 @@ wait_job echo 30 && pass "kernel echo server OK" || fail "kernel echo server"
 expect_line "$WORK/connect.log" "echo verified, $MB4 bytes identical"
 expect_order "$WORK/connect.log" "ESTABLISHED -> FIN_WAIT_1" "TIME_WAIT -> CLOSED"
 pcap_check "$WORK/connect.pcap" --min-packets 2000 --wave-re "FIN:\.2 (ACK:\.1 FIN:\.1|FIN\+ACK:\.1) ACK:\.2"
-if [ $tcpdump_ok -eq 1 ]; then
-    sleep 0.3
-    kill -INT "${JOB_PID[tcpdump]}" 2>/dev/null
-    wait_job tcpdump 10
-    pcap_check "$WORK/tcpdump.pcap" --min-packets 2000 --wave-re "FIN:\.2 (ACK:\.1 FIN:\.1|FIN\+ACK:\.1) ACK:\.2"
-fi
+[ $tcpdump_ok -eq 1 ] && tcpdump_check tcpdump --min-packets 2000 --wave-re "FIN:\.2 (ACK:\.1 FIN:\.1|FIN\+ACK:\.1) ACK:\.2"
 
 # 3. tcpwave client, kernel sink checking the pattern
 tw_bg sink $PEER server "$KADDR" 7002 --expect-pattern 100000 --timeout 30

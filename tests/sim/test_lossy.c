@@ -33,9 +33,7 @@
  *   TW_LOSSY_VERBOSE=1 print a summary line per seed.
  *   TW_LOSSY_TRACE=H:ID print the trace of connection incarnation ID on host
  *                     H (as named in a failure message), for debugging.
- *   TW_LOSSY_SMALL_BUFFERS=1 also draw 16 KB and 4000-byte socket buffers
- *                     (off by default: they expose a known stall in src/tcp,
- *                     see the comment in build_world()). */
+ */
 #include <inttypes.h>
 
 #include "test.h"
@@ -467,13 +465,10 @@ static void build_world(lossy *L, int nconns) {
      * answered with an RST: correct TCP, but indistinguishable here from a
      * bug. A 10 s cap keeps FINs coming well within 2MSL. */
     cfg.rto_max = TW_SEC(10);
-    /* Small receive buffers make small windows, which expose a stall in
-     * src/tcp (no override/persist timer when the peer's window is below
-     * the sender's SWS threshold and the window update is lost); they are
-     * used only with TW_LOSSY_SMALL_BUFFERS=1 until that is fixed. */
+    /* Small buffers make small windows: they exercise zero-window probes
+     * and the sender's SWS override timer (RFC 1122 §4.2.3.4). */
     static const uint32_t bufs[] = {65535, 16384, 4000};
-    const char *small = getenv("TW_LOSSY_SMALL_BUFFERS");
-    uint64_t nb = small && *small && strcmp(small, "0") != 0 ? 3 : 1;
+    const uint64_t nb = 3;
     cfg.sndbuf = bufs[tw_rng_below(&r, nb)];
     cfg.rcvbuf = bufs[tw_rng_below(&r, nb)];
     cfg.nagle = tw_rng_below(&r, 2) == 0;

@@ -179,6 +179,30 @@ TEST(data_send_window_update_from_pure_ack) {
     ASSERT_EQ(F.c.snd_wnd, 4000);
 }
 
+TEST(data_small_window_sws_override_timer_sends_what_fits) {
+    /* Window 4000 with MSS 1460: after all is acked the peer offers 1080
+     * bytes, below the sender's SWS threshold. Nothing is in flight, so if
+     * the peer's later window update were lost the data would wait for ever:
+     * the override timeout (RFC 1122 §4.2.3.4) sends what fits after one RTO. */
+    fx_opts o = fx_defaults();
+    o.peer_wnd = 4000;
+    fx_next(&o);
+    conn_established();
+    user_send(1001, 10000);
+    run_output();
+    expect_segs(2);
+    expect_seg(0, ACK, 1001, 5001, 1460);
+    expect_seg(1, ACK, 2461, 5001, 1460);
+    send_seg(ACK, 5001, 3921, NULL, 0, 1080);
+    expect_silence(); /* held back: 1080 < MSS and < half the largest window */
+    ASSERT_U64_EQ(tw_tcp_next_deadline(&F.c), F.now + F.c.rto);
+    advance(F.c.rto);
+    expect_segs(1);
+    expect_seg(0, ACK, 3921, 5001, 1080);
+    expect_payload(0);
+    expect_timers("persist");
+}
+
 TEST(data_send_old_window_update_ignored) {
     conn_established();
     send_data(ACK, 5001, 1001, 10, 3000); /* SND.WL1 = 5001 */

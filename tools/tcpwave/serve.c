@@ -320,6 +320,7 @@ static void on_event(void *ctx, tw_tunloop *l, const tw_event *ev) {
         tw_close(s->st, c->h); /* releases the handle of a CLOSED connection */
         release(s, c, ev->err ? tw_strerror(ev->err) : "connection closed");
     }
+    accept_all(s); /* a freed slot takes the next connection waiting in the backlog */
     schedule_wake(s);
 }
 
@@ -328,6 +329,7 @@ static void on_wake(void *ctx, tw_tunloop *l) {
     server *s = ctx;
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->c[i].h >= 0) conn_step(s, &s->c[i]);
+    accept_all(s);
     schedule_wake(s);
 }
 
