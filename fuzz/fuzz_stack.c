@@ -1343,9 +1343,11 @@ static void dump_leftovers(void) {
         const tw_tcp_conn *c = &s->c;
         fprintf(stderr,
                 "  slot %u: conn %u %s flags %#x sock %d listener %d ports %u->%u una %u nxt %u "
-                "max %u sndbuf %u rcvbuf %u rexmt %llu delack %llu persist %llu 2msl %llu fw2 %llu\n",
+                "max %u wnd %u (wl1 %u wl2 %u, max %u) sndbuf %u rcvbuf %u rexmt %llu delack %llu "
+                "persist %llu 2msl %llu fw2 %llu\n",
                 i, c->id, sname(c->state), c->flags, s->sock, s->listener, c->lport, c->rport,
-                c->snd_una.v, c->snd_nxt.v, c->snd_max.v, tw_ring_len(&c->sndbuf),
+                c->snd_una.v, c->snd_nxt.v, c->snd_max.v, c->snd_wnd, c->snd_wl1.v, c->snd_wl2.v,
+                c->max_snd_wnd, tw_ring_len(&c->sndbuf),
                 tw_ring_len(&c->rcvbuf), (unsigned long long)c->t_rexmt,
                 (unsigned long long)c->t_delack, (unsigned long long)c->t_persist,
                 (unsigned long long)c->t_2msl, (unsigned long long)c->t_fw2);

@@ -25,6 +25,7 @@
     X(TW_EXPIRE, "TIME_WAIT records expired after 2MSL")                        \
     X(TW_FIN_REACK, "retransmitted FINs re-ACKed in TIME_WAIT (2MSL restarted)")\
     X(TW_REUSE, "TIME_WAIT 4-tuples reopened by an acceptable new SYN")         \
+    X(TW_OVERFLOW, "TIME_WAIT ended early: the record table was full")         \
     X(TW_RST_IGNORED, "RSTs ignored in TIME_WAIT (RFC 1337)")                   \
     X(FW2_TIMEOUT, "orphaned FIN_WAIT_2 connections closed by the timeout")     \
     X(RTO_FIRED, "retransmission timeouts")                                     \

@@ -70,7 +70,8 @@ typedef enum tw_state {
     X(TIMEOUT_2MSL, "2MSL timer expired")                                       \
     X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                                 \
     X(TIMEOUT_RETRANSMIT, "retransmissions exhausted")                          \
-    X(TW_REUSE, "TIME_WAIT reused by a new SYN")                               \
+    X(TW_REUSE, "TIME_WAIT reused by a new SYN")                                \
+    X(TW_OVERFLOW, "TIME_WAIT cut short: no room for another record")           \
     X(ICMP_UNREACH, "ICMP destination unreachable (hard error)")
 
 typedef enum tw_cause {

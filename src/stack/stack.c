@@ -144,7 +144,7 @@ static int check_cfg(const tw_stack_cfg *c) {
     if (c->mss < 64 || c->rcvbuf < 1 || c->sndbuf < 1 || c->max_conns == 0 || c->max_conns > (1u << 24))
         return -TW_EINVAL;
     if (c->ephemeral_lo == 0 || c->ephemeral_lo > c->ephemeral_hi) return -TW_EINVAL;
-    if (c->delack > 500000000ull) return -TW_EINVAL; /* RFC 9293 MUST-40: < 0.5 s */
+    if (c->delack >= 500000000ull) return -TW_EINVAL; /* RFC 9293 MUST-40: < 0.5 s */
     if (c->rto_min == 0 || c->rto_min > c->rto_max || c->rto_initial == 0) return -TW_EINVAL;
     if (c->msl == 0) return -TW_EINVAL;
     return 0;
@@ -347,8 +347,10 @@ static void to_time_wait_record(tw_stack *st, tw_slot *s) {
     tw_tcp_conn *c = &s->c;
     tw__table_remove_slot(st, s);
     if (tw__tw_insert(st, c) == TW_NIL) {
-        /* No room for another record: end TIME_WAIT early, and say so. */
-        tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_2MSL, 0, st->now);
+        /* No room for another record: end TIME_WAIT early, and say so
+         * (a counter and its own cause, not a 2MSL expiry). */
+        st->counters[TW_C_TW_OVERFLOW]++;
+        tw__tcp_enter_closed(c, TW_CAUSE_TW_OVERFLOW, 0, st->now);
     }
     tw__slot_release(st, s);
 }

@@ -61,6 +61,7 @@ static void decide(tw_lc_half *h, uint8_t from, uint8_t cause) {
     case TW_CAUSE_TIMEOUT_RETRANSMIT: h->reason = TW_CR_TIMEOUT; break;
     case TW_CAUSE_TIMEOUT_FIN_WAIT_2: h->reason = TW_CR_FW2_TIMEOUT; break;
     case TW_CAUSE_TIMEOUT_2MSL:
+    case TW_CAUSE_TW_OVERFLOW:
         h->reason = h->closing_seen ? TW_CR_SIMULTANEOUS : TW_CR_ACTIVE;
         break;
     case TW_CAUSE_TW_REUSE:
