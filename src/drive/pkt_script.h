@@ -19,6 +19,17 @@
  * SYN-ACK tcpwave sends (the script's SYN line gives the number it stands
  * for, usually 0); inbound ack numbers are mapped the same way.
  *
+ * Times are in seconds: "0.100" absolute, "+0.1" after the previous
+ * statement's start (a '*' statement does not move it), "*" any time
+ * (outbound segments only), "A~B" an outbound segment anywhere in [A, B],
+ * "A...B" a blocking call that starts at A and must return at B. Each
+ * outbound time is checked within a tolerance (default ±10 ms).
+ *
+ * Settings for the stack come from `// tcpwave-flags: key=value ...` comment
+ * lines anywhere in the script (pd_settings_apply() syntax), then from the
+ * runner's options; `--tolerance_usecs=N` before the first statement sets
+ * the tolerance.
+ *
  * The script's side is 198.18.0.1 (port 40000 towards a listener), tcpwave is
  * 198.18.0.2; bind() takes port 8080 and connect() goes to 198.18.0.1:8080. */
 #ifndef TW_DRIVE_PKT_SCRIPT_H

@@ -422,6 +422,14 @@ static tw_seq_t reuse_iss(tw_seq_t isn, uint32_t old_snd_nxt) {
     return tw_seq_gt(isn, floor_) ? isn : tw_seq_add(floor_, 65536u);
 }
 
+/* True when listener li can take one more connection. TIME_WAIT may end
+ * early only for a new incarnation that really starts (RFC 1122 §4.2.2.13):
+ * with a full backlog or pool the old 4-tuple keeps its TIME_WAIT. */
+static bool listener_has_room(const tw_stack *st, uint32_t li) {
+    const tw_listener *l = &st->listeners[li];
+    return l->pending < l->backlog && st->nlive < st->cfg.max_conns;
+}
+
 /* A segment for a TIME_WAIT record. Returns true when the SYN should go on to
  * listener *li (the 4-tuple was reopened; *iss_floor is then the old SND.NXT). */
 static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uint32_t *li,
@@ -431,10 +439,12 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uin
     trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_SEG_IN, seg, 0, 0);
     uint16_t reason = 0;
     tw_tw_verdict v = tw_tcp_tw_input(&tw, seg, &reason);
-    if (v == TW_TWV_REUSE && !tw__port_listening(st, seg->dst_port, li)) {
-        /* Nobody listens on the port (a client-side record): the SYN cannot
-         * open anything, so the record stays and answers it like any other
-         * SYN in TIME_WAIT, with a challenge ACK (RFC 5961 §4). */
+    if (v == TW_TWV_REUSE &&
+        (!tw__port_listening(st, seg->dst_port, li) || !listener_has_room(st, *li))) {
+        /* Nobody listens on the port (a client-side record), or the listener
+         * is full: the SYN cannot open anything, so the record stays and
+         * answers it like any other SYN in TIME_WAIT, with a challenge ACK
+         * (RFC 5961 §4). */
         v = TW_TWV_ACK;
         reason = TW_C_CHALLENGE_ACK;
     }
@@ -474,7 +484,7 @@ static bool conn_time_wait_reuse(tw_stack *st, tw_slot *s, const tw_tcp_seg *seg
     tw_tcp_tw tw = {c->snd_max, c->rcv_nxt, 0};
     uint16_t reason = 0;
     if (c->state != TW_TIME_WAIT || tw_tcp_tw_input(&tw, seg, &reason) != TW_TWV_REUSE ||
-        !tw__port_listening(st, seg->dst_port, li))
+        !tw__port_listening(st, seg->dst_port, li) || !listener_has_room(st, *li))
         return false;
     trace_seg(st, c->id, c->state, TW_EV_SEG_IN, seg, 0, 0);
     st->counters[TW_C_TW_REUSE]++;

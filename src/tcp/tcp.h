@@ -126,6 +126,7 @@ typedef struct tw_tcp_conn {
     tw_time_t t_rexmt, t_delack, t_persist, t_2msl, t_fw2;
     uint8_t rexmt_count;  /* consecutive RTO expiries (backoff shift) */
     uint8_t persist_shift;
+    uint8_t probes_unanswered; /* zero-window probes since the peer last ACKed anything */
 
     /* RTT estimation (RFC 6298), one timed segment at a time (Karn). */
     tw_time_t srtt, rttvar, rto;

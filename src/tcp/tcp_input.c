@@ -272,6 +272,7 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
         else tw__tcp_arm_rexmt(c, now);
         if (n) c->events |= TW_CEV_WRITABLE;
     }
+    c->probes_unanswered = 0; /* the peer is alive: it answered */
     /* Send window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule). */
     if (tw_seq_lt(c->snd_wl1, seg->seq) ||
         (tw_seq_eq(c->snd_wl1, seg->seq) && tw_seq_le(c->snd_wl2, seg->ack)))

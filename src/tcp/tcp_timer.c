@@ -73,6 +73,17 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
     tw__tcp_arm_rexmt(c, now);
 }
 
+/* A peer that ACKs our zero-window probes keeps the connection open for as
+ * long as it likes (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17); one that answers
+ * none of them is gone, like a peer that ACKs no retransmission (R2, MUST-20).
+ * A connection the user has closed may also not be held for ever by a peer
+ * that answers but never opens its window (RFC 6429). */
+static bool probe_limit_reached(tw_tcp_conn *c) {
+    if (c->probes_unanswered < 255) c->probes_unanswered++;
+    if (c->probes_unanswered > c->cfg->data_retries) return true;
+    return (c->flags & TW_TF_ORPHAN) && c->persist_shift > c->cfg->data_retries;
+}
+
 void tw_tcp_timer(tw_tcp_conn *c, tw_time_t now) {
     if (c->t_delack <= now) {
         c->t_delack = TW_TIME_NEVER;
@@ -95,6 +106,11 @@ void tw_tcp_timer(tw_tcp_conn *c, tw_time_t now) {
          * sender's SWS override timeout (RFC 1122 §4.2.3.4). */
         c->flags |= c->snd_wnd == 0 ? TW_TF_FORCE_PROBE : TW_TF_SWS_OVERRIDE;
         if (c->persist_shift < 16) c->persist_shift++;
+        if (c->snd_wnd == 0 && probe_limit_reached(c)) {
+            tw__tcp_count(c, TW_C_CONN_TIMEDOUT);
+            tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_RETRANSMIT, TW_ETIMEDOUT, now);
+            return;
+        }
     }
     if (c->t_2msl <= now) {
         c->t_2msl = TW_TIME_NEVER;

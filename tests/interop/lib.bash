@@ -26,6 +26,7 @@ KADDR=198.18.0.1
 TADDR=198.18.0.2
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PEER="python3 $HERE/peer.py"
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 TEST_NAME="$(basename "${0%.sh}")"
 FAILED=0
 declare -A JOB_PID=()
@@ -44,6 +45,7 @@ interop_init() {
         for t in unshare ip ss python3 tshark timeout; do
             command -v "$t" >/dev/null 2>&1 || skip "'$t' not installed (./tw deps installs it)"
         done
+        unshare -n true 2>/dev/null || skip "cannot create a network namespace here (unshare -n failed)"
         # Re-run this script in a fresh network namespace; the variable names
         # the new shell's PID so a nested run cannot mistake it.
         exec unshare -n -- bash -c 'export TW_INTEROP_NETNS=$$; exec bash "$0" "$@"' "$0" "$@"

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "test.h"
@@ -133,11 +134,19 @@ TEST(adapter_handshake_data_and_four_way_close) {
     unload();
 }
 
-static int accepted = -2;
+static atomic_int accepted;
 
 static void *accept_thread(void *arg) {
     int lfd = *(int *)arg;
-    accepted = ifc.accept(ifc.userdata, lfd, NULL, NULL);
+    atomic_store(&accepted, ifc.accept(ifc.userdata, lfd, NULL, NULL));
+    return NULL;
+}
+
+static atomic_long got;
+
+static void *read_thread(void *arg) {
+    char buf[64];
+    atomic_store(&got, (long)ifc.read(ifc.userdata, *(int *)arg, buf, sizeof buf));
     return NULL;
 }
 
@@ -145,14 +154,43 @@ TEST(adapter_blocking_accept_returns_after_the_handshake) {
     load("");
     int lfd = listener();
     pthread_t th;
+    atomic_store(&accepted, -2);
     ASSERT_EQ(pthread_create(&th, NULL, accept_thread, &lfd), 0);
     struct timespec pause = {0, 50000000};
     nanosleep(&pause, NULL); /* let it block */
-    ASSERT_EQ(accepted, -2);
+    ASSERT_EQ(atomic_load(&accepted), -2);
     handshake();
     ASSERT_EQ(pthread_join(th, NULL), 0);
-    ASSERT_CMP(accepted, >=, 0);
-    ASSERT_EQ(ifc.close(ifc.userdata, accepted), 0);
+    ASSERT_CMP(atomic_load(&accepted), >=, 0);
+    ASSERT_EQ(ifc.close(ifc.userdata, atomic_load(&accepted)), 0);
+    unload();
+}
+
+TEST(adapter_blocking_read_woken_by_data_and_poll) {
+    load("");
+    int lfd = listener();
+    uint32_t iss = handshake();
+    int fd = ifc.accept(ifc.userdata, lfd, NULL, NULL);
+    ASSERT_CMP(fd, >=, 0);
+    struct pollfd pfd = {fd, POLLIN | POLLOUT, 0};
+    ASSERT_EQ(ifc.poll(ifc.userdata, &pfd, 1, 0), 1);
+    ASSERT_EQ(pfd.revents, POLLOUT); /* writable, nothing to read yet */
+    pthread_t th;
+    atomic_store(&got, -2);
+    ASSERT_EQ(pthread_create(&th, NULL, read_thread, &fd), 0);
+    struct timespec pause = {0, 50000000};
+    nanosleep(&pause, NULL); /* let it block */
+    ASSERT_EQ(atomic_load(&got), -2);
+    inject(TW_TH_ACK | TW_TH_PSH, PEER_ISN + 1, iss + 1, 7);
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    ASSERT_EQ(atomic_load(&got), 7);
+    /* the delayed ACK of those 7 bytes: netdev_receive runs the clock 200 ms */
+    long long t0 = tod_us();
+    tw_tcp_seg s;
+    long long t1 = sniff(&s, TW_TH_ACK, 0);
+    ASSERT_EQ(s.ack.v, PEER_ISN + 8);
+    ASSERT_CMP(t1 - t0, >=, 199000);
+    ASSERT_CMP(t1 - t0, <=, 201000);
     unload();
 }
 

@@ -300,6 +300,50 @@ TEST(timers_persist_probes_back_off_and_never_give_up) {
     expect_deadline_in(TW_TIME_NEVER);
 }
 
+TEST(timers_persist_unanswered_probes_give_up) {
+    /* A peer that answers none of data_retries+1 probes is gone (MUST-20). */
+    fx_opts o = fx_defaults();
+    o.cfg.data_retries = 3;
+    fx_next(&o);
+    zero_window();
+    for (int i = 0; i < 3; i++) {
+        tw_test_context("probe %d", i + 1);
+        advance_to_deadline();
+        expect_segs(1);
+        ASSERT_TRUE(F.out[0].meta & TW_SEGMETA_PROBE);
+    }
+    advance_to_deadline(); /* the 4th expiry with no answer: give up */
+    expect_silence();
+    expect_state(TW_CLOSED);
+    ASSERT_EQ(F.c.err, TW_ETIMEDOUT);
+    ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 1);
+    ASSERT_EQ(F.counters[TW_C_PERSIST_PROBE], 3);
+}
+
+TEST(timers_persist_orphan_answered_but_closed_window_gives_up) {
+    /* After close() nobody waits for the data: a peer that ACKs every probe
+     * but never opens its window cannot hold the connection for ever
+     * (RFC 6429). */
+    fx_opts o = fx_defaults();
+    o.cfg.data_retries = 3;
+    fx_next(&o);
+    zero_window();
+    ASSERT_EQ(tw_tcp_close(&F.c, F.now), 0);
+    run_output();
+    expect_silence(); /* the FIN waits behind the unsent data */
+    int probes = 0;
+    for (int i = 0; i < 10 && F.c.state != TW_CLOSED; i++) {
+        advance_to_deadline();
+        if (F.c.state == TW_CLOSED) break;
+        expect_segs(1);
+        probes++;
+        send_seg(ACK, 5001, 1101, NULL, 0, 0); /* answered, still closed */
+    }
+    expect_state(TW_CLOSED);
+    ASSERT_EQ(probes, 3);
+    ASSERT_EQ(F.c.err, TW_ETIMEDOUT);
+}
+
 TEST(timers_persist_probe_taken_next_probe_next_byte) {
     zero_window();
     advance(TW_SEC(1));
