@@ -9,6 +9,7 @@
  * - a SYN whose sequence number is above RCV.NXT: the 4-tuple may be reopened
  *   (RFC 9293 MAY-2 / RFC 1122 §4.2.2.13; RFC 6191 adds timestamps later).
  * - any other SYN: challenge ACK (RFC 5961 §4).
+ * - no ACK bit: dropped; an ACK of data never sent: ACK (fifth step).
  * - an unacceptable segment: ACK (RFC 9293 §3.10.7.4 first step).
  * - an acceptable duplicate ACK: silently dropped. */
 #include <string.h>
@@ -33,13 +34,20 @@ tw_tw_verdict tw_tcp_tw_input(const tw_tcp_tw *tw, const tw_tcp_seg *seg, uint16
         *reason = TW_C_CHALLENGE_ACK;
         return TW_TWV_ACK;
     }
-    if ((f & TW_TH_FIN) && tw_seq_eq(tw_seq_add(seg->seq, tw_seg_seqlen(seg)), tw->rcv_nxt)) {
-        *reason = TW_C_TW_FIN_REACK;
-        return TW_TWV_REACK;
-    }
+    /* Fifth step: a segment without ACK is dropped, FIN or not. */
     if (!(f & TW_TH_ACK)) {
         *reason = TW_C_DROP_NO_ACK;
         return TW_TWV_DROP;
+    }
+    /* An ACK of something never sent is answered with an ACK (fifth step,
+     * RFC 5961 §5), before anything else is made of the segment. */
+    if (tw_seq_gt(seg->ack, tw->snd_nxt)) {
+        *reason = TW_C_DROP_ACK_TOO_NEW;
+        return TW_TWV_ACK;
+    }
+    if ((f & TW_TH_FIN) && tw_seq_eq(tw_seq_add(seg->seq, tw_seg_seqlen(seg)), tw->rcv_nxt)) {
+        *reason = TW_C_TW_FIN_REACK;
+        return TW_TWV_REACK;
     }
     if (seg->len == 0 && !(f & TW_TH_FIN) && tw_seq_eq(seg->seq, tw->rcv_nxt)) {
         *reason = TW_C_DROP_TW_SEGMENT;

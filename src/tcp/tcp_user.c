@@ -7,22 +7,23 @@
 
 #include "tcp/tcp.h"
 
-static void start_seq(tw_tcp_conn *c, tw_seq_t iss) {
+static void start_seq(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now) {
     c->iss = iss;
     c->snd_una = c->snd_nxt = c->snd_max = iss;
     c->snd_wl2 = iss;
+    tw__tcp_ts_init(c, iss, now); /* the RFC 7323 timestamp offset */
 }
 
 int tw_tcp_connect(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now) {
     if (c->state != TW_CLOSED) return -TW_EISCONN;
-    start_seq(c, iss);
+    start_seq(c, iss, now);
     tw_tcp_set_state(c, TW_SYN_SENT, TW_CAUSE_USER_CONNECT, now);
     return 0;
 }
 
 int tw_tcp_listen(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now) {
     if (c->state != TW_CLOSED) return -TW_EISCONN;
-    start_seq(c, iss);
+    start_seq(c, iss, now);
     /* The connection starts life as a copy of its listener, already in
      * LISTEN: this is its initial state, not a move, so nothing is traced
      * (the listener's own CLOSED -> LISTEN was traced by tw_listen). */
@@ -33,6 +34,9 @@ int tw_tcp_listen(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now) {
 
 int tw_tcp_send(tw_tcp_conn *c, const void *buf, uint32_t n, tw_time_t now) {
     (void)now;
+    /* After shutdown(WR) or close, writing is EPIPE in every later state,
+     * CLOSED included, unless the connection failed with an error. */
+    if ((c->flags & TW_TF_FIN_QUEUED) && !c->err) return -TW_EPIPE;
     switch (c->state) {
     case TW_SYN_SENT:
     case TW_SYN_RECEIVED:
@@ -143,7 +147,7 @@ int tw_tcp_close(tw_tcp_conn *c, tw_time_t now) {
     }
     c->flags |= TW_TF_ORPHAN;
     queue_fin(c, TW_CAUSE_USER_CLOSE, now);
-    if (c->state == TW_FIN_WAIT_2 && c->cfg->fin_wait_2_timeout && c->t_fw2 == TW_TIME_NEVER)
-        c->t_fw2 = now + c->cfg->fin_wait_2_timeout;
+    if (c->state == TW_FIN_WAIT_2 && c->fw2_timeout && c->t_fw2 == TW_TIME_NEVER)
+        c->t_fw2 = now + c->fw2_timeout;
     return 0;
 }

@@ -53,12 +53,27 @@ TEST(time_wait_ack_duplicate_dropped_silently) {
     expect_counters("DROP_TW_SEGMENT");
 }
 
-TEST(time_wait_ack_too_new_dropped_silently) {
+TEST(time_wait_ack_too_new_answered_with_ack) {
+    /* RFC 9293 §3.10.7.4 fifth step: an ACK of something not yet sent is
+     * answered with an ACK and dropped; 2MSL is not restarted. */
     conn_time_wait();
     tw_tcp_result r = send_seg(ACK, 5002, 1003, NULL, 0, FX_WND);
-    expect_result(r, TW_ACT_DROP, TW_C_DROP_TW_SEGMENT);
-    expect_silence();
+    expect_result(r, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_ACK_TOO_NEW);
+    expect_segs(1);
+    expect_seg(0, ACK, 1002, 5002, 0);
     expect_state(TW_TIME_WAIT);
+    expect_deadline_in(TW_SEC(60));
+}
+
+TEST(time_wait_fin_without_ack_dropped) {
+    /* Fifth step: "if the ACK bit is off, drop the segment and return",
+     * even for what looks like a retransmitted FIN: no re-ACK, no restart. */
+    conn_time_wait();
+    advance(TW_SEC(10));
+    tw_tcp_result r = send_seg(FIN, 5001, 0, NULL, 0, FX_WND);
+    expect_result(r, TW_ACT_DROP, TW_C_DROP_NO_ACK);
+    expect_silence();
+    expect_deadline_in(TW_SEC(50));
 }
 
 TEST(time_wait_ack_old_seq_acked) {
