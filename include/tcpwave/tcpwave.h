@@ -37,6 +37,9 @@ typedef struct tw_stack_cfg {
     bool delack_fin;             /* delay the ACK of a FIN: three-way close (default false) */
     bool nagle;                  /* default true */
     uint32_t rcvbuf, sndbuf;     /* per-connection ring sizes (default 65535) */
+    bool ws;                     /* offer RFC 7323 window scaling, the shift sized to
+                                    rcvbuf (default true) */
+    bool timestamps;             /* offer RFC 7323 timestamps: RTT per ACK, PAWS (default true) */
     /* limits */
     uint32_t max_conns;          /* full connections (default 4096) */
     uint32_t max_time_wait;      /* compact TIME_WAIT records (default 262144) */
@@ -139,6 +142,81 @@ typedef struct tw_sock_info {
 
 /* Fills `info` for a socket. Returns 0 or -TW_EBADF. */
 int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info);
+
+/* ---- socket options (src/sock/sockopt.c), with their BSD meanings ----
+ * Set on a connected or accepted socket, an option acts on its connection
+ * at once. Set on a listener, it is inherited by every connection the
+ * listener accepts from then on; set on a new socket, by the connection
+ * tw_connect() opens. Values are ints unless said otherwise. */
+typedef enum tw_sockopt {
+    TW_SO_LINGER = 1,   /* struct tw_linger. On with l_linger 0: tw_close() is an abort
+                           (RST, no TIME_WAIT). On with l_linger > 0: tw_close() never
+                           blocks, so it is the ordinary graceful close */
+    TW_SO_KEEPALIVE,    /* 0/1: keep-alive probes on an idle connection (default off) */
+    TW_SO_RCVBUF,       /* receive ring in bytes: before connect/listen only (-TW_EINVAL
+                           once the connection has sent or received anything); at most
+                           tw_stack_cfg.rcvbuf, larger values are cut to it */
+    TW_SO_SNDBUF,       /* send ring in bytes: as TW_SO_RCVBUF, at most tw_stack_cfg.sndbuf */
+    TW_SO_REUSEADDR,    /* 0/1: accepted and reported; tw_bind() already lets a port be
+                           bound while old connections on it sit in TIME_WAIT */
+    TW_TCP_NODELAY,     /* 0/1: Nagle's algorithm off (as tw_set_nodelay) */
+    TW_TCP_KEEPIDLE,    /* seconds idle before the first keep-alive probe, 1..32767
+                           (default 7200) */
+    TW_TCP_KEEPINTVL,   /* seconds between unanswered probes, 1..32767 (default 75) */
+    TW_TCP_KEEPCNT,     /* unanswered probes before the connection is aborted with
+                           ETIMEDOUT, 1..255 (default 9) */
+    TW_TCP_LINGER2,     /* seconds an orphaned connection may wait in FIN_WAIT_2 for the
+                           peer's FIN; 0: the stack's fin_wait_2_timeout; < 0: for ever */
+    TW_TCP_DELACK_FIN,  /* 0/1: delay the ACK of the peer's FIN so that our close merges
+                           it with our FIN: the three-way close (default: delack_fin) */
+    TW_TCP_USER_TIMEOUT, /* unsigned int, ms: abort with ETIMEDOUT when sent data stays
+                           unacknowledged that long (RFC 5482); 0 = none (default) */
+} tw_sockopt;
+
+typedef struct tw_linger {
+    int l_onoff;  /* 0 or 1 */
+    int l_linger; /* seconds */
+} tw_linger;
+
+/* setsockopt(2): `val` points at `len` bytes (an int, or a tw_linger).
+ * Returns 0, -TW_EBADF, -TW_ENOPROTOOPT (unknown option), -TW_EINVAL (bad
+ * size or value, or a ring size once the connection has started), or
+ * -TW_ENOMEM. */
+int tw_setsockopt(tw_stack *st, int s, int opt, const void *val, size_t len);
+/* getsockopt(2): `*len` is the room at `val` on entry and the bytes written
+ * on return. Returns 0, -TW_EBADF, -TW_ENOPROTOOPT or -TW_EINVAL. */
+int tw_getsockopt(tw_stack *st, int s, int opt, void *val, size_t *len);
+
+/* Options both ends agreed on (tw_tcp_info.options). */
+enum {
+    TW_TI_OPT_WSCALE = 1,     /* RFC 7323 window scaling */
+    TW_TI_OPT_TIMESTAMPS = 2, /* RFC 7323 timestamps */
+};
+
+/* The TCP state of a connection, as Linux's TCP_INFO (times in ns). */
+typedef struct tw_tcp_info {
+    tw_state state;
+    uint8_t options;          /* TW_TI_OPT_* */
+    uint8_t snd_wscale;       /* the peer's shift: its windows are this many bits larger */
+    uint8_t rcv_wscale;       /* our shift */
+    uint16_t snd_mss;         /* effective send MSS (min of the peer's and ours) */
+    uint16_t smss;            /* payload of a full segment: snd_mss less per-segment options */
+    uint16_t rcv_mss;         /* the MSS we advertised */
+    uint64_t rtt, rttvar, rto; /* smoothed RTT and its variation (RFC 6298), current RTO */
+    uint32_t cwnd, ssthresh;  /* congestion window and slow-start threshold (bytes) */
+    uint32_t bytes_in_flight; /* sent, not yet acknowledged (SND.MAX - SND.UNA) */
+    uint32_t snd_wnd;         /* the peer's window (scaled) */
+    uint32_t rcv_wnd;         /* the window we advertise now (bytes) */
+    uint32_t unacked_backoffs; /* consecutive RTO expiries of the current segment */
+    uint32_t total_retrans;   /* segments retransmitted over the connection's life */
+    uint32_t keepalive_probes; /* keep-alive probes sent since the peer was last heard */
+    uint32_t fast_retrans;    /* fast retransmits (third duplicate ACK) over its life */
+    uint8_t in_recovery;      /* 1 while in fast recovery (RFC 5681 §3.2, RFC 6582) */
+} tw_tcp_info;
+
+/* Fills `info` for a connected or accepted socket (a listener or a new
+ * socket reports only its state). Returns 0 or -TW_EBADF. */
+int tw_tcp_info_get(tw_stack *st, int s, tw_tcp_info *info);
 /* Reads the next queued event; returns 1 if one was stored, 0 if none. */
 int tw_next_event(tw_stack *st, tw_event *ev);
 

@@ -23,6 +23,7 @@
 #define TW_EALREADY EALREADY         /* connect already in progress */
 #define TW_EINPROGRESS EINPROGRESS   /* non-blocking connect started */
 #define TW_ECONNABORTED ECONNABORTED /* aborted locally */
+#define TW_ENOPROTOOPT ENOPROTOOPT   /* unknown socket option (tw_setsockopt) */
 
 /* Returns a static English description of a (negative or positive) code. */
 const char *tw_strerror(int err);

@@ -76,7 +76,12 @@
     X(RST_ABORT, "RST sent: user abort (linger 0)")                             \
     X(RST_UNREAD_DATA, "RST sent: close with unread data (RFC 9293 SHLD-3)")    \
     X(RST_DATA_AFTER_CLOSE, "RST sent: data arrived after the user closed")     \
-    X(RST_RECEIVED, "RSTs accepted (connection reset)")
+    X(RST_RECEIVED, "RSTs accepted (connection reset)")                        \
+    X(DROP_PAWS, "drop: timestamp older than TS.Recent, an old duplicate (PAWS, RFC 7323 5.3; ACK sent)") \
+    X(KEEPALIVE_PROBE, "keep-alive probes sent (RFC 9293 3.8.4)")                \
+    X(CONN_KEEPALIVE_TIMEDOUT, "connections aborted: keep-alive probes unanswered") \
+    X(CONN_USER_TIMEDOUT, "connections aborted by the user timeout (data unacknowledged)") \
+    X(TCP_FAST_RETRANS, "fast retransmits: third duplicate ACK (RFC 5681 3.2, RFC 6582)")
 
 enum tw_counter {
 #define TW_X_ENUM(name, desc) TW_C_##name,

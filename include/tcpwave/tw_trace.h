@@ -72,7 +72,9 @@ typedef enum tw_state {
     X(TIMEOUT_RETRANSMIT, "retransmissions exhausted")                          \
     X(TW_REUSE, "TIME_WAIT reused by a new SYN")                                \
     X(TW_OVERFLOW, "TIME_WAIT cut short: no room for another record")           \
-    X(ICMP_UNREACH, "ICMP destination unreachable (hard error)")
+    X(ICMP_UNREACH, "ICMP destination unreachable (hard error)")                \
+    X(TIMEOUT_KEEPALIVE, "keep-alive probes unanswered")                       \
+    X(TIMEOUT_USER, "user timeout: data unacknowledged too long")
 
 typedef enum tw_cause {
 #define TW_X_CAUSE(n, d) TW_CAUSE_##n,
@@ -88,6 +90,8 @@ typedef enum tw_timer_kind {
     TW_TIMER_PERSIST,
     TW_TIMER_2MSL,
     TW_TIMER_FIN_WAIT_2,
+    TW_TIMER_KEEPALIVE, /* RFC 9293 §3.8.4 keep-alive idle / probe interval */
+    TW_TIMER_USER,      /* RFC 9293 §3.10.8 USER TIMEOUT (RFC 5482) */
     TW_TIMER__COUNT
 } tw_timer_kind;
 
@@ -105,6 +109,7 @@ enum tw_segmeta {
     TW_SEGMETA_PROBE = 2,   /* zero-window probe */
     TW_SEGMETA_CHALLENGE = 4, /* RFC 5961 challenge ACK */
     TW_SEGMETA_TW = 8,      /* sent on behalf of a TIME_WAIT record */
+    TW_SEGMETA_KEEPALIVE = 16, /* keep-alive probe: SEQ = SND.NXT - 1, no data */
 };
 
 typedef enum tw_user_call {

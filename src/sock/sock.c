@@ -33,30 +33,68 @@ static tw_slot *conn_of(tw_stack *st, int h) {
     return tw__slot(st, e->ref);
 }
 
-static void release(tw_sockent *e) {
+/* Free socket indices are bits (sock_free) with a summary bit per word
+ * (sock_sum), so the lowest free index, the one a scan from 0 would find, is
+ * two find-first-set steps away however many sockets there are. */
+static void mark_free(tw_stack *st, uint32_t i) {
+    st->sock_free[i >> 6] |= (uint64_t)1 << (i & 63u);
+    st->sock_sum[i >> 12] |= (uint64_t)1 << ((i >> 6) & 63u);
+}
+
+static void mark_taken(tw_stack *st, uint32_t i) {
+    st->sock_free[i >> 6] &= ~((uint64_t)1 << (i & 63u));
+    if (st->sock_free[i >> 6] == 0) st->sock_sum[i >> 12] &= ~((uint64_t)1 << ((i >> 6) & 63u));
+}
+
+static uint32_t lowest_free(const tw_stack *st) {
+    for (uint32_t k = 0; k < TW_MAX_SOCKS / 4096; k++) {
+        if (!st->sock_sum[k]) continue;
+        uint32_t w = k * 64 + (uint32_t)__builtin_ctzll(st->sock_sum[k]);
+        return w * 64 + (uint32_t)__builtin_ctzll(st->sock_free[w]);
+    }
+    return TW_NIL;
+}
+
+static void release(tw_stack *st, tw_sockent *e) {
+    tw__port_drop(st, e->port);
     e->kind = TW_SK_FREE;
     e->gen++;
     e->port = 0;
+    mark_free(st, (uint32_t)(e - st->socks));
 }
 
-static int alloc_sock(tw_stack *st) {
-    for (uint32_t i = 0; i < st->nsocks; i++)
-        if (st->socks[i].kind == TW_SK_FREE) {
-            st->socks[i].kind = TW_SK_NEW;
-            st->socks[i].nodelay = 0;
-            return make_handle(i, st->socks[i].gen);
-        }
-    if (st->nsocks > IDX_MASK) return -TW_ENOMEM;
+/* Doubles the socket table (at most TW_MAX_SOCKS entries), all new ones free. */
+static int grow_socks(tw_stack *st) {
+    if (st->nsocks >= TW_MAX_SOCKS) return -TW_ENOMEM;
     uint32_t n = st->nsocks ? st->nsocks * 2 : 16;
-    if (n > IDX_MASK + 1) n = IDX_MASK + 1;
+    if (n > TW_MAX_SOCKS) n = TW_MAX_SOCKS;
+    uint32_t words = (n + 63) / 64, old_words = (st->nsocks + 63) / 64;
+    uint64_t *nf = realloc(st->sock_free, (size_t)words * sizeof *nf);
+    if (!nf) return -TW_ENOMEM;
+    memset(nf + old_words, 0, (size_t)(words - old_words) * sizeof *nf);
+    st->sock_free = nf;
     tw_sockent *ns = realloc(st->socks, (size_t)n * sizeof *ns);
     if (!ns) return -TW_ENOMEM;
     memset(ns + st->nsocks, 0, (size_t)(n - st->nsocks) * sizeof *ns);
-    uint32_t i = st->nsocks;
     st->socks = ns;
+    for (uint32_t i = st->nsocks; i < n; i++) mark_free(st, i);
     st->nsocks = n;
-    st->socks[i].kind = TW_SK_NEW;
-    return make_handle(i, st->socks[i].gen);
+    return 0;
+}
+
+static int alloc_sock(tw_stack *st) {
+    uint32_t i = lowest_free(st);
+    if (i == TW_NIL) {
+        int rc = grow_socks(st);
+        if (rc) return rc;
+        i = lowest_free(st);
+    }
+    tw_sockent *e = &st->socks[i];
+    mark_taken(st, i);
+    e->kind = TW_SK_NEW;
+    e->nodelay = 0;
+    e->ev_seq = st->ev_popped - 1; /* a new handle has no queued event */
+    return make_handle(i, e->gen);
 }
 
 int tw_socket(tw_stack *st) { return alloc_sock(st); }
@@ -65,11 +103,9 @@ int tw_bind(tw_stack *st, int s, uint16_t port) {
     tw_sockent *e = lookup(st, s);
     if (!e) return -TW_EBADF;
     if (e->kind != TW_SK_NEW || e->port) return -TW_EINVAL;
-    if (port) {
-        for (uint32_t i = 0; i < st->nsocks; i++)
-            if (st->socks[i].kind != TW_SK_FREE && st->socks[i].port == port) return -TW_EADDRINUSE;
-    }
+    if (port && tw__port_used(st, port)) return -TW_EADDRINUSE;
     e->port = port;
+    tw__port_hold(st, port);
     return 0;
 }
 
@@ -87,8 +123,10 @@ int tw_listen(tw_stack *st, int s, int backlog) {
         tw_listener *nl = realloc(st->listeners, (size_t)(st->nlisteners + 1) * sizeof *nl);
         if (!nl) return -TW_ENOMEM;
         st->listeners = nl;
+        st->listeners[li].in_use = 0;
         st->nlisteners++;
     }
+    if (tw__listener_map(st, e->port, li)) return -TW_ENOMEM;
     tw_listener *l = &st->listeners[li];
     memset(l, 0, sizeof *l);
     l->in_use = 1;
@@ -141,11 +179,14 @@ int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport) {
     if (e->kind == TW_SK_CONN) return -TW_EISCONN;
     if (e->kind != TW_SK_NEW || rport == 0) return -TW_EINVAL;
     uint16_t lport = e->port;
+    uint64_t hash; /* the 4-tuple's, for the table and the ISN */
     if (lport == 0) {
-        int rc = tw__pick_port(st, raddr, rport, &lport);
+        int rc = tw__pick_port(st, raddr, rport, &lport, &hash);
         if (rc) return rc;
-    } else if (tw__table_lookup(st, raddr, lport, rport) != TW_NIL) {
-        return -TW_EADDRINUSE; /* that 4-tuple is live or in TIME_WAIT */
+    } else {
+        hash = tw__tuple_hash(st, raddr, lport, rport);
+        if (tw__table_find(st, (uint32_t)hash, raddr, lport, rport) != TW_NIL)
+            return -TW_EADDRINUSE; /* that 4-tuple is live or in TIME_WAIT */
     }
     tw_slot *c = tw__slot_new(st);
     if (!c) return -TW_ENOMEM;
@@ -153,13 +194,14 @@ int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport) {
     tw_tcp_set_tuple(&c->c, st->cfg.addr, lport, raddr, rport);
     if (e->nodelay) c->c.flags |= TW_TF_NODELAY;
     tw__trace_user(st, &c->c, TW_CALL_CONNECT, 0);
-    tw_tcp_connect(&c->c, tw__isn(st, raddr, lport, rport), st->now);
+    tw_tcp_connect(&c->c, tw__isn(st, hash), st->now);
     st->counters[TW_C_CONN_ACTIVE_OPEN]++;
-    tw__table_insert_slot(st, c);
+    tw__table_insert_slot(st, c, (uint32_t)hash);
     c->sock = s;
     e->kind = TW_SK_CONN;
     e->ref = c->idx;
     e->port = lport;
+    tw__port_hold(st, lport);
     tw__mark_dirty(st, c);
     return 0;
 }
@@ -215,7 +257,8 @@ static int close_listener(tw_stack *st, tw_sockent *e) {
     }
     l->in_use = 0;
     l->acc_head = l->acc_tail = TW_NIL;
-    release(e);
+    tw__listener_unmap(st, l->port);
+    release(st, e);
     return 0;
 }
 
@@ -224,7 +267,7 @@ static int close_common(tw_stack *st, int s, bool abort_) {
     if (!e) return -TW_EBADF;
     if (e->kind == TW_SK_LISTENER) return close_listener(st, e);
     if (e->kind == TW_SK_NEW) {
-        release(e);
+        release(st, e);
         return 0;
     }
     tw_slot *c = tw__slot(st, e->ref);
@@ -232,7 +275,7 @@ static int close_common(tw_stack *st, int s, bool abort_) {
     if (abort_) tw_tcp_abort(&c->c, st->now);
     else tw_tcp_close(&c->c, st->now);
     c->sock = -1;
-    release(e);
+    release(st, e);
     tw__mark_dirty(st, c);
     return 0;
 }

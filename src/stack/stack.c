@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "stack/stack.h"
-#include "util/hash.h"
+
+static void conn_emit(void *ctx, const tw_tcp_seg *s, unsigned meta);
 
 /* ---- trace and event queues ---- */
 
@@ -78,15 +79,35 @@ void tw__trace_user(tw_stack *st, const tw_tcp_conn *c, tw_user_call call, uint3
     trace_push(st, &ev);
 }
 
+/* The queued event of handle `sock`, or NULL. A socket entry remembers the
+ * queue number of the latest event queued for its index (ev_seq), so this
+ * is O(1): that event is still queued when fewer than ev_n events were
+ * taken since, and it is this handle's when the generation matches
+ * (alloc_sock marks a new handle's entry as having none). Should it belong
+ * to another handle of the same index, which the stack never causes (it
+ * queues nothing for closed handles), the queue is scanned as it always was. */
+static tw_event *queued_event(tw_stack *st, int sock) {
+    uint32_t idx = (uint32_t)sock & 0xffffu;
+    if (sock < 0 || idx >= st->nsocks) return NULL;
+    uint32_t k = st->socks[idx].ev_seq - st->ev_popped;
+    if (k >= st->ev_n) return NULL; /* taken already, and so is any older one */
+    tw_event *e = &st->ev_q[(st->ev_head + k) % st->ev_cap];
+    if (e->sock == sock) return e;
+    for (k = 0; k < st->ev_n; k++) {
+        e = &st->ev_q[(st->ev_head + k) % st->ev_cap];
+        if (e->sock == sock) return e;
+    }
+    return NULL;
+}
+
+/* One queued event per socket: a new one is merged (bits OR-ed, the latest
+ * error kept) into the socket's queued event, which keeps its place. */
 void tw__queue_event(tw_stack *st, int sock, uint32_t what, int err) {
-    /* Merge with a queued event of the same socket. */
-    for (uint32_t k = 0; k < st->ev_n; k++) {
-        tw_event *e = &st->ev_q[(st->ev_head + k) % st->ev_cap];
-        if (e->sock == sock) {
-            e->what |= what;
-            if (err) e->err = err;
-            return;
-        }
+    tw_event *q = queued_event(st, sock);
+    if (q) {
+        q->what |= what;
+        if (err) q->err = err;
+        return;
     }
     if (st->ev_n == st->ev_cap) {
         uint32_t ncap = st->ev_cap ? st->ev_cap * 2 : 64;
@@ -102,6 +123,8 @@ void tw__queue_event(tw_stack *st, int sock, uint32_t what, int err) {
     e->sock = sock;
     e->what = what;
     e->err = err;
+    uint32_t idx = (uint32_t)sock & 0xffffu;
+    if (sock >= 0 && idx < st->nsocks) st->socks[idx].ev_seq = st->ev_popped + st->ev_n;
     st->ev_n++;
 }
 
@@ -110,6 +133,7 @@ int tw_next_event(tw_stack *st, tw_event *ev) {
     *ev = st->ev_q[st->ev_head];
     st->ev_head = (st->ev_head + 1) % st->ev_cap;
     st->ev_n--;
+    st->ev_popped++;
     return 1;
 }
 
@@ -134,6 +158,8 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     cfg->nagle = t.nagle;
     cfg->rcvbuf = t.rcvbuf;
     cfg->sndbuf = t.sndbuf;
+    cfg->ws = t.ws;
+    cfg->timestamps = t.timestamps;
     cfg->max_conns = 4096;
     cfg->max_time_wait = 262144;
     cfg->ephemeral_lo = 32768;
@@ -173,9 +199,12 @@ int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
     t->nagle = cfg->nagle;
     t->rcvbuf = cfg->rcvbuf;
     t->sndbuf = cfg->sndbuf;
+    t->ws = cfg->ws;
+    t->timestamps = cfg->timestamps;
     st->env.trace = trace_push;
     st->env.trace_ctx = st;
     st->env.counters = st->counters;
+    st->tx = (tw_tcp_tx){conn_emit, st, st->scratch, sizeof st->scratch};
     tw_rng_seed(&st->rng, cfg->seed);
     for (int i = 0; i < 16; i += 8) {
         uint64_t r = tw_rng_next(&st->rng);
@@ -203,6 +232,8 @@ void tw_stack_free(tw_stack *st) {
     tw__table_free(st);
     free(st->listeners);
     free(st->socks);
+    free(st->sockset);
+    free(st->sock_free);
     free(st->trace_q);
     free(st->ev_q);
     free(st);
@@ -300,10 +331,11 @@ void tw__mark_dirty(tw_stack *st, tw_slot *s) {
     st->dirty_head = s->idx;
 }
 
-/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
-tw_seq_t tw__isn(tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport) {
-    uint64_t f = tw_hash_tuple(st->key, st->cfg.addr, lport, raddr, rport);
-    return tw_seq((uint32_t)(st->now / 4000u) + (uint32_t)(f >> 32));
+/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. F is the high half
+ * of the 4-tuple's tw__tuple_hash (SipHash-2-4), the value the table lookup
+ * or port choice for this connection has just computed. */
+tw_seq_t tw__isn(const tw_stack *st, uint64_t tuple_hash) {
+    return tw_seq((uint32_t)(st->now / 4000u) + (uint32_t)(tuple_hash >> 32));
 }
 
 /* ---- output ---- */
@@ -317,20 +349,20 @@ static void send_seg(tw_stack *st, uint32_t id, tw_state state, const tw_tcp_seg
     if (st->link) st->link->ops->send(st->link, st->txbuf, (size_t)n, st->now);
 }
 
-typedef struct emit_ctx {
-    tw_stack *st;
-    tw_tcp_conn *c;
-} emit_ctx;
-
 static void conn_emit(void *ctx, const tw_tcp_seg *s, unsigned meta) {
-    emit_ctx *e = ctx;
-    send_seg(e->st, e->c->id, e->c->state, s, meta);
+    tw_stack *st = ctx;
+    send_seg(st, st->tx_conn->id, st->tx_conn->state, s, meta);
 }
 
+/* The segment sink is built once per stack (st->tx, made in tw_stack_new):
+ * output runs about ten times per connection lifecycle. tx_conn names the
+ * connection being output; it is restored afterwards so that a nested
+ * output (a link delivering synchronously) would still be right. */
 static void output(tw_stack *st, tw_slot *s) {
-    emit_ctx e = {st, &s->c};
-    tw_tcp_tx tx = {conn_emit, &e, st->scratch, sizeof st->scratch};
-    tw_tcp_output(&s->c, st->now, &tx);
+    tw_tcp_conn *outer = st->tx_conn;
+    st->tx_conn = &s->c;
+    tw_tcp_output(&s->c, st->now, &st->tx);
+    st->tx_conn = outer;
 }
 
 static void send_rst_for(tw_stack *st, const tw_tcp_seg *in, uint16_t reason, uint32_t id) {
@@ -345,8 +377,9 @@ static void send_rst_for(tw_stack *st, const tw_tcp_seg *in, uint16_t reason, ui
 
 static void to_time_wait_record(tw_stack *st, tw_slot *s) {
     tw_tcp_conn *c = &s->c;
+    uint32_t hash = s->hash;
     tw__table_remove_slot(st, s);
-    if (tw__tw_insert(st, c) == TW_NIL) {
+    if (tw__tw_insert(st, c, hash) == TW_NIL) {
         /* No room for another record: end TIME_WAIT early, and say so
          * (a counter and its own cause, not a 2MSL expiry). */
         st->counters[TW_C_TW_OVERFLOW]++;
@@ -495,9 +528,10 @@ static bool conn_time_wait_reuse(tw_stack *st, tw_slot *s, const tw_tcp_seg *seg
 }
 
 /* A segment for listener li (RFC 9293 §3.10.7.2). iss_floor: NULL, or the
- * SND.NXT of the TIME_WAIT incarnation this SYN just ended. */
+ * SND.NXT of the TIME_WAIT incarnation this SYN just ended. hash: the
+ * segment's 4-tuple hash (tw__tuple_hash), from the lookup that missed. */
 static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
-                           const uint32_t *iss_floor) {
+                           const uint32_t *iss_floor, uint64_t hash) {
     tw_listener *l = &st->listeners[li];
     uint8_t f = seg->flags;
     if ((f & TW_TH_RST) || !(f & TW_TH_SYN) || (f & TW_TH_ACK)) {
@@ -517,13 +551,16 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
     }
     tw_tcp_conn *c = &s->c;
     tw_tcp_set_tuple(c, st->cfg.addr, seg->dst_port, seg->src_addr, seg->src_port);
-    tw_seq_t iss = tw__isn(st, seg->src_addr, seg->dst_port, seg->src_port);
+    tw_seq_t iss = tw__isn(st, hash);
     if (iss_floor) iss = reuse_iss(iss, *iss_floor);
     tw_tcp_listen(c, iss, st->now);
+    /* A child starts with its listener's socket options (as on BSD). */
+    const tw_tcp_settings *ls = tw__sock_settings(st, l->sock);
+    if (ls) tw_tcp_settings_apply(c, ls, st->now);
     s->listener = (int32_t)li;
     l->pending++;
     st->counters[TW_C_CONN_PASSIVE_OPEN]++;
-    tw__table_insert_slot(st, s);
+    tw__table_insert_slot(st, s, (uint32_t)hash);
     conn_input(st, s, seg);
 }
 
@@ -561,17 +598,19 @@ int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
         }
         return rc;
     }
-    uint32_t e = tw__table_lookup(st, seg.src_addr, seg.dst_port, seg.src_port);
+    uint64_t h = tw__tuple_hash(st, seg.src_addr, seg.dst_port, seg.src_port);
+    uint32_t e = tw__table_find(st, (uint32_t)h, seg.src_addr, seg.dst_port, seg.src_port);
     tw_slot *s = slot_from_entry(st, e);
     uint32_t li, floor_;
     if (s) {
-        if (conn_time_wait_reuse(st, s, &seg, &li, &floor_)) listener_input(st, li, &seg, &floor_);
+        if (conn_time_wait_reuse(st, s, &seg, &li, &floor_))
+            listener_input(st, li, &seg, &floor_, h);
         else conn_input(st, s, &seg);
     } else if (e != TW_NIL) {
         if (tw_record_input(st, e & ~TW_TWBIT, &seg, &li, &floor_))
-            listener_input(st, li, &seg, &floor_);
+            listener_input(st, li, &seg, &floor_, h);
     } else if (tw__port_listening(st, seg.dst_port, &li)) {
-        listener_input(st, li, &seg, NULL);
+        listener_input(st, li, &seg, NULL, h);
     } else {
         /* RFC 9293 §3.10.7.1: no connection; RST unless the segment is one. */
         st->counters[TW_C_DROP_NO_SOCKET]++;
@@ -589,6 +628,7 @@ int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
 /* ---- timers and queued output ---- */
 
 static void expire_time_wait(tw_stack *st) {
+    bool expired = false;
     while (st->tw_head != TW_NIL && st->tw[st->tw_head].expiry <= st->now) {
         uint32_t i = st->tw_head;
         tw_twrec *r = &st->tw[i];
@@ -597,7 +637,9 @@ static void expire_time_wait(tw_stack *st) {
         st->counters[TW_C_TW_EXPIRE]++;
         st->counters[TW_C_CONN_CLOSED]++;
         tw__tw_remove(st, i);
+        expired = true;
     }
+    if (expired) tw__tw_prefetch(st);
 }
 
 int tw_stack_poll(tw_stack *st, uint64_t now) {

@@ -27,12 +27,17 @@
 #define TW_NIL UINT32_MAX
 #define TW_TWBIT 0x80000000u /* table entry refers to a TIME_WAIT record */
 #define TW_SLOT_CHUNK 256u
+#define TW_PORT_CTRS 256u  /* RFC 6056 Algorithm 4: counters, one per destination hash */
+#define TW_MAX_SOCKS 65536u /* socket indices are 16 bits of a handle */
 
 typedef struct tw_slot {
+    /* hash and hnext first: a chain walk reads them from every entry it
+     * passes, and compares the 4-tuple (in c) only when the hash matches. */
+    uint32_t hash;       /* low 32 bits of the 4-tuple's hash (tw__tuple_hash), set while in_hash */
+    uint32_t hnext;      /* next entry in the hash chain */
     tw_tcp_conn c;
     tw_wheel_entry timer;
     uint32_t idx;
-    uint32_t hnext;      /* next entry in the hash chain */
     uint32_t dirty_next; /* next slot with pending output */
     uint32_t acc_next;   /* next slot in its listener's accept queue */
     int32_t sock;        /* owning socket handle, -1 when orphaned */
@@ -41,10 +46,11 @@ typedef struct tw_slot {
     uint8_t *mem;        /* sndbuf + rcvbuf */
 } tw_slot;
 
-/* A connection in TIME_WAIT, reduced to what RFC 9293 §3.10.7.4 needs: about
- * 40 bytes instead of a full connection with its buffers. */
+/* A connection in TIME_WAIT, reduced to what RFC 9293 §3.10.7.4 needs: 48
+ * bytes instead of a full connection with its buffers. */
 typedef struct tw_twrec {
     uint64_t expiry;
+    uint32_t hash;         /* low 32 bits of the 4-tuple's hash: no rehash to remove */
     uint32_t raddr;
     uint16_t lport, rport;
     uint32_t snd_nxt, rcv_nxt;
@@ -70,9 +76,21 @@ typedef struct tw_sockent {
     uint8_t nodelay;
     uint16_t port;       /* bound port */
     uint32_t ref;        /* slot or listener index */
+    uint32_t ev_seq;     /* queue number of the latest event queued for this index
+                            (tw__queue_event); stale once ev_popped has passed it */
 } tw_sockent;
 
 enum { TW_SK_FREE, TW_SK_NEW, TW_SK_LISTENER, TW_SK_CONN };
+
+/* The settings (socket options) of a socket that has no connection yet: a
+ * new socket until tw_connect, a listener for the children it accepts
+ * (src/sock/sockopt.c). Entry i belongs to the handle `handle` of socket
+ * index i; it is stale once that handle is closed (handles carry a
+ * generation), and -1 when never set. */
+typedef struct tw_sockset {
+    int handle;
+    tw_tcp_settings s;
+} tw_sockset;
 
 struct tw_stack {
     tw_stack_cfg cfg;
@@ -94,7 +112,8 @@ struct tw_stack {
 
     /* 4-tuple hash: chained through 32-bit indices */
     uint32_t *buckets;
-    uint32_t nbuckets;     /* power of two */
+    uint32_t nbuckets;     /* power of two, grown with nhashed (table.c) */
+    uint32_t nhashed;      /* entries in the table: slots and records */
 
     /* TIME_WAIT records: growable array, FIFO by expiry, free list */
     tw_twrec *tw;
@@ -102,9 +121,26 @@ struct tw_stack {
 
     tw_listener *listeners;
     uint32_t nlisteners;
+    /* port -> listener index + 1 (0: none), in 256-port pages made on demand,
+     * so that a SYN finds its listener in O(1) whatever their number */
+    uint32_t *lmap[256];
+
+    /* Ephemeral ports (RFC 6056 §3.3.4, Algorithm 4): per-destination-hash
+     * counters, each drawn at random on first use (port_ctr_set) */
+    uint32_t port_ctr[TW_PORT_CTRS];
+    uint64_t port_ctr_set[TW_PORT_CTRS / 64];
+    /* bit p set: a socket holds local port p (bound, listening or connected);
+     * at most one socket holds a port, so a bit is exact */
+    uint64_t port_used[65536 / 64];
 
     tw_sockent *socks;
     uint32_t nsocks;
+    tw_sockset *sockset;   /* by socket index, grown on demand by sockopt.c */
+    uint32_t nsockset;
+    /* free socket indices: bit set = free; sock_sum bit w = word w has one.
+     * The lowest free index is found in O(1) (two find-first-set steps). */
+    uint64_t *sock_free;
+    uint64_t sock_sum[TW_MAX_SOCKS / 64 / 64];
 
     tw_wheel wheel;
     uint32_t dirty_head;
@@ -114,7 +150,10 @@ struct tw_stack {
     uint32_t trace_n, trace_cap;
     tw_event *ev_q;
     uint32_t ev_head, ev_n, ev_cap;
+    uint32_t ev_popped;    /* events taken so far (mod 2^32): queue number of ev_q[ev_head] */
 
+    tw_tcp_tx tx;          /* segment sink of tw_tcp_output(), for tx_conn (stack.c) */
+    tw_tcp_conn *tx_conn;
     uint8_t txbuf[TW_IPV4_HDR_LEN + TW_TCP_MAX_HDR_LEN + 65536];
     uint8_t scratch[65536];
 };
@@ -124,17 +163,40 @@ static inline tw_slot *tw__slot(const tw_stack *st, uint32_t i) {
     return &st->chunks[i / TW_SLOT_CHUNK][i % TW_SLOT_CHUNK];
 }
 
-/* table.c */
+/* The settings set on socket handle h before it had a connection, or NULL:
+ * a connection it opens, or accepts as a listener, starts with them. */
+static inline const tw_tcp_settings *tw__sock_settings(const tw_stack *st, int h) {
+    uint32_t i = (uint32_t)h & 0xffffu;
+    if (h < 0 || i >= st->nsockset || st->sockset[i].handle != h) return NULL;
+    return &st->sockset[i].s;
+}
+
+/* table.c. A 4-tuple's hash (tw__tuple_hash: SipHash-2-4 under the stack's
+ * secret) is computed once per packet, connect or passive open: its low 32
+ * bits pick the bucket and are stored in the entry (so removes never rehash
+ * and chain walks compare it before the 4-tuple), its high 32 bits are the
+ * RFC 6528 ISN offset (tw__isn). */
 int tw__table_init(tw_stack *st);
 void tw__table_free(tw_stack *st);
+uint64_t tw__tuple_hash(const tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport);
+uint32_t tw__table_find(const tw_stack *st, uint32_t hash, uint32_t raddr, uint16_t lport,
+                        uint16_t rport);
 uint32_t tw__table_lookup(const tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport);
-void tw__table_insert_slot(tw_stack *st, tw_slot *s);
+void tw__table_insert_slot(tw_stack *st, tw_slot *s, uint32_t hash);
 void tw__table_remove_slot(tw_stack *st, tw_slot *s);
-uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c);
+uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c, uint32_t hash);
 void tw__tw_remove(tw_stack *st, uint32_t i);
 void tw__tw_restart(tw_stack *st, uint32_t i, uint64_t expiry);
-int tw__pick_port(tw_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out);
+void tw__tw_prefetch(const tw_stack *st);
+/* An ephemeral port for a connection to raddr:rport whose 4-tuple is free;
+ * *hash is that 4-tuple's tw__tuple_hash. */
+int tw__pick_port(tw_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out, uint64_t *hash);
 bool tw__port_listening(const tw_stack *st, uint16_t port, uint32_t *li);
+bool tw__port_used(const tw_stack *st, uint16_t port);
+void tw__port_hold(tw_stack *st, uint16_t port);
+void tw__port_drop(tw_stack *st, uint16_t port);
+int tw__listener_map(tw_stack *st, uint16_t port, uint32_t li);
+void tw__listener_unmap(tw_stack *st, uint16_t port);
 void tw__stack_check(const tw_stack *st);
 
 /* stack.c */
@@ -142,7 +204,7 @@ tw_slot *tw__slot_new(tw_stack *st);
 void tw__slot_release(tw_stack *st, tw_slot *s);
 void tw__mark_dirty(tw_stack *st, tw_slot *s);
 void tw__settle(tw_stack *st, tw_slot *s);
-tw_seq_t tw__isn(tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport);
+tw_seq_t tw__isn(const tw_stack *st, uint64_t tuple_hash);
 void tw__queue_event(tw_stack *st, int sock, uint32_t what, int err);
 void tw__trace_user(tw_stack *st, const tw_tcp_conn *c, tw_user_call call, uint32_t len);
 

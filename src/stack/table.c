@@ -5,9 +5,11 @@
  * records; chains link 32-bit indices, and the top bit tells a record from a
  * slot. Records live in one growable array and form a FIFO by expiry: 2MSL is
  * the same for every record, so expiring is popping the head, in O(1).
- * Ephemeral ports are chosen as in RFC 6056 §3.3.3 (a hashed starting point
- * per destination) and skip any 4-tuple still in the table, TIME_WAIT
- * included, so a new connection never lands on an old one's 4-tuple. */
+ * Ephemeral ports are chosen as in RFC 6056 §3.3.4 (Algorithm 4: a hashed
+ * offset per destination plus a per-destination counter) and skip any
+ * 4-tuple still in the table, TIME_WAIT included, so a new connection never
+ * lands on an old one's 4-tuple. Ports held by sockets are a bitmap and
+ * listeners are found by port in a paged map: both O(1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,38 +17,58 @@
 #include "stack/stack.h"
 #include "util/hash.h"
 
-static uint32_t bucket_of(const tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport) {
-    uint64_t h = tw_hash_tuple(st->key, st->cfg.addr, lport, raddr, rport);
-    return (uint32_t)h & (st->nbuckets - 1);
+/* SipHash-2-4 of the 4-tuple under the stack's secret. One value serves the
+ * table (low 32 bits) and the RFC 6528 ISN (high 32 bits): the ISN needs a
+ * strong keyed PRF, and computing it once per connection for both is cheaper
+ * than a weaker table hash plus a separate ISN hash (see docs/performance.md). */
+uint64_t tw__tuple_hash(const tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport) {
+    return tw_hash_tuple(st->key, st->cfg.addr, lport, raddr, rport);
+}
+
+static inline uint32_t bucket_of(const tw_stack *st, uint32_t hash) {
+    return hash & (st->nbuckets - 1);
+}
+
+/* The bucket array starts small and doubles whenever the table holds more
+ * than half as many entries as buckets (up to TW_MAX_BUCKETS), instead of
+ * being sized for max_conns + max_time_wait up front: a stack that holds few
+ * entries keeps its buckets in cache (a server with a few live connections
+ * but room for 10^6 TIME_WAIT records used to touch a random line of an 8 MB
+ * array per new connection). The stored hashes make the rehash cheap. */
+#define TW_MIN_BUCKETS 1024u
+#define TW_MAX_BUCKETS (1u << 22)
+
+/* n empty buckets. */
+static uint32_t *alloc_buckets(uint32_t n) {
+    uint32_t *b = malloc((size_t)n * sizeof *b);
+    if (b) memset(b, 0xff, (size_t)n * sizeof *b);
+    return b;
 }
 
 int tw__table_init(tw_stack *st) {
-    uint32_t want = st->cfg.max_conns + (st->cfg.max_time_wait < (1u << 20) ? st->cfg.max_time_wait : (1u << 20));
-    uint32_t n = 1024;
-    while (n < want && n < (1u << 22)) n <<= 1;
-    st->buckets = malloc((size_t)n * sizeof *st->buckets);
-    if (!st->buckets) return -TW_ENOMEM;
-    memset(st->buckets, 0xff, (size_t)n * sizeof *st->buckets);
-    st->nbuckets = n;
+    if (!(st->buckets = alloc_buckets(TW_MIN_BUCKETS))) return -TW_ENOMEM;
+    st->nbuckets = TW_MIN_BUCKETS;
     st->tw_free = st->tw_head = st->tw_tail = TW_NIL;
     return 0;
 }
 
 void tw__table_free(tw_stack *st) {
+    for (unsigned i = 0; i < 256; i++) free(st->lmap[i]);
     free(st->buckets);
     free(st->tw);
     st->buckets = NULL;
     st->tw = NULL;
 }
 
-static bool entry_matches(const tw_stack *st, uint32_t e, uint32_t raddr, uint16_t lport,
-                          uint16_t rport) {
+/* The stored hash first: a different hash settles it without the 4-tuple. */
+static bool entry_matches(const tw_stack *st, uint32_t e, uint32_t hash, uint32_t raddr,
+                          uint16_t lport, uint16_t rport) {
     if (e & TW_TWBIT) {
         const tw_twrec *r = &st->tw[e & ~TW_TWBIT];
-        return r->raddr == raddr && r->lport == lport && r->rport == rport;
+        return r->hash == hash && r->raddr == raddr && r->lport == lport && r->rport == rport;
     }
-    const tw_tcp_conn *c = &tw__slot(st, e)->c;
-    return c->raddr == raddr && c->lport == lport && c->rport == rport;
+    const tw_slot *s = tw__slot(st, e);
+    return s->hash == hash && s->c.raddr == raddr && s->c.lport == lport && s->c.rport == rport;
 }
 
 static uint32_t *next_of(tw_stack *st, uint32_t e) {
@@ -54,41 +76,79 @@ static uint32_t *next_of(tw_stack *st, uint32_t e) {
     return &tw__slot(st, e)->hnext;
 }
 
-uint32_t tw__table_lookup(const tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport) {
-    uint32_t e = st->buckets[bucket_of(st, raddr, lport, rport)];
+/* hash: the low 32 bits of tw__tuple_hash(raddr, lport, rport). */
+uint32_t tw__table_find(const tw_stack *st, uint32_t hash, uint32_t raddr, uint16_t lport,
+                        uint16_t rport) {
+    uint32_t e = st->buckets[bucket_of(st, hash)];
     while (e != TW_NIL) {
-        if (entry_matches(st, e, raddr, lport, rport)) return e;
+        if (entry_matches(st, e, hash, raddr, lport, rport)) return e;
         e = *next_of((tw_stack *)st, e);
     }
     return TW_NIL;
 }
 
-static void insert_entry(tw_stack *st, uint32_t e, uint32_t b) {
+uint32_t tw__table_lookup(const tw_stack *st, uint32_t raddr, uint16_t lport, uint16_t rport) {
+    uint32_t h = (uint32_t)tw__tuple_hash(st, raddr, lport, rport);
+    return tw__table_find(st, h, raddr, lport, rport);
+}
+
+static uint32_t hash_of(const tw_stack *st, uint32_t e) {
+    return (e & TW_TWBIT) ? st->tw[e & ~TW_TWBIT].hash : tw__slot(st, e)->hash;
+}
+
+/* Doubles the bucket array and moves every entry by its stored hash. Without
+ * memory the table keeps its size: chains get longer, nothing breaks. Kept
+ * out of line so that the insert stays a few instructions. */
+__attribute__((noinline, cold)) static void grow_buckets(tw_stack *st) {
+    if (st->nbuckets >= TW_MAX_BUCKETS) return;
+    uint32_t n = st->nbuckets * 2, *nb = alloc_buckets(n);
+    if (!nb) return;
+    for (uint32_t b = 0; b < st->nbuckets; b++) {
+        uint32_t e = st->buckets[b];
+        while (e != TW_NIL) {
+            uint32_t next = *next_of(st, e), nb_i = hash_of(st, e) & (n - 1);
+            *next_of(st, e) = nb[nb_i];
+            nb[nb_i] = e;
+            e = next;
+        }
+    }
+    free(st->buckets);
+    st->buckets = nb;
+    st->nbuckets = n;
+}
+
+static inline void insert_entry(tw_stack *st, uint32_t e, uint32_t hash) {
+    if (++st->nhashed > st->nbuckets / 2) grow_buckets(st);
+    uint32_t b = bucket_of(st, hash);
     *next_of(st, e) = st->buckets[b];
     st->buckets[b] = e;
 }
 
-static void remove_entry(tw_stack *st, uint32_t e, uint32_t b) {
-    uint32_t *p = &st->buckets[b];
+static void remove_entry(tw_stack *st, uint32_t e, uint32_t hash) {
+    uint32_t *p = &st->buckets[bucket_of(st, hash)];
     while (*p != TW_NIL) {
         if (*p == e) {
             *p = *next_of(st, e);
             *next_of(st, e) = TW_NIL;
+            st->nhashed--;
             return;
         }
         p = next_of(st, *p);
     }
 }
 
-void tw__table_insert_slot(tw_stack *st, tw_slot *s) {
+/* hash: the low 32 bits of the slot's tw__tuple_hash (already computed by
+ * whoever looked the 4-tuple up), kept for the remove. */
+void tw__table_insert_slot(tw_stack *st, tw_slot *s, uint32_t hash) {
     if (s->in_hash) return;
-    insert_entry(st, s->idx, bucket_of(st, s->c.raddr, s->c.lport, s->c.rport));
+    s->hash = hash;
+    insert_entry(st, s->idx, hash);
     s->in_hash = 1;
 }
 
 void tw__table_remove_slot(tw_stack *st, tw_slot *s) {
     if (!s->in_hash) return;
-    remove_entry(st, s->idx, bucket_of(st, s->c.raddr, s->c.lport, s->c.rport));
+    remove_entry(st, s->idx, s->hash);
     s->in_hash = 0;
 }
 
@@ -143,7 +203,7 @@ static uint32_t tw_alloc(tw_stack *st) {
     return i;
 }
 
-uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c) {
+uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c, uint32_t hash) {
     uint32_t i = tw_alloc(st);
     if (i == TW_NIL) return TW_NIL;
     tw_twrec *r = &st->tw[i];
@@ -158,7 +218,8 @@ uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c) {
     r->wnd = (uint16_t)tw__tcp_rcv_window(c);
     r->live = 1;
     r->hnext = TW_NIL;
-    insert_entry(st, i | TW_TWBIT, bucket_of(st, r->raddr, r->lport, r->rport));
+    r->hash = hash;
+    insert_entry(st, i | TW_TWBIT, hash);
     fifo_insert(st, i);
     st->tw_count++;
     return i;
@@ -166,12 +227,36 @@ uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c) {
 
 void tw__tw_remove(tw_stack *st, uint32_t i) {
     tw_twrec *r = &st->tw[i];
-    remove_entry(st, i | TW_TWBIT, bucket_of(st, r->raddr, r->lport, r->rport));
+    remove_entry(st, i | TW_TWBIT, r->hash);
     fifo_unlink(st, i);
     r->live = 0;
     r->fnext = st->tw_free;
     st->tw_free = i;
     st->tw_count--;
+}
+
+#if defined(__GNUC__)
+#define TW_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TW_PREFETCH(p) ((void)(p))
+#endif
+
+/* With 10^6 records the expiring one, its bucket and the chain ahead of it
+ * are long out of cache (and of the TLB). They are known in advance (FIFO
+ * order), so each expiry warms the next ones as a pipeline, one step per
+ * record: the third record's line, the second's bucket, the first chain
+ * entry in front of the next record (the bucket read was warmed by the
+ * previous step). Only reads and prefetches: nothing changes. */
+void tw__tw_prefetch(const tw_stack *st) {
+    uint32_t h1 = st->tw_head;
+    if (h1 == TW_NIL) return;
+    const tw_twrec *r1 = &st->tw[h1];
+    uint32_t e = st->buckets[bucket_of(st, r1->hash)];
+    if (e != (h1 | TW_TWBIT) && e != TW_NIL) TW_PREFETCH(next_of((tw_stack *)st, e));
+    uint32_t h2 = r1->fnext;
+    if (h2 == TW_NIL) return;
+    TW_PREFETCH(&st->buckets[bucket_of(st, st->tw[h2].hash)]);
+    if (st->tw[h2].fnext != TW_NIL) TW_PREFETCH(&st->tw[st->tw[h2].fnext]);
 }
 
 void tw__tw_restart(tw_stack *st, uint32_t i, uint64_t expiry) {
@@ -181,32 +266,71 @@ void tw__tw_restart(tw_stack *st, uint32_t i, uint64_t expiry) {
     fifo_insert(st, i);
 }
 
+/* ---- ports ---- */
+
 bool tw__port_listening(const tw_stack *st, uint16_t port, uint32_t *li) {
-    for (uint32_t i = 0; i < st->nlisteners; i++) {
-        if (st->listeners[i].in_use && st->listeners[i].port == port) {
-            if (li) *li = i;
-            return true;
-        }
-    }
-    return false;
+    const uint32_t *page = st->lmap[port >> 8];
+    uint32_t v = page ? page[port & 0xffu] : 0;
+    if (v == 0) return false;
+    if (li) *li = v - 1;
+    return true;
 }
 
-static bool port_bound(const tw_stack *st, uint16_t port) {
-    for (uint32_t i = 0; i < st->nsocks; i++)
-        if (st->socks[i].kind != TW_SK_FREE && st->socks[i].port == port) return true;
-    return false;
+/* Records listener li for its port; fails only when a map page cannot be
+ * had (nothing changed then). */
+int tw__listener_map(tw_stack *st, uint16_t port, uint32_t li) {
+    uint32_t **page = &st->lmap[port >> 8];
+    if (!*page && !(*page = calloc(256, sizeof **page))) return -TW_ENOMEM;
+    (*page)[port & 0xffu] = li + 1;
+    return 0;
 }
 
-int tw__pick_port(tw_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out) {
+void tw__listener_unmap(tw_stack *st, uint16_t port) {
+    if (st->lmap[port >> 8]) st->lmap[port >> 8][port & 0xffu] = 0;
+}
+
+bool tw__port_used(const tw_stack *st, uint16_t port) {
+    return (st->port_used[port >> 6] >> (port & 63u)) & 1u;
+}
+
+void tw__port_hold(tw_stack *st, uint16_t port) {
+    if (port) st->port_used[port >> 6] |= (uint64_t)1 << (port & 63u);
+}
+
+void tw__port_drop(tw_stack *st, uint16_t port) {
+    if (port) st->port_used[port >> 6] &= ~((uint64_t)1 << (port & 63u));
+}
+
+/* RFC 6056 §3.3.4 (Algorithm 4, double-hash): port = lo + (F(dest) +
+ * counter[G(dest)]) mod n, the counter moving on by one at every try. So
+ * successive connections to one destination take successive ports: the next
+ * candidate is the port used longest ago, which TIME_WAIT's FIFO expiry has
+ * already freed, instead of a random one that is likely still held (at 90%
+ * of the range in TIME_WAIT a random start needed ~27 probes). F and G are
+ * the low and high halves of one keyed SipHash of the destination, so
+ * neither is predictable off-host. A counter starts at a random value on
+ * first use; that makes a stack's first connection to a destination take
+ * the port the former random-start probe took. Every candidate is still
+ * checked: no socket holds the port (listeners included) and its 4-tuple is
+ * neither live nor in TIME_WAIT. */
+int tw__pick_port(tw_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out, uint64_t *hash) {
     uint32_t lo = st->cfg.ephemeral_lo, hi = st->cfg.ephemeral_hi;
     uint32_t n = hi - lo + 1;
-    uint32_t base = (uint32_t)tw_hash_tuple(st->key, st->cfg.addr, 0, raddr, rport);
-    uint32_t start = (uint32_t)tw_rng_below(&st->rng, n);
+    uint64_t f = tw_hash_tuple(st->key, st->cfg.addr, 0, raddr, rport);
+    uint32_t g = (uint32_t)(f >> 32) % TW_PORT_CTRS;
+    uint32_t *ctr = &st->port_ctr[g];
+    uint64_t bit = (uint64_t)1 << (g & 63u);
+    if (!(st->port_ctr_set[g >> 6] & bit)) {
+        *ctr = (uint32_t)tw_rng_below(&st->rng, n);
+        st->port_ctr_set[g >> 6] |= bit;
+    }
     for (uint32_t k = 0; k < n; k++) {
-        uint16_t p = (uint16_t)(lo + (base + start + k) % n);
-        if (tw__table_lookup(st, raddr, p, rport) != TW_NIL) continue; /* live or TIME_WAIT */
-        if (tw__port_listening(st, p, NULL) || port_bound(st, p)) continue;
+        uint16_t p = (uint16_t)(lo + ((uint32_t)f + (*ctr)++) % n);
+        if (tw__port_used(st, p)) continue; /* held by a socket (listeners too) */
+        uint64_t h = tw__tuple_hash(st, raddr, p, rport);
+        if (tw__table_find(st, (uint32_t)h, raddr, p, rport) != TW_NIL) continue; /* live or TIME_WAIT */
         *out = p;
+        *hash = h;
         return 0;
     }
     return -TW_EADDRNOTAVAIL;
@@ -226,27 +350,29 @@ static uint32_t check_table(const tw_stack *st) {
     uint32_t seen_tw = 0, seen_slots = 0;
     for (uint32_t b = 0; b < st->nbuckets; b++) {
         for (uint32_t e = st->buckets[b]; e != TW_NIL; e = *next_of((tw_stack *)st, e)) {
-            uint32_t raddr;
+            uint32_t raddr, hash;
             uint16_t lport, rport;
             if (e & TW_TWBIT) {
                 if ((e & ~TW_TWBIT) >= st->tw_cap) check_fail("record index out of range", e, b);
                 const tw_twrec *r = &st->tw[e & ~TW_TWBIT];
                 if (!r->live) check_fail("dead record in table", e, b);
-                raddr = r->raddr, lport = r->lport, rport = r->rport;
+                raddr = r->raddr, lport = r->lport, rport = r->rport, hash = r->hash;
                 seen_tw++;
             } else {
                 if (e >= st->nslots) check_fail("slot index out of range", e, b);
                 const tw_slot *s = tw__slot(st, e);
                 if (!s->in_use || !s->in_hash) check_fail("stale slot in table", e, b);
-                raddr = s->c.raddr, lport = s->c.lport, rport = s->c.rport;
+                raddr = s->c.raddr, lport = s->c.lport, rport = s->c.rport, hash = s->hash;
                 seen_slots++;
             }
-            if (bucket_of(st, raddr, lport, rport) != b)
-                check_fail("entry in the wrong bucket", e, b);
+            if ((uint32_t)tw__tuple_hash(st, raddr, lport, rport) != hash)
+                check_fail("stored hash is not the 4-tuple's", e, b);
+            if (bucket_of(st, hash) != b) check_fail("entry in the wrong bucket", e, b);
             if (tw__table_lookup(st, raddr, lport, rport) != e) check_fail("4-tuple shared", e, b);
         }
     }
     if (seen_tw != st->tw_count) check_fail("TIME_WAIT count mismatch", seen_tw, st->tw_count);
+    if (seen_tw + seen_slots != st->nhashed) check_fail("table entry count", seen_tw + seen_slots, st->nhashed);
     return seen_slots;
 }
 
@@ -313,8 +439,39 @@ static void check_slots(const tw_stack *st, uint32_t slots_in_table) {
     }
 }
 
+/* The port bitmap is exactly the ports held by sockets (one socket per
+ * port), the listener map exactly the live listeners, and the free-socket
+ * bitmap exactly the free socket entries. */
+static void check_ports(const tw_stack *st) {
+    uint32_t held = 0, bits = 0, listening = 0, mapped = 0;
+    for (uint32_t i = 0; i < st->nsocks; i++) {
+        const tw_sockent *e = &st->socks[i];
+        bool free_bit = (st->sock_free[i >> 6] >> (i & 63u)) & 1u;
+        if (free_bit != (e->kind == TW_SK_FREE)) check_fail("free-socket bitmap", i, free_bit);
+        if (((st->sock_sum[i >> 12] >> ((i >> 6) & 63u)) & 1u) != (st->sock_free[i >> 6] != 0))
+            check_fail("free-socket summary", i, 0);
+        if (e->kind == TW_SK_FREE || e->port == 0) continue;
+        held++;
+        if (!tw__port_used(st, e->port)) check_fail("held port not in the bitmap", i, e->port);
+    }
+    for (uint32_t w = 0; w < 65536 / 64; w++) bits += (uint32_t)__builtin_popcountll(st->port_used[w]);
+    if (bits != held) check_fail("port bitmap holds ports no socket holds", bits, held);
+    for (uint32_t li = 0; li < st->nlisteners; li++) {
+        const tw_listener *l = &st->listeners[li];
+        if (!l->in_use) continue;
+        listening++;
+        uint32_t got;
+        if (!tw__port_listening(st, l->port, &got) || got != li) check_fail("listener map", li, l->port);
+        if (!tw__port_used(st, l->port)) check_fail("listening port not held", li, l->port);
+    }
+    for (uint32_t pg = 0; pg < 256; pg++)
+        for (uint32_t k = 0; st->lmap[pg] && k < 256; k++) mapped += st->lmap[pg][k] != 0;
+    if (mapped != listening) check_fail("listener map holds stale ports", mapped, listening);
+}
+
 void tw__stack_check(const tw_stack *st) {
     uint32_t slots = check_table(st);
     check_fifo(st);
     check_slots(st, slots);
+    check_ports(st);
 }

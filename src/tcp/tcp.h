@@ -19,6 +19,7 @@
 #include <tcpwave/tw_stats.h>
 #include <tcpwave/tw_trace.h>
 
+#include "tcp/tcp_cc.h"
 #include "util/assembler.h"
 #include "util/ring.h"
 #include "util/time.h"
@@ -41,6 +42,14 @@ typedef struct tw_tcp_cfg {
                                   merges it with our FIN: the three-way close (default false) */
     bool nagle;                /* RFC 9293 §3.7.4 (default true) */
     uint32_t rcvbuf, sndbuf;   /* ring sizes in bytes (default 65535) */
+    bool ws;                   /* offer RFC 7323 window scaling on our SYN (default true) */
+    bool timestamps;           /* offer RFC 7323 timestamps on our SYN (default true) */
+    /* Defaults of the per-connection settings (socket options, sockopt.c). */
+    bool keepalive;            /* RFC 9293 §3.8.4 keep-alives (default off, MUST-25) */
+    tw_time_t keepidle;        /* idle time before the first probe (default 2 h, MUST-28) */
+    tw_time_t keepintvl;       /* between unanswered probes (default 75 s) */
+    uint8_t keepcnt;           /* unanswered probes before giving up (default 9) */
+    tw_time_t user_timeout;    /* RFC 9293 §3.10.8 USER TIMEOUT, 0 = none (default) */
 } tw_tcp_cfg;
 
 void tw_tcp_cfg_default(tw_tcp_cfg *cfg);
@@ -137,7 +146,57 @@ typedef struct tw_tcp_conn {
     /* Life history, for close reasons and dwell times. */
     tw_time_t state_since;
     tw_time_t created;
+
+    /* RFC 7323 (tcp_rfc7323.c): window scaling and timestamps. The shifts
+     * stay 0 unless both SYNs carried a window scale option. */
+    uint8_t xopts;           /* TW_XO_*: options offered on our SYN, options in use */
+    uint8_t snd_wscale;      /* Snd.Wind.Shift: the peer's SEG.WND is left-shifted by it */
+    uint8_t rcv_wscale;      /* Rcv.Wind.Shift: the window we advertise is right-shifted by it */
+    uint16_t smss;           /* SMSS (RFC 5681 §2): payload of a full-sized segment, snd_mss
+                                less the options every segment carries (12 with timestamps) */
+    uint32_t ts_offset;      /* TSval = ms of the injected clock + ts_offset (RFC 7323 §5.4) */
+    uint32_t ts_recent;      /* TS.Recent (RFC 7323 §4.3) */
+    tw_time_t ts_recent_age; /* when TS.Recent was last set (the 24-day rule, §5.5) */
+    tw_seq_t last_ack_sent;  /* Last.ACK.sent (§4.3): ACK field of our latest segment */
+
+    /* Per-connection settings (tw_tcp_cfg defaults, changed by socket
+     * options) and the keep-alive and user timers (tcp_keep.c). */
+    uint8_t uflags;          /* TW_UF_* */
+    uint8_t ka_cnt;          /* keep-alive probes sent unanswered before giving up */
+    uint8_t ka_probes;       /* keep-alive probes sent since the peer was last heard */
+    uint16_t linger_s;       /* SO_LINGER seconds (with TW_UF_LINGER) */
+    tw_time_t ka_idle, ka_intvl; /* keep-alive idle time and probe interval */
+    tw_time_t user_timeout;  /* 0 = none */
+    tw_time_t fw2_timeout;   /* orphaned FIN_WAIT_2 lifetime, 0 = none */
+    tw_time_t t_keep, t_user; /* keep-alive and user-timeout deadlines */
+    uint32_t total_retrans;  /* segments retransmitted over the connection's life */
+
+    /* Congestion control (tcp_cc.h; cc_newreno.c). */
+    const tw_tcp_cc_ops *cc;
+    uint32_t cwnd, ssthresh; /* bytes (RFC 5681 §3.1) */
+    uint32_t cc_acked;       /* bytes acknowledged toward the next increase in avoidance */
+    tw_seq_t recover;        /* RFC 6582 "recover": highest sequence number sent at loss */
+    uint8_t dupacks;         /* consecutive duplicate ACKs (RFC 5681 §2) */
+    uint8_t ccf;             /* TW_CCF_* */
+    uint32_t fast_retrans;   /* fast retransmits over the connection's life */
+    tw_time_t t_last_send;   /* when data was last sent (restart after idle, §4.1) */
 } tw_tcp_conn;
+
+/* conn->uflags bits. */
+enum {
+    TW_UF_KEEPALIVE = 1,  /* keep-alives on (SO_KEEPALIVE) */
+    TW_UF_KEEP_PROBE = 2, /* a keep-alive probe is due at the next output */
+    TW_UF_DELACK_FIN = 4, /* delay the ACK of the peer's FIN: the three-way close */
+    TW_UF_LINGER = 8,     /* SO_LINGER on; with linger_s 0 a close is an abort */
+};
+
+/* conn->xopts bits: what our SYN offered (REQ) and what both SYNs carried. */
+enum {
+    TW_XO_WS_REQ = 1,  /* our SYN carried a window scale option */
+    TW_XO_TS_REQ = 2,  /* our SYN carried a timestamps option */
+    TW_XO_WS = 8,      /* window scaling in use (RFC 7323 §2.2) */
+    TW_XO_TS = 16,     /* timestamps in use (RFC 7323 §3.2) */
+};
 
 /* Segment sink used by tw_tcp_output(). The payload of an emitted segment is
  * copied into `scratch` (at least cfg->mss bytes) and valid only during emit. */
@@ -239,10 +298,85 @@ void tw__tcp_count(const tw_tcp_conn *c, int counter);
 void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now);
 tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c);
 void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t rtt);
+void tw__tcp_rtt_sample_k(tw_tcp_conn *c, tw_time_t rtt, uint32_t k);
 void tw__tcp_enter_closed(tw_tcp_conn *c, tw_cause cause, int err, tw_time_t now);
 void tw__tcp_enter_time_wait(tw_tcp_conn *c, tw_cause cause, tw_time_t now);
+/* The window field a non-SYN segment sent now carries: tw__tcp_rcv_wnd()
+ * right-shifted by Rcv.Wind.Shift (RFC 7323 §2.3), at most 65535. */
 uint32_t tw__tcp_rcv_window(const tw_tcp_conn *c);
 tw_seq_t tw__tcp_snd_data_start(const tw_tcp_conn *c);
 void tw__tcp_trace_timer(const tw_tcp_conn *c, tw_timer_kind k, tw_time_t now);
+
+/* tcp_rfc7323.c: window scaling, timestamps and PAWS (RFC 7323). */
+/* Options of our SYN or SYN-ACK: MSS, and WS/TS as offered or negotiated. */
+void tw__tcp_syn_options(tw_tcp_conn *c, tw_tcp_seg *s, tw_time_t now);
+/* After the MSS of the peer's SYN or SYN-ACK is taken: which of WS and TS
+ * are in use, the shifts, TS.Recent and SMSS. */
+void tw__tcp_take_syn_options(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now);
+/* Called for every segment the connection emits: the TS option once
+ * negotiated (TSecr = TS.Recent, §4.3) and Last.ACK.sent. */
+void tw__tcp_stamp(tw_tcp_conn *c, tw_tcp_seg *s, unsigned meta, tw_time_t now);
+/* PAWS test R1 (RFC 7323 §5.3): true when the segment is an old duplicate. */
+bool tw__tcp_paws_reject(const tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now);
+/* R3 (§5.3, §4.3): TS.Recent from an acceptable segment at or below Last.ACK.sent. */
+void tw__tcp_ts_recent_update(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now);
+/* An RTT sample from the TSecr of an ACK of new data (§4.1); false if none. */
+bool tw__tcp_ts_rtt(const tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now, tw_time_t *rtt);
+/* Our timestamp clock now: ms of `now` plus the connection's offset. */
+uint32_t tw__tcp_ts_now(const tw_tcp_conn *c, tw_time_t now);
+/* The per-connection TS offset derived from an RFC 6528 ISS (see the .c). */
+void tw__tcp_ts_init(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now);
+/* The smallest shift that lets a 16-bit window cover `rcvbuf` bytes (<= 14). */
+uint8_t tw__tcp_wscale_for(uint32_t rcvbuf);
+/* The receive window we could offer now in bytes (32 bits): free ring
+ * space, at most 65535 << Rcv.Wind.Shift, never below what was promised. */
+uint32_t tw__tcp_rcv_wnd(const tw_tcp_conn *c);
+
+/* tcp_keep.c: keep-alives (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6) and the user
+ * timeout (RFC 9293 §3.10.8, RFC 5482). */
+/* A segment arrived: the peer is alive; restarts the idle time. */
+void tw__tcp_keep_heard(tw_tcp_conn *c, tw_time_t now);
+/* The keep-alive deadline passed: probe, wait, or give up. */
+void tw__tcp_keep_timeout(tw_tcp_conn *c, tw_time_t now);
+/* The user-timeout deadline passed: abort if data is still unacknowledged. */
+void tw__tcp_user_timeout(tw_tcp_conn *c, tw_time_t now);
+
+/* Per-connection settings (socket options). Each takes effect at once. */
+/* Keep-alives on or off; idle/intvl 0 and cnt 0 keep the current values. */
+void tw_tcp_set_keepalive(tw_tcp_conn *c, bool on, tw_time_t idle, tw_time_t intvl, uint8_t cnt,
+                          tw_time_t now);
+/* Abort when sent data stays unacknowledged longer than `ut` (0: never). */
+void tw_tcp_set_user_timeout(tw_tcp_conn *c, tw_time_t ut, tw_time_t now);
+
+/* The per-connection settings as one value (tcp_settings.c): what a socket
+ * holds before it has a connection (tw_setsockopt on a new or listening
+ * socket) and hands to its connection (tw_connect) or to the children of a
+ * listener, which inherit them as BSD sockets do. */
+enum {
+    TW_SET_KEEPALIVE = 1, /* SO_KEEPALIVE */
+    TW_SET_DELACK_FIN = 2, /* the three-way close switch */
+    TW_SET_LINGER = 4,    /* SO_LINGER on (linger_s seconds) */
+    TW_SET_NODELAY = 8,   /* TCP_NODELAY */
+    TW_SET_REUSEADDR = 16, /* SO_REUSEADDR (kept for getsockopt; see sockopt.c) */
+};
+typedef struct tw_tcp_settings {
+    uint8_t bits;         /* TW_SET_* */
+    uint8_t ka_cnt;
+    uint16_t linger_s;
+    uint32_t rcvbuf, sndbuf; /* ring sizes, at most the stack's (cfg) */
+    tw_time_t ka_idle, ka_intvl, user_timeout, fw2_timeout;
+} tw_tcp_settings;
+
+/* The settings a new connection of `cfg` starts with. */
+void tw_tcp_settings_default(tw_tcp_settings *s, const tw_tcp_cfg *cfg);
+/* The settings `c` has now. */
+void tw_tcp_settings_get(const tw_tcp_conn *c, tw_tcp_settings *s);
+/* Gives `c` the settings `s`. Ring sizes can change only before anything
+ * was sent or received (CLOSED, LISTEN, or SYN_SENT before the SYN left):
+ * returns -TW_EINVAL if they differ after that, having applied the rest. */
+int tw_tcp_settings_apply(tw_tcp_conn *c, const tw_tcp_settings *s, tw_time_t now);
+/* Resizes the rings (within the memory of cfg->rcvbuf / cfg->sndbuf) while
+ * the connection is still fresh as above; -TW_EINVAL otherwise. */
+int tw_tcp_set_bufs(tw_tcp_conn *c, uint32_t rcvbuf, uint32_t sndbuf);
 
 #endif

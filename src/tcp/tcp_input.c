@@ -48,7 +48,7 @@ static void schedule_ack(tw_tcp_conn *c, uint32_t bytes, tw_time_t now) {
         return;
     }
     c->unacked_segs += bytes;
-    if (c->unacked_segs >= 2u * c->snd_mss) {
+    if (c->unacked_segs >= 2u * c->smss) {
         ack_now(c);
         return;
     }
@@ -58,25 +58,31 @@ static void schedule_ack(tw_tcp_conn *c, uint32_t bytes, tw_time_t now) {
 
 /* MSS option of a SYN (RFC 9293 §3.7.1): the send MSS is the smaller of the
  * peer's and ours; without the option the peer gets 536 (MUST-15). A tiny or
- * zero MSS is raised to 48 bytes so one byte per segment cannot be forced. */
-static void take_syn_options(tw_tcp_conn *c, const tw_tcp_seg *seg) {
+ * zero MSS is raised to 48 bytes so one byte per segment cannot be forced.
+ * Window scale and timestamps follow (RFC 7323, tcp_rfc7323.c). */
+static void take_syn_options(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now) {
     uint32_t mss = seg->opt.has_mss ? seg->opt.mss : 536u;
     if (mss < 48) mss = 48;
     if (mss > c->cfg->mss) mss = c->cfg->mss;
     c->snd_mss = (uint16_t)mss;
+    tw__tcp_take_syn_options(c, seg, now);
 }
 
 /* Records the peer's ISN: RCV.NXT = SEG.SEQ + 1, IRS = SEG.SEQ. */
-static void take_peer_syn(tw_tcp_conn *c, const tw_tcp_seg *seg) {
+static void take_peer_syn(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now) {
     c->irs = seg->seq;
     c->rcv_nxt = tw_seq_add(seg->seq, 1);
+    c->last_ack_sent = c->rcv_nxt;
     c->rcv_adv = c->rcv_nxt; /* nothing promised yet */
-    c->rcv_adv = tw_seq_add(c->rcv_nxt, tw__tcp_rcv_window(c));
-    take_syn_options(c, seg);
+    take_syn_options(c, seg, now);
+    /* What our SYN-ACK or ACK will offer: a SYN's window is never scaled. */
+    uint32_t wnd = tw__tcp_rcv_wnd(c);
+    c->rcv_adv = tw_seq_add(c->rcv_nxt, wnd < 65535u ? wnd : 65535u);
 }
 
 static void take_window(tw_tcp_conn *c, const tw_tcp_seg *seg) {
-    c->snd_wnd = seg->wnd;
+    /* RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift, except on a SYN. */
+    c->snd_wnd = (seg->flags & TW_TH_SYN) ? seg->wnd : (uint32_t)seg->wnd << c->snd_wscale;
     if (c->snd_wnd > c->max_snd_wnd) c->max_snd_wnd = c->snd_wnd;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
@@ -92,6 +98,9 @@ static void became_established(tw_tcp_conn *c, tw_cause cause, tw_time_t now) {
     /* RFC 6298 §5.7: after a retransmitted SYN, data starts with RTO >= 3 s. */
     if ((c->flags & TW_TF_SYN_RETRIED) && c->rto < TW_SEC(3)) c->rto = TW_SEC(3);
     c->rexmt_count = 0;
+    c->t_user = TW_TIME_NEVER; /* the SYN is acknowledged */
+    c->cc->init(c);            /* the initial window, from the negotiated SMSS */
+    if (c->uflags & TW_UF_KEEPALIVE) tw__tcp_keep_heard(c, now);
     /* A close issued in SYN_RECEIVED was queued until now (RFC 9293 §3.10.4);
      * close() orphans the connection, shutdown() does not. */
     if (c->flags & TW_TF_FIN_QUEUED)
@@ -106,7 +115,7 @@ static tw_tcp_result listen_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_se
     if (seg->flags & TW_TH_ACK) return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);
     if (!(seg->flags & TW_TH_SYN)) return drop(c, TW_ACT_DROP, TW_C_DROP_LISTEN_NOT_SYN);
     c->flags |= TW_TF_PASSIVE;
-    take_peer_syn(c, seg);
+    take_peer_syn(c, seg, now);
     c->snd_wnd = seg->wnd;
     c->max_snd_wnd = seg->wnd;
     c->snd_wl1 = seg->seq;
@@ -133,7 +142,7 @@ static tw_tcp_result syn_sent_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_
     }
     if (!(seg->flags & TW_TH_SYN)) return drop(c, TW_ACT_DROP, TW_C_DROP_SYN_SENT_NO_SYN);
 
-    take_peer_syn(c, seg);
+    take_peer_syn(c, seg, now);
     if (has_ack) {
         c->snd_una = seg->ack;
         if (c->rtt_timing && tw_seq_gt(seg->ack, c->rtt_seq)) {
@@ -159,7 +168,12 @@ static tw_tcp_result syn_sent_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_
     return accept_();
 }
 
-/* The acceptability test of RFC 9293 §3.10.7.4 (four cases). */
+/* The acceptability test of RFC 9293 §3.10.7.4 (four cases). One
+ * widening, as in BSD and Linux: a segment of length zero (not an RST)
+ * exactly at the right edge, RCV.NXT + RCV.WND, is acceptable too. A sender that filled
+ * our window sends its bare ACKs at its SND.MAX, which is that edge; while
+ * a hole keeps RCV.NXT below it, the strict test would drop every such ACK
+ * unread, and two such senders would never learn each other's ACKs. */
 static bool acceptable(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
     uint32_t seglen = tw_seg_seqlen(seg);
     int32_t w = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
@@ -167,7 +181,8 @@ static bool acceptable(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
     tw_seq_t end = tw_seq_add(c->rcv_nxt, wnd);
     if (seglen == 0) {
         if (wnd == 0) return tw_seq_eq(seg->seq, c->rcv_nxt);
-        return tw_seq_in(seg->seq, c->rcv_nxt, end);
+        return tw_seq_in(seg->seq, c->rcv_nxt, end) ||
+               (tw_seq_eq(seg->seq, end) && !(seg->flags & TW_TH_RST)); /* RSTs: strict (RFC 5961 §3) */
     }
     if (wnd == 0) return false;
     tw_seq_t last = tw_seq_add(seg->seq, seglen - 1);
@@ -235,6 +250,54 @@ static bool our_fin_acked(const tw_tcp_conn *c) {
     return (c->flags & TW_TF_FIN_QUEUED) && tw_seq_gt(c->snd_una, c->fin_seq);
 }
 
+/* RFC 5681 §2: a duplicate ACK acknowledges nothing new while data is
+ * outstanding, carries no data, no SYN or FIN, and leaves the window as it
+ * was. Not while the window is closed: answers to zero-window probes repeat
+ * the ACK too, and say nothing about loss. */
+static bool is_dupack(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    if (seg->len || (seg->flags & (TW_TH_SYN | TW_TH_FIN))) return false;
+    if (!tw_seq_eq(seg->ack, c->snd_una) || tw_seq_eq(c->snd_una, c->snd_max)) return false;
+    return c->snd_wnd != 0 && ((uint32_t)seg->wnd << c->snd_wscale) == c->snd_wnd;
+}
+
+/* An ACK of new data (SEG.ACK > SND.UNA): release acknowledged data, take
+ * an RTT sample, restart or stop the retransmission timer, and tell
+ * congestion control. */
+static void ack_new_data(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+    tw_seq_t start = tw__tcp_snd_data_start(c);
+    int32_t covered = tw_seq_diff(seg->ack, start);
+    uint32_t buffered = tw_ring_len(&c->sndbuf);
+    uint32_t n = covered > 0 ? ((uint32_t)covered < buffered ? (uint32_t)covered : buffered) : 0;
+    uint32_t flight = (uint32_t)tw_seq_diff(c->snd_max, c->snd_una);
+    uint32_t acked = (uint32_t)tw_seq_diff(seg->ack, c->snd_una);
+    tw_ring_discard(&c->sndbuf, n);
+    c->snd_una = seg->ack;
+    if (tw_seq_lt(c->snd_nxt, c->snd_una)) c->snd_nxt = c->snd_una;
+    tw_time_t rtt;
+    if (tw__tcp_ts_rtt(c, seg, now, &rtt)) {
+        /* RFC 7323 §4.1: with timestamps every ACK of new data is a
+         * sample, retransmitted or not (no Karn ambiguity); Appendix G
+         * weighs each by the samples expected per RTT. */
+        uint32_t per = 2u * c->smss;
+        tw__tcp_rtt_sample_k(c, rtt, flight > per ? (flight + per - 1) / per : 1);
+        c->rtt_timing = false;
+    } else if (c->rtt_timing && tw_seq_gt(seg->ack, c->rtt_seq)) {
+        tw__tcp_rtt_sample(c, now - c->rtt_start);
+        c->rtt_timing = false;
+    } else if (c->rexmt_count) {
+        /* Karn (RFC 6298 §5.5 and §3): without a new sample the
+         * backed-off RTO stays in force; only the retry count restarts. */
+        c->rto = tw__tcp_backoff_rto(c);
+    }
+    c->rexmt_count = 0;
+    c->t_user = TW_TIME_NEVER; /* progress: the user timeout starts again */
+    /* RFC 6298 §5.2/5.3: stop when all is acked, else restart. */
+    if (tw_seq_eq(c->snd_una, c->snd_max)) c->t_rexmt = TW_TIME_NEVER;
+    else tw__tcp_arm_rexmt(c, now);
+    if (n) c->events |= TW_CEV_WRITABLE;
+    c->cc->ack(c, acked, flight);
+}
+
 /* Step 5 for the synchronized states: SND.UNA, the send window, RTT, the
  * retransmission timer, and the FIN_WAIT_1/CLOSING/LAST_ACK moves. Returns
  * true when processing goes on to the text and FIN steps. */
@@ -250,28 +313,9 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
         *res = drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_ACK_TOO_OLD);
         return false;
     }
-    if (tw_seq_gt(seg->ack, c->snd_una)) {
-        tw_seq_t start = tw__tcp_snd_data_start(c);
-        int32_t covered = tw_seq_diff(seg->ack, start);
-        uint32_t buffered = tw_ring_len(&c->sndbuf);
-        uint32_t n = covered > 0 ? ((uint32_t)covered < buffered ? (uint32_t)covered : buffered) : 0;
-        tw_ring_discard(&c->sndbuf, n);
-        c->snd_una = seg->ack;
-        if (tw_seq_lt(c->snd_nxt, c->snd_una)) c->snd_nxt = c->snd_una;
-        if (c->rtt_timing && tw_seq_gt(seg->ack, c->rtt_seq)) {
-            tw__tcp_rtt_sample(c, now - c->rtt_start);
-            c->rtt_timing = false;
-        } else if (c->rexmt_count) {
-            /* Karn (RFC 6298 §5.5 and §3): without a new sample the
-             * backed-off RTO stays in force; only the retry count restarts. */
-            c->rto = tw__tcp_backoff_rto(c);
-        }
-        c->rexmt_count = 0;
-        /* RFC 6298 §5.2/5.3: stop when all is acked, else restart. */
-        if (tw_seq_eq(c->snd_una, c->snd_max)) c->t_rexmt = TW_TIME_NEVER;
-        else tw__tcp_arm_rexmt(c, now);
-        if (n) c->events |= TW_CEV_WRITABLE;
-    }
+    bool dup = is_dupack(c, seg); /* before the window update below */
+    if (tw_seq_gt(seg->ack, c->snd_una)) ack_new_data(c, now, seg);
+    else if (dup) c->cc->dupack(c);
     c->probes_unanswered = 0; /* the peer is alive: it answered */
     /* Send window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule). */
     if (tw_seq_lt(c->snd_wl1, seg->seq) ||
@@ -308,8 +352,7 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
  * orphaned connection may not wait for the peer's FIN for ever. */
 static void enter_fin_wait_2(tw_tcp_conn *c, tw_time_t now) {
     tw_tcp_set_state(c, TW_FIN_WAIT_2, TW_CAUSE_RCV_ACK_OF_FIN, now);
-    if ((c->flags & TW_TF_ORPHAN) && c->cfg->fin_wait_2_timeout)
-        c->t_fw2 = now + c->cfg->fin_wait_2_timeout;
+    if ((c->flags & TW_TF_ORPHAN) && c->fw2_timeout) c->t_fw2 = now + c->fw2_timeout;
 }
 
 /* Takes the peer's FIN at RCV.NXT: the FIN step of RFC 9293 §3.10.7.4. */
@@ -324,7 +367,7 @@ static void take_fin(tw_tcp_conn *c, tw_time_t now) {
         tw_tcp_set_state(c, TW_CLOSE_WAIT, TW_CAUSE_RCV_FIN, now);
         /* The switch between the four-way and the three-way close: a delayed
          * ACK lets the application's close put our FIN on the same segment. */
-        if (c->cfg->delack_fin && c->cfg->delack_enabled) {
+        if ((c->uflags & TW_UF_DELACK_FIN) && c->cfg->delack_enabled) {
             c->flags |= TW_TF_DELACK;
             if (c->t_delack == TW_TIME_NEVER) c->t_delack = now + c->cfg->delack;
         } else {
@@ -434,6 +477,7 @@ static bool zero_window_ack(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
 static tw_tcp_result zero_window_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
     tw_tcp_result res = accept_();
     ack_now(c); /* repeat our (zero) window: the text was not taken */
+    tw__tcp_ts_recent_update(c, seg, now);
     if (!ack_input(c, now, seg, &res)) return res;
     if (c->state == TW_FIN_WAIT_1 && our_fin_acked(c)) enter_fin_wait_2(c, now);
     return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
@@ -450,6 +494,12 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
         c->rtt_timing = false;
         return accept_();
     }
+    /* PAWS (RFC 7323 §5.3 R1), before the sequence number check: an old
+     * duplicate is answered with an ACK and dropped. RSTs are exempt. */
+    if (tw__tcp_paws_reject(c, seg, now)) {
+        ack_now(c);
+        return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_PAWS);
+    }
     /* Step 1: sequence number check. */
     if (!acceptable(c, seg)) {
         if (seg->flags & TW_TH_RST) return drop(c, TW_ACT_DROP, TW_C_DROP_RST_OUT_OF_WINDOW);
@@ -457,6 +507,7 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
         ack_now(c);
         return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
     }
+    tw__tcp_ts_recent_update(c, seg, now); /* R3 */
     /* Step 2: RST. */
     if (seg->flags & TW_TH_RST) return rst_input(c, now, seg);
     /* Step 4: SYN in a synchronized state: RFC 9293 §3.10.7.4 defers to RFC 5961 §4. */
@@ -493,6 +544,7 @@ static tw_tcp_result time_wait_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp
     switch (tw_tcp_tw_input(&tw, seg, &reason)) {
     case TW_TWV_REACK:
         c->t_2msl = now + 2 * c->cfg->msl;
+        tw__tcp_ts_recent_update(c, seg, now); /* echo the retransmitted FIN's TSval */
         tw__tcp_count(c, reason);
         ack_now(c);
         return accept_();
@@ -520,7 +572,12 @@ tw_tcp_result tw_tcp_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg)
         return syn_sent_input(c, now, seg);
     case TW_TIME_WAIT:
         return time_wait_input(c, now, seg);
-    default:
-        return sync_input(c, now, seg);
+    default: {
+        tw_tcp_result r = sync_input(c, now, seg);
+        /* Any segment shows the peer is there: the keep-alive idle time
+         * starts again (RFC 9293 §3.8.4, MUST-26). */
+        if (c->uflags & TW_UF_KEEPALIVE) tw__tcp_keep_heard(c, now);
+        return r;
+    }
     }
 }

@@ -16,39 +16,57 @@ tw_seq_t tw__tcp_snd_data_start(const tw_tcp_conn *c) {
     return tw_seq_eq(c->snd_una, c->iss) ? tw_seq_add(c->iss, 1) : c->snd_una;
 }
 
-/* The raw window we could offer: free receive space, 16 bits (no window
- * scaling yet), never shrinking below what was already advertised. */
-uint32_t tw__tcp_rcv_window(const tw_tcp_conn *c) {
+/* The largest window a 16-bit field can offer: 65535 << Rcv.Wind.Shift
+ * (RFC 7323 §2.3; the shift is 0 unless window scaling is in use). */
+static uint32_t rcv_wnd_max(const tw_tcp_conn *c) { return 65535u << c->rcv_wscale; }
+
+/* The window we could offer: free receive space, as much as the window
+ * field can carry, never shrinking below what was already advertised. */
+uint32_t tw__tcp_rcv_wnd(const tw_tcp_conn *c) {
     uint32_t free_ = tw_ring_free(&c->rcvbuf);
-    if (free_ > 65535) free_ = 65535;
+    if (free_ > rcv_wnd_max(c)) free_ = rcv_wnd_max(c);
     int32_t promised = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
     if (promised > 0 && (uint32_t)promised > free_) free_ = (uint32_t)promised;
     return free_;
 }
 
+uint32_t tw__tcp_rcv_window(const tw_tcp_conn *c) {
+    uint32_t w = tw__tcp_rcv_wnd(c) >> c->rcv_wscale;
+    return w > 65535u ? 65535u : w;
+}
+
 /* Receiver SWS avoidance: the right edge moves only by at least
  * min(RCV.BUFF/2, MSS) (RFC 9293 §3.8.6.2.2, MUST-39). */
 static uint32_t sws_threshold(const tw_tcp_conn *c) {
-    uint32_t half = c->cfg->rcvbuf / 2;
+    uint32_t half = c->rcvbuf.cap / 2;
     return half < c->cfg->mss ? half : c->cfg->mss;
 }
 
-static uint16_t advertise(tw_tcp_conn *c) {
-    uint32_t wnd = tw__tcp_rcv_window(c);
+/* The window field of a segment sent now; moves RCV.ADV (the right edge). A
+ * SYN's window is never scaled (RFC 7323 §2.2); any other is right-shifted
+ * by Rcv.Wind.Shift (§2.3), rounded up when rounding down would pull the
+ * right edge left of what was already promised (SHLD-14). */
+static uint16_t advertise(tw_tcp_conn *c, bool syn) {
+    uint32_t wnd = tw__tcp_rcv_wnd(c);
+    int32_t keep = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
+    uint32_t promised = keep > 0 ? (uint32_t)keep : 0;
     tw_seq_t edge = tw_seq_add(c->rcv_nxt, wnd);
     int32_t grow = tw_seq_diff(edge, c->rcv_adv);
-    if (grow > 0 && (uint32_t)grow < sws_threshold(c)) {
-        int32_t keep = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
-        wnd = keep > 0 ? (uint32_t)keep : 0;
-        edge = c->rcv_adv;
-    }
+    if (grow > 0 && (uint32_t)grow < sws_threshold(c)) wnd = promised;
+    unsigned shift = syn ? 0 : c->rcv_wscale;
+    uint32_t field = wnd >> shift;
+    if (shift && (field << shift) < promised)
+        field = (promised + (1u << shift) - 1) >> shift;
+    if (field > 65535u) field = 65535u;
+    edge = tw_seq_add(c->rcv_nxt, field << shift);
     if (tw_seq_gt(edge, c->rcv_adv)) c->rcv_adv = edge;
-    return (uint16_t)wnd;
+    return (uint16_t)field;
 }
 
 static bool window_update_due(const tw_tcp_conn *c) {
-    uint32_t free_ = tw_ring_free(&c->rcvbuf);
-    if (free_ > 65535) free_ = 65535;
+    /* tw_ring_free() read in place: this runs at every output */
+    uint32_t free_ = c->rcvbuf.cap - c->rcvbuf.len;
+    if (free_ > rcv_wnd_max(c)) free_ = rcv_wnd_max(c);
     tw_seq_t edge = tw_seq_add(c->rcv_nxt, free_);
     int32_t grow = tw_seq_diff(edge, c->rcv_adv);
     /* Only worth a segment when the window was (nearly) closed and opened by
@@ -72,9 +90,14 @@ static void sent_ack(tw_tcp_conn *c) {
     c->unacked_segs = 0;
 }
 
-static void emit(tw_tcp_conn *c, const tw_tcp_tx *tx, tw_tcp_seg *s, unsigned meta) {
+static void emit(tw_tcp_conn *c, const tw_tcp_tx *tx, tw_tcp_seg *s, unsigned meta,
+                 tw_time_t now) {
+    tw__tcp_stamp(c, s, meta, now); /* RFC 7323: TS option, Last.ACK.sent */
     tw__tcp_count(c, TW_C_TCP_OUT);
-    if (meta & TW_SEGMETA_RETRANS) tw__tcp_count(c, TW_C_TCP_RETRANS);
+    if (meta & TW_SEGMETA_RETRANS) {
+        tw__tcp_count(c, TW_C_TCP_RETRANS);
+        c->total_retrans++;
+    }
     if (meta & TW_SEGMETA_PROBE) tw__tcp_count(c, TW_C_PERSIST_PROBE);
     tx->emit(tx->ctx, s, meta);
 }
@@ -89,9 +112,8 @@ static int send_syn(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
         s.flags |= TW_TH_ACK;
         s.ack = c->rcv_nxt;
     }
-    s.wnd = advertise(c);
-    s.opt.has_mss = true;
-    s.opt.mss = c->cfg->mss;
+    s.wnd = advertise(c, true);
+    tw__tcp_syn_options(c, &s, now); /* MSS; WS and TS per RFC 7323 */
     unsigned meta = tw_seq_gt(c->snd_max, c->iss) ? TW_SEGMETA_RETRANS : 0;
     c->snd_nxt = tw_seq_add(c->iss, 1);
     if (tw_seq_gt(c->snd_nxt, c->snd_max)) c->snd_max = c->snd_nxt;
@@ -102,12 +124,40 @@ static int send_syn(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     }
     if (c->t_rexmt == TW_TIME_NEVER) tw__tcp_arm_rexmt(c, now);
     if (s.flags & TW_TH_ACK) sent_ack(c);
-    emit(c, tx, &s, meta);
+    emit(c, tx, &s, meta, now);
     return 1;
+}
+
+/* True when send_one() would emit nothing because nothing is due at all: no
+ * ACK owed, no unsent byte (so no data segment whatever the window or
+ * Nagle say), no FIN at SND.NXT to send, no window update. This is the
+ * common case (output runs after every input and user call) and the answer
+ * is the one send_one()'s full computation gives, minus its window and
+ * Nagle arithmetic; when anything may be due, send_one() decides as before. */
+static bool nothing_due(const tw_tcp_conn *c) {
+    if (c->flags & TW_TF_ACK_NOW) return false;
+    if (c->state != TW_SYN_RECEIVED) {
+        int32_t off = tw_seq_diff(c->snd_nxt, tw__tcp_snd_data_start(c));
+        if ((off > 0 ? (uint32_t)off : 0) < c->sndbuf.len) return false; /* unsent data */
+        if ((c->flags & TW_TF_FIN_QUEUED) && tw_seq_eq(c->snd_nxt, c->fin_seq)) return false;
+    }
+    return !window_update_due(c);
+}
+
+/* How far beyond SND.UNA data may go: min(cwnd, SND.WND) (RFC 5681 §3.1),
+ * cwnd plus one SMSS per duplicate ACK for the first two of them (Limited
+ * Transmit, RFC 3042 / RFC 5681 §3.2 step 1). */
+static uint32_t send_window(const tw_tcp_conn *c) {
+    uint32_t cw = c->cwnd;
+    if (c->dupacks && c->dupacks < 3 && !(c->ccf & TW_CCF_RECOVERY) &&
+        tw_seq_eq(c->snd_nxt, c->snd_max)) /* new data only (RFC 3042 §2) */
+        cw += c->dupacks * c->smss;
+    return cw < c->snd_wnd ? cw : c->snd_wnd;
 }
 
 /* Decides the next data/FIN/ACK segment; returns 1 if one was emitted. */
 static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    if (nothing_due(c)) return 0;
     tw_seq_t start = tw__tcp_snd_data_start(c);
     uint32_t buffered = tw_ring_len(&c->sndbuf);
     int32_t off_s = tw_seq_diff(c->snd_nxt, start);
@@ -115,10 +165,10 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     uint32_t avail = off < buffered ? buffered - off : 0;
     /* SYN_RECEIVED queues data until ESTABLISHED (RFC 9293 §3.10.2). */
     if (c->state == TW_SYN_RECEIVED) avail = 0;
-    int32_t usable_s = tw_seq_diff(tw_seq_add(c->snd_una, c->snd_wnd), c->snd_nxt);
+    int32_t usable_s = tw_seq_diff(tw_seq_add(c->snd_una, send_window(c)), c->snd_nxt);
     uint32_t usable = usable_s > 0 ? (uint32_t)usable_s : 0;
     uint32_t len = avail < usable ? avail : usable;
-    if (len > c->snd_mss) len = c->snd_mss;
+    if (len > c->smss) len = c->smss;
     if (len > tx->scratch_cap) len = tx->scratch_cap;
     unsigned meta = 0;
     bool retrans = tw_seq_lt(c->snd_nxt, c->snd_max);
@@ -126,7 +176,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     /* Nagle (RFC 9293 §3.7.4, SHLD-7): hold a small segment while data is
      * unacknowledged, unless it is all there is and we are closing. */
     bool closing = (c->flags & TW_TF_FIN_QUEUED) && c->state != TW_SYN_RECEIVED;
-    if (len > 0 && len < c->snd_mss && !retrans && !(c->flags & TW_TF_SWS_OVERRIDE)) {
+    if (len > 0 && len < c->smss && !retrans && !(c->flags & TW_TF_SWS_OVERRIDE)) {
         bool idle = tw_seq_eq(c->snd_una, c->snd_max);
         bool all = len == avail;
         bool nodelay = c->flags & TW_TF_NODELAY;
@@ -142,7 +192,11 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
 
     tw_tcp_seg s;
     fill_hdr(c, &s);
-    s.seq = c->snd_nxt;
+    /* A segment with data or a FIN goes at SND.NXT. A bare ACK goes at
+     * SND.MAX: after an RTO pulled SND.NXT back (go-back-N at one segment
+     * per cwnd), SND.NXT can be below the peer's RCV.NXT, where the peer
+     * would find the ACK unacceptable and drop it unread. */
+    s.seq = (len > 0 || fin) ? c->snd_nxt : c->snd_max;
     s.ack = c->rcv_nxt;
     s.flags = TW_TH_ACK;
     if (len > 0) {
@@ -152,14 +206,16 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
         if (len == avail) s.flags |= TW_TH_PSH;
     }
     if (fin) s.flags |= TW_TH_FIN;
-    s.wnd = advertise(c);
+    s.wnd = advertise(c, false);
     if (retrans && (len > 0 || fin)) meta |= TW_SEGMETA_RETRANS;
     if (c->flags & TW_TF_CHALLENGE) meta |= TW_SEGMETA_CHALLENGE;
 
     uint32_t seqlen = len + (fin ? 1u : 0u);
     c->snd_nxt = tw_seq_add(c->snd_nxt, seqlen);
     if (tw_seq_gt(c->snd_nxt, c->snd_max)) {
-        int32_t fresh = tw_seq_diff(c->snd_nxt, c->snd_max);
+        /* Payload never sent before: the FIN is no payload byte (a
+         * retransmission can carry old data and a first FIN together). */
+        int32_t fresh = tw_seq_diff(tw_seq_add(s.seq, len), c->snd_max);
         if (fresh > (int32_t)len) fresh = (int32_t)len;
         if (fresh > 0) c->env->counters[TW_C_TCP_DATA_OUT_BYTES] += (uint32_t)fresh;
         c->snd_max = c->snd_nxt;
@@ -170,10 +226,13 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
         }
     }
     if (seqlen && c->t_rexmt == TW_TIME_NEVER) tw__tcp_arm_rexmt(c, now);
-    if (seqlen) c->t_persist = TW_TIME_NEVER;
+    if (seqlen) {
+        c->t_persist = TW_TIME_NEVER;
+        c->t_last_send = now;
+    }
     if (!tw_seq_lt(c->snd_nxt, c->snd_max)) c->flags &= ~(uint32_t)TW_TF_RETRANSMITTING;
     sent_ack(c);
-    emit(c, tx, &s, meta);
+    emit(c, tx, &s, meta, now);
     return 1;
 }
 
@@ -183,7 +242,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
  * and arms no retransmission timer: the persist timer keeps backing off, so
  * the connection stays open for as long as the peer answers (MUST-37).
  * SND.MAX covers the byte so that an ACK taking it is acceptable. */
-static int send_probe(tw_tcp_conn *c, const tw_tcp_tx *tx) {
+static int send_probe(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     c->flags &= ~(uint32_t)TW_TF_FORCE_PROBE;
     if (c->snd_wnd != 0 || c->state == TW_SYN_RECEIVED || tx->scratch_cap == 0) return 0;
     int32_t off = tw_seq_diff(c->snd_una, tw__tcp_snd_data_start(c));
@@ -196,14 +255,16 @@ static int send_probe(tw_tcp_conn *c, const tw_tcp_tx *tx) {
     tw_ring_peek(&c->sndbuf, (uint32_t)off, tx->scratch, 1);
     s.payload = tx->scratch;
     s.len = 1;
-    s.wnd = advertise(c);
+    s.wnd = advertise(c, false);
     tw_seq_t end = tw_seq_add(c->snd_una, 1);
     if (tw_seq_gt(end, c->snd_max)) {
         c->snd_max = end;
         c->env->counters[TW_C_TCP_DATA_OUT_BYTES]++;
     }
+    /* The probed byte is outstanding data: it starts the user timeout. */
+    if (c->user_timeout && c->t_user == TW_TIME_NEVER) c->t_user = now + c->user_timeout;
     sent_ack(c);
-    emit(c, tx, &s, TW_SEGMETA_PROBE);
+    emit(c, tx, &s, TW_SEGMETA_PROBE, now);
     return 1;
 }
 
@@ -235,7 +296,61 @@ static void maybe_arm_persist(tw_tcp_conn *c, tw_time_t now) {
     c->t_persist = now + t;
 }
 
-static int send_rst(tw_tcp_conn *c, const tw_tcp_tx *tx) {
+/* Keep-alive probe (RFC 9293 §3.8.4, tcp_keep.c): <SEQ=SND.NXT-1>
+ * <ACK=RCV.NXT><CTL=ACK> with no data. The peer drops it as unacceptable
+ * after answering with an ACK, so its ACK field settles nothing: an ACK we
+ * owe stays owed (no sent_ack()). */
+static int send_keepalive(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    c->uflags &= (uint8_t)~TW_UF_KEEP_PROBE;
+    tw_tcp_seg s;
+    fill_hdr(c, &s);
+    s.seq = tw_seq_add(c->snd_nxt, (uint32_t)-1);
+    s.ack = c->rcv_nxt;
+    s.flags = TW_TH_ACK;
+    s.wnd = advertise(c, false);
+    tw__tcp_count(c, TW_C_KEEPALIVE_PROBE);
+    emit(c, tx, &s, TW_SEGMETA_KEEPALIVE, now);
+    return 1;
+}
+
+/* Fast retransmit (RFC 5681 §3.2 step 3) and NewReno's retransmission on a
+ * partial ACK (RFC 6582 §3.2 step 4), asked for by congestion control: the
+ * first unacknowledged segment again, at most SMSS, leaving SND.NXT where
+ * it is (new data goes on from there as cwnd allows). */
+static int send_rexmt(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    c->ccf &= (uint8_t)~TW_CCF_REXMT;
+    int32_t off_s = tw_seq_diff(c->snd_una, tw__tcp_snd_data_start(c));
+    uint32_t off = off_s > 0 ? (uint32_t)off_s : 0;
+    uint32_t buffered = tw_ring_len(&c->sndbuf);
+    uint32_t avail = off < buffered ? buffered - off : 0;
+    uint32_t sent = (uint32_t)tw_seq_diff(c->snd_max, c->snd_una);
+    uint32_t len = avail < sent ? avail : sent;
+    if (len > c->smss) len = c->smss;
+    if (len > tx->scratch_cap) len = tx->scratch_cap;
+    tw_seq_t end = tw_seq_add(c->snd_una, len);
+    bool fin = (c->flags & TW_TF_FIN_QUEUED) && tw_seq_eq(end, c->fin_seq) &&
+               tw_seq_gt(c->snd_max, c->fin_seq);
+    if (len == 0 && !fin) return 0;
+    tw_tcp_seg s;
+    fill_hdr(c, &s);
+    s.seq = c->snd_una;
+    s.ack = c->rcv_nxt;
+    s.flags = TW_TH_ACK | (fin ? TW_TH_FIN : 0) | (len && len == avail ? TW_TH_PSH : 0);
+    if (len) {
+        tw_ring_peek(&c->sndbuf, off, tx->scratch, len);
+        s.payload = tx->scratch;
+        s.len = len;
+    }
+    s.wnd = advertise(c, false);
+    /* Karn (RFC 6298 §3): a timed segment sent twice gives no sample. */
+    if (c->rtt_timing && tw_seq_lt(c->rtt_seq, tw_seq_add(end, fin ? 1u : 0u))) c->rtt_timing = false;
+    c->t_last_send = now;
+    sent_ack(c);
+    emit(c, tx, &s, TW_SEGMETA_RETRANS, now);
+    return 1;
+}
+
+static int send_rst(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     /* ABORT (RFC 9293 §3.10.5): <SEQ=SND.NXT><CTL=RST>. SND.MAX is used so a
      * retransmission in progress does not put the RST below the peer's
      * window. */
@@ -244,7 +359,7 @@ static int send_rst(tw_tcp_conn *c, const tw_tcp_tx *tx) {
     s.seq = c->snd_max;
     s.flags = TW_TH_RST;
     c->flags &= ~(uint32_t)TW_TF_SEND_RST;
-    emit(c, tx, &s, 0);
+    emit(c, tx, &s, 0, now);
     return 1;
 }
 
@@ -252,7 +367,7 @@ int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     int n = 0;
     switch (c->state) {
     case TW_CLOSED:
-        return (c->flags & TW_TF_SEND_RST) ? send_rst(c, tx) : 0;
+        return (c->flags & TW_TF_SEND_RST) ? send_rst(c, now, tx) : 0;
     case TW_LISTEN:
         return 0;
     case TW_SYN_SENT:
@@ -266,14 +381,20 @@ int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
             tw_tcp_tw tw = {c->snd_nxt, c->rcv_nxt, (uint16_t)tw__tcp_rcv_window(c)};
             tw_tcp_tw_ack(&tw, c->laddr, c->lport, c->raddr, c->rport, &s);
             sent_ack(c);
-            emit(c, tx, &s, 0);
+            emit(c, tx, &s, 0, now);
             return 1;
         }
         return 0;
     default:
         break;
     }
-    if (c->flags & TW_TF_FORCE_PROBE) n += send_probe(c, tx);
+    if (c->flags & TW_TF_FORCE_PROBE) n += send_probe(c, now, tx);
+    if (c->uflags & TW_UF_KEEP_PROBE) n += send_keepalive(c, now, tx);
+    if (c->ccf & TW_CCF_REXMT) n += send_rexmt(c, now, tx);
+    /* RFC 5681 §4.1: nothing in flight and no data sent for more than an
+     * RTO: the ACK clock is gone, start again from the restart window. */
+    if (tw_seq_eq(c->snd_una, c->snd_max) && c->t_last_send && now - c->t_last_send > c->rto)
+        c->cc->idle(c);
     /* Bounded: each round sends at least one byte, a FIN or the only ACK. */
     while (send_one(c, now, tx)) n++;
     c->flags &= ~(uint32_t)TW_TF_SWS_OVERRIDE;

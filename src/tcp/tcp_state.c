@@ -29,7 +29,7 @@ static const char *const cause_descs[TW_CAUSE__COUNT] = {
 };
 
 static const char *const timer_names[TW_TIMER__COUNT] = {
-    "retransmit", "delack", "persist", "2msl", "fin_wait_2",
+    "retransmit", "delack", "persist", "2msl", "fin_wait_2", "keepalive", "user_timeout",
 };
 
 static const char *const call_names[TW_CALL__COUNT] = {
@@ -154,6 +154,13 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->nagle = true;
     cfg->rcvbuf = 65535;
     cfg->sndbuf = 65535;
+    cfg->ws = true;
+    cfg->timestamps = true;
+    cfg->keepalive = false;
+    cfg->keepidle = TW_SEC(2 * 3600);
+    cfg->keepintvl = TW_SEC(75);
+    cfg->keepcnt = 9;
+    cfg->user_timeout = 0;
 }
 
 void tw_tcp_init(tw_tcp_conn *c, const tw_tcp_cfg *cfg, const tw_tcp_env *env, uint32_t id,
@@ -167,10 +174,21 @@ void tw_tcp_init(tw_tcp_conn *c, const tw_tcp_cfg *cfg, const tw_tcp_env *env, u
     tw_ring_init(&c->rcvbuf, rcvmem, cfg->rcvbuf);
     tw_asm_init(&c->ooo);
     c->t_rexmt = c->t_delack = c->t_persist = c->t_2msl = c->t_fw2 = TW_TIME_NEVER;
+    c->t_keep = c->t_user = TW_TIME_NEVER;
     c->rto = cfg->rto_initial;
-    c->snd_mss = 536; /* RFC 9293 MUST-15: the default send MSS is 536 */
+    c->snd_mss = c->smss = 536; /* RFC 9293 MUST-15: the default send MSS is 536 */
+    c->cc = &tw_cc_newreno;
+    c->cc->init(c); /* again once synchronized, with the negotiated SMSS */
     c->created = c->state_since = now;
     if (!cfg->nagle) c->flags |= TW_TF_NODELAY;
+    /* Per-connection settings start as the configuration says. */
+    if (cfg->keepalive) c->uflags |= TW_UF_KEEPALIVE;
+    if (cfg->delack_fin) c->uflags |= TW_UF_DELACK_FIN;
+    c->ka_idle = cfg->keepidle;
+    c->ka_intvl = cfg->keepintvl;
+    c->ka_cnt = cfg->keepcnt;
+    c->user_timeout = cfg->user_timeout;
+    c->fw2_timeout = cfg->fin_wait_2_timeout;
 }
 
 void tw_tcp_set_tuple(tw_tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t raddr,
@@ -186,6 +204,8 @@ void tw__tcp_enter_closed(tw_tcp_conn *c, tw_cause cause, int err, tw_time_t now
     c->close_cause = cause;
     if (err && !c->err) c->err = err;
     c->t_rexmt = c->t_delack = c->t_persist = c->t_2msl = c->t_fw2 = TW_TIME_NEVER;
+    c->t_keep = c->t_user = TW_TIME_NEVER;
+    c->uflags &= (uint8_t)~TW_UF_KEEP_PROBE;
     c->flags &= ~(uint32_t)(TW_TF_ACK_NOW | TW_TF_DELACK | TW_TF_FORCE_PROBE);
     tw_tcp_set_state(c, TW_CLOSED, cause, now);
     tw__tcp_count(c, TW_C_CONN_CLOSED);
@@ -194,7 +214,7 @@ void tw__tcp_enter_closed(tw_tcp_conn *c, tw_cause cause, int err, tw_time_t now
 
 void tw__tcp_enter_time_wait(tw_tcp_conn *c, tw_cause cause, tw_time_t now) {
     /* RFC 9293 §3.10.7.4: all timers but 2MSL are off in TIME_WAIT. */
-    c->t_rexmt = c->t_persist = c->t_fw2 = TW_TIME_NEVER;
+    c->t_rexmt = c->t_persist = c->t_fw2 = c->t_keep = c->t_user = TW_TIME_NEVER;
     c->t_2msl = now + 2 * c->cfg->msl;
     tw_tcp_set_state(c, TW_TIME_WAIT, cause, now);
     tw__tcp_count(c, TW_C_TW_ENTER);

@@ -1,8 +1,8 @@
 /* tcp_timer.c - TIMEOUTS (RFC 9293 §3.10.8) and the retransmission timer's
  * arithmetic (RFC 6298).
  *
- * A connection keeps five absolute deadlines: retransmit, delayed ACK,
- * persist, 2MSL and FIN_WAIT_2. tw_tcp_next_deadline() gives the earliest, so
+ * A connection keeps seven absolute deadlines: retransmit, delayed ACK,
+ * persist, 2MSL, FIN_WAIT_2, keep-alive and user timeout (tcp_keep.c). tw_tcp_next_deadline() gives the earliest, so
  * the stack keeps one timing-wheel entry per connection; tw_tcp_timer() runs
  * every deadline that has passed. */
 #include <tcpwave/tw_errno.h>
@@ -15,6 +15,8 @@ tw_time_t tw_tcp_next_deadline(const tw_tcp_conn *c) {
     if (c->t_persist < t) t = c->t_persist;
     if (c->t_2msl < t) t = c->t_2msl;
     if (c->t_fw2 < t) t = c->t_fw2;
+    if (c->t_keep < t) t = c->t_keep;
+    if (c->t_user < t) t = c->t_user;
     return t;
 }
 
@@ -27,18 +29,23 @@ tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c) {
 
 void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now) {
     c->t_rexmt = now + tw__tcp_backoff_rto(c);
+    /* The user timeout runs from the first unacknowledged send (tcp_keep.c). */
+    if (c->user_timeout && c->t_user == TW_TIME_NEVER) c->t_user = now + c->user_timeout;
 }
 
 /* RFC 6298 §2.2/2.3 with G = 1 ms (our clock granularity for the estimator);
- * §2.4 rounds up to rto_min, §2.5 caps at rto_max. */
-void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t r) {
+ * §2.4 rounds up to rto_min, §2.5 caps at rto_max. With k > 1 samples
+ * expected per RTT (timestamps, RFC 7323 Appendix G) the gains are
+ * alpha/k and beta/k, so a window's worth of samples weighs as one. */
+void tw__tcp_rtt_sample_k(tw_tcp_conn *c, tw_time_t r, uint32_t n) {
+    tw_time_t e = n == 0 ? 1 : n > 1024 ? 1024 : n; /* ExpectedSamples */
     if (c->srtt == 0 && c->rttvar == 0) {
         c->srtt = r;
         c->rttvar = r / 2;
     } else {
         tw_time_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
-        c->rttvar = (3 * c->rttvar + d) / 4;
-        c->srtt = (7 * c->srtt + r) / 8;
+        c->rttvar = ((4 * e - 1) * c->rttvar + d) / (4 * e);
+        c->srtt = ((8 * e - 1) * c->srtt + r) / (8 * e);
     }
     tw_time_t k = 4 * c->rttvar;
     if (k < TW_MS(1)) k = TW_MS(1);
@@ -47,6 +54,8 @@ void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t r) {
     if (rto > c->cfg->rto_max) rto = c->cfg->rto_max;
     c->rto = rto;
 }
+
+void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t r) { tw__tcp_rtt_sample_k(c, r, 1); }
 
 static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
     bool syn_phase = c->state == TW_SYN_SENT || c->state == TW_SYN_RECEIVED;
@@ -59,6 +68,8 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
         tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_RETRANSMIT, TW_ETIMEDOUT, now);
         return;
     }
+    /* RFC 5681 §3.1: one segment, ssthresh cut on the first expiry only. */
+    if (!syn_phase) c->cc->rto(c, c->rexmt_count == 0);
     c->rexmt_count++;
     /* Go back to the oldest unacknowledged octet (RFC 6298 §5.4); Karn's rule:
      * no RTT sample from anything retransmitted. */
@@ -85,6 +96,14 @@ static bool probe_limit_reached(tw_tcp_conn *c) {
 }
 
 void tw_tcp_timer(tw_tcp_conn *c, tw_time_t now) {
+    if (c->t_user <= now) { /* first: an abort makes a retransmission pointless */
+        tw__tcp_user_timeout(c, now);
+        if (c->state == TW_CLOSED) return;
+    }
+    if (c->t_keep <= now) {
+        tw__tcp_keep_timeout(c, now);
+        if (c->state == TW_CLOSED) return;
+    }
     if (c->t_delack <= now) {
         c->t_delack = TW_TIME_NEVER;
         if (c->flags & TW_TF_DELACK) {

@@ -124,6 +124,8 @@ int tw_tcp_abort(tw_tcp_conn *c, tw_time_t now) {
 }
 
 int tw_tcp_close(tw_tcp_conn *c, tw_time_t now) {
+    /* SO_LINGER on with a zero time: close() is an abort (RST, no TIME_WAIT). */
+    if ((c->uflags & TW_UF_LINGER) && c->linger_s == 0) return tw_tcp_abort(c, now);
     switch (c->state) {
     case TW_CLOSED:
         c->flags |= TW_TF_ORPHAN;

@@ -27,6 +27,7 @@ const char *tw_strerror(int err) {
     case TW_EALREADY: return "connection already in progress";
     case TW_EINPROGRESS: return "operation now in progress";
     case TW_ECONNABORTED: return "connection aborted";
+    case TW_ENOPROTOOPT: return "protocol not available (unknown socket option)";
     default: return "unknown error";
     }
 }

@@ -58,7 +58,9 @@ static void decide(tw_lc_half *h, uint8_t from, uint8_t cause) {
     case TW_CAUSE_USER_CLOSE_UNREAD: h->reason = TW_CR_UNREAD_RST; break;
     case TW_CAUSE_RCV_DATA_AFTER_CLOSE: h->reason = TW_CR_DATA_AFTER_CLOSE; break;
     case TW_CAUSE_RCV_RST: h->reason = TW_CR_RESET_RECEIVED; break;
-    case TW_CAUSE_TIMEOUT_RETRANSMIT: h->reason = TW_CR_TIMEOUT; break;
+    case TW_CAUSE_TIMEOUT_RETRANSMIT:
+    case TW_CAUSE_TIMEOUT_KEEPALIVE:
+    case TW_CAUSE_TIMEOUT_USER: h->reason = TW_CR_TIMEOUT; break;
     case TW_CAUSE_TIMEOUT_FIN_WAIT_2: h->reason = TW_CR_FW2_TIMEOUT; break;
     case TW_CAUSE_TIMEOUT_2MSL:
     case TW_CAUSE_TW_OVERFLOW:
@@ -164,7 +166,7 @@ const char *tw_lc_reason_text(const tw_lc_half *h, char *buf, size_t cap) {
         break;
     case TW_CR_RESET_RECEIVED: snprintf(buf, cap, "reset received in %s", st); break;
     case TW_CR_TIMEOUT:
-        snprintf(buf, cap, "timeout in state %s: retransmissions exhausted", st);
+        snprintf(buf, cap, "timeout in state %s: %s", st, tw_cause_desc(h->reason_cause));
         break;
     case TW_CR_FW2_TIMEOUT: snprintf(buf, cap, "timeout in state %s: FIN_WAIT_2 timer", st); break;
     default: snprintf(buf, cap, "closed in %s (%s)", st, tw_cause_desc(h->reason_cause)); break;

@@ -23,7 +23,7 @@
  *              ("close"); other kinds -> a number (normally 0)
  *   reason     counter name ("DROP_TW_SEGMENT", tw_counter_name) or null
  *   flags      TCP flags "SYN|ACK" ("" for none); meta "RETRANS|PROBE|
- *              CHALLENGE|TW" ("" for none)
+ *              CHALLENGE|TW|KEEPALIVE" ("" for none)
  *   seq, ack, len, wnd, lport, rport  numbers; laddr, raddr dotted quads
  * State lines also carry "cause_desc", lines with a reason "reason_desc"
  * (English, for people; readers ignore them).

@@ -112,6 +112,7 @@ size_t sx_build(const sx_seg *s, uint8_t *buf, size_t cap) {
         seg.opt.has_mss = true;
         seg.opt.mss = s->mss;
     }
+    if (s->opt) seg.opt = *s->opt;
     int n = tw_packet_emit(&seg, 7, buf, cap);
     if (n <= 0) FAIL("tw_packet_emit failed: %d", n);
     return (size_t)n;

@@ -50,6 +50,7 @@ typedef struct sx_seg {
     const void *data;
     uint32_t len;
     uint16_t mss; /* 0: no MSS option */
+    const tw_tcp_opts *opt; /* NULL: none but the MSS above; else all the options */
 } sx_seg;
 
 /* A segment from SX_PEER:sport to SX_ADDR:dport with window 65535. */

@@ -26,6 +26,7 @@ fx_opts fx_defaults(void) {
     o.peer_iss = FX_PEER_ISS;
     o.peer_wnd = FX_WND;
     o.peer_mss = 1460;
+    o.peer_ws = -1;
     return o;
 }
 
@@ -71,6 +72,7 @@ static void capture(const tw_tcp_seg *s, unsigned meta) {
     o->wnd = s->wnd;
     o->has_mss = s->opt.has_mss;
     o->mss = s->opt.mss;
+    o->opt = s->opt;
     o->meta = meta;
     if (s->len) memcpy(o->data, s->payload, s->len);
 }
@@ -136,6 +138,47 @@ tw_tcp_result send_seg_mss(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t w
         s.opt.mss = (uint16_t)mss;
     }
     return input(&s);
+}
+
+tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload,
+                           uint32_t len, uint16_t wnd, const tw_tcp_opts *opt) {
+    tw_tcp_seg s;
+    memset(&s, 0, sizeof s);
+    s.flags = flags;
+    s.seq = tw_seq(seq);
+    s.ack = tw_seq(ack);
+    s.wnd = wnd;
+    s.payload = payload;
+    s.len = len;
+    if (opt) s.opt = *opt;
+    return input(&s);
+}
+
+tw_tcp_opts fx_peer_syn_opts(void) {
+    tw_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    if (F.o.peer_mss >= 0) {
+        o.has_mss = true;
+        o.mss = (uint16_t)F.o.peer_mss;
+    }
+    if (F.o.peer_ws >= 0) {
+        o.has_ws = true;
+        o.ws = (uint8_t)F.o.peer_ws;
+    }
+    if (F.o.peer_ts) {
+        o.has_ts = true;
+        o.tsval = F.o.peer_tsval;
+    }
+    return o;
+}
+
+tw_tcp_opts fx_ts(uint32_t tsval, uint32_t tsecr) {
+    tw_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    o.has_ts = true;
+    o.tsval = tsval;
+    o.tsecr = tsecr;
+    return o;
 }
 
 static const uint8_t *pattern(uint32_t seq, uint32_t len) {
@@ -290,7 +333,8 @@ void fx_expect_timers(const char *file, int line, const char *want) {
 static bool is_reason_counter(int id) {
     static const char *const extra[] = {"CHALLENGE_ACK", "ACK_NOW_OOO", "TW_FIN_REACK",
                                         "TW_RST_IGNORED", "TW_REUSE", "FW2_TIMEOUT",
-                                        "CONN_TIMEDOUT"};
+                                        "CONN_TIMEDOUT", "CONN_KEEPALIVE_TIMEDOUT",
+                                        "CONN_USER_TIMEDOUT"};
     const char *n = tw_counter_name(id);
     if (strncmp(n, "DROP_", 5) == 0 || strncmp(n, "RST_", 4) == 0) return true;
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
@@ -411,16 +455,19 @@ void conn_syn_sent(void) {
     expect_seg(0, SYN, F.o.iss, 0, 0);
     ASSERT_TRUE(F.out[0].has_mss);
     ASSERT_EQ(F.out[0].mss, F.o.cfg.mss);
+    F.syn_tsval = F.out[0].opt.tsval;
     expect_state(TW_SYN_SENT);
     fx_settle();
 }
 
 void conn_syn_received(void) {
     conn_listen();
-    send_seg_mss(SYN, F.o.peer_iss, 0, F.o.peer_wnd, F.o.peer_mss);
+    tw_tcp_opts po = fx_peer_syn_opts();
+    send_seg_opt(SYN, F.o.peer_iss, 0, NULL, 0, F.o.peer_wnd, &po);
     expect_segs(1);
     expect_seg(0, SYN | ACK, F.o.iss, F.o.peer_iss + 1, 0);
     ASSERT_TRUE(F.out[0].has_mss);
+    F.syn_tsval = F.out[0].opt.tsval;
     expect_state(TW_SYN_RECEIVED);
     fx_settle();
 }
@@ -429,7 +476,9 @@ void conn_established(void) {
     conn_syn_sent();
     advance(FX_RTT);
     expect_silence();
-    send_seg_mss(SYN | ACK, F.o.peer_iss, F.o.iss + 1, F.o.peer_wnd, F.o.peer_mss);
+    tw_tcp_opts po = fx_peer_syn_opts();
+    if (po.has_ts) po.tsecr = F.syn_tsval; /* echo our SYN's TSval */
+    send_seg_opt(SYN | ACK, F.o.peer_iss, F.o.iss + 1, NULL, 0, F.o.peer_wnd, &po);
     expect_segs(1);
     expect_seg(0, ACK, F.o.iss + 1, F.o.peer_iss + 1, 0);
     expect_state(TW_ESTABLISHED);

@@ -50,7 +50,7 @@ enum {
 #define FX_MAX_OUT 256
 #define FX_MAX_EVENTS 256
 #define FX_MAX_PAYLOAD 4096
-#define FX_BUF_CAP 65536
+#define FX_BUF_CAP (1u << 20) /* ring memory: room for window-scaled buffers */
 
 /* One captured outgoing segment (payload copied). */
 typedef struct fx_seg {
@@ -62,6 +62,7 @@ typedef struct fx_seg {
     uint16_t wnd;
     bool has_mss;
     uint16_t mss;
+    tw_tcp_opts opt;    /* every option the segment carried */
     unsigned meta;      /* TW_SEGMETA_* */
     uint8_t data[FX_MAX_PAYLOAD];
 } fx_seg;
@@ -79,6 +80,9 @@ typedef struct fx_opts {
     uint32_t iss, peer_iss;
     uint16_t peer_wnd;  /* window in the peer's SYN / SYN-ACK / handshake ACK */
     int peer_mss;       /* MSS option in the peer's SYN / SYN-ACK; -1 = none */
+    int peer_ws;        /* window scale option in the peer's SYN / SYN-ACK; -1 = none */
+    bool peer_ts;       /* timestamps option in the peer's SYN / SYN-ACK (TSval peer_tsval) */
+    uint32_t peer_tsval;
 } fx_opts;
 
 typedef struct fixture {
@@ -94,6 +98,7 @@ typedef struct fixture {
     fx_seg out[FX_MAX_OUT];
     int nout;           /* segments captured by the last step */
     int rsts;           /* of which answered a DROP_WITH_RST (tw_tcp_make_rst) */
+    uint32_t syn_tsval; /* TSval of our SYN / SYN-ACK in the conn_*() setups */
 } fixture;
 
 extern fixture F;
@@ -126,6 +131,13 @@ tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *pa
                        uint32_t len, uint16_t wnd);
 /* Same, with an MSS option (mss < 0: none). */
 tw_tcp_result send_seg_mss(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd, int mss);
+/* Same, with the options in `opt` (NULL: none). */
+tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload,
+                           uint32_t len, uint16_t wnd, const tw_tcp_opts *opt);
+/* Options of the peer's SYN / SYN-ACK as fx_opts describes them. */
+tw_tcp_opts fx_peer_syn_opts(void);
+/* Only a timestamps option: TSval, TSecr. */
+tw_tcp_opts fx_ts(uint32_t tsval, uint32_t tsecr);
 /* A segment with `len` payload bytes of the pattern fx_byte(seq + i). */
 tw_tcp_result send_data(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len, uint16_t wnd);
 /* Runs tw_tcp_output (after a user call) and captures what it emits. */
@@ -158,7 +170,8 @@ uint8_t fx_byte(uint32_t s);
 /* Timer firings since the last setup: "retransmit,delack,..." (tw_timer_name). */
 #define expect_timers(s) fx_expect_timers(__FILE__, __LINE__, (s))
 /* The reason counters (DROP_*, RST_*, CHALLENGE_ACK, ACK_NOW_OOO, TW_FIN_REACK,
- * TW_RST_IGNORED, TW_REUSE, FW2_TIMEOUT, CONN_TIMEDOUT) that are non-zero,
+ * TW_RST_IGNORED, TW_REUSE, FW2_TIMEOUT, CONN_TIMEDOUT, CONN_KEEPALIVE_TIMEDOUT,
+ * CONN_USER_TIMEDOUT) that are non-zero,
  * "NAME" meaning 1 and "NAME=n" meaning n; "" = all zero. */
 #define expect_counters(s) fx_expect_counters(__FILE__, __LINE__, (s))
 #define expect_result(r, act, reason) fx_expect_result(__FILE__, __LINE__, (r), (act), (reason))

@@ -16,7 +16,8 @@ TEST(strerror_known_codes) {
     const int codes[] = {TW_EINVAL, TW_ENOMEM, TW_EAGAIN, TW_EBADF, TW_EADDRINUSE,
                          TW_EADDRNOTAVAIL, TW_ECONNREFUSED, TW_ECONNRESET,
                          TW_ETIMEDOUT, TW_ENOTCONN, TW_EISCONN, TW_EPIPE,
-                         TW_EOPNOTSUPP, TW_EALREADY, TW_EINPROGRESS, TW_ECONNABORTED};
+                         TW_EOPNOTSUPP, TW_EALREADY, TW_EINPROGRESS, TW_ECONNABORTED,
+                         TW_ENOPROTOOPT};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         tw_test_context("code=%d", codes[i]);
         const char *s = tw_strerror(-codes[i]);

@@ -9,5 +9,6 @@ int tw_cli_ladder(int argc, char **argv);
 int tw_cli_serve(int argc, char **argv);
 int tw_cli_connect(int argc, char **argv);
 int tw_cli_script(int argc, char **argv);
+int tw_cli_analyze(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "drive/scenario.h"
+#include "link/pcap.h"
 #include "util/time.h"
 #include "view/report.h"
 #include "wire/tcp_hdr.h"
@@ -28,12 +29,13 @@ typedef struct printer {
     FILE *out;
     tw_vev_list evs; /* every event of the run, for the views */
     bool oom;
+    tw_pcap *pcap;   /* --pcap: every packet the link delivers or drops */
 } printer;
 
 typedef struct demo_args {
     tw_scn_opts o;
     const char *scenario;
-    const char *trace_path, *svg_path;
+    const char *trace_path, *svg_path, *pcap_path;
     bool stats, symbolic;
 } demo_args;
 
@@ -142,6 +144,11 @@ static void on_link(void *ctx, enum tw_sim_ev ev, int from, int to, uint64_t nth
     (void)to;
     (void)nth;
     printer *p = ctx;
+    /* The capture: what arrived, at its arrival, and what the link lost, at
+     * its send time (as a tap next to the sender would see it). */
+    if (p->pcap && (ev == TW_SIM_DELIVERED || ev == TW_SIM_DROPPED_LOSS ||
+                    ev == TW_SIM_DROPPED_RULE))
+        tw_pcap_write(p->pcap, now, pkt, len);
     if (ev != TW_SIM_DROPPED_LOSS && ev != TW_SIM_DROPPED_RULE) return;
     tw_tcp_seg s;
     char seg[128], buf[192];
@@ -171,7 +178,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: tcpwave demo [--scenario NAME|all] [--seed N] [--delay-ms N] [--msl-s N]\n"
             "                    [--ladder] [--absolute|--symbolic] [--svg FILE] [--trace FILE]\n"
-            "                    [--stats] [--summary] [--list]\n"
+            "                    [--pcap FILE] [--stats] [--summary] [--list]\n"
             "\n"
             "Runs a client (198.18.0.1) and a server (198.18.0.2:80) over the built-in\n"
             "simulated network on a virtual clock and prints each segment (flags, seq,\n"
@@ -190,6 +197,8 @@ static void usage(FILE *f) {
             "                   implies --ladder\n"
             "  --svg FILE       also write the ladder as an SVG picture (open it in a browser)\n"
             "  --trace FILE     also write every trace event as JSON lines (one scenario)\n"
+            "  --pcap FILE      also write a capture (pcap, raw IPv4) of every packet the\n"
+            "                   link delivers or loses, for tcpwave analyze (one scenario)\n"
             "  --stats          print every non-zero counter of each stack with its meaning\n"
             "  --summary        print only the summary of each scenario\n"
             "  --list           list the scenarios\n"
@@ -344,6 +353,8 @@ static int parse_valued(demo_args *a, const char *opt, const char *v) {
         a->trace_path = v;
     } else if (!strcmp(opt, "--svg")) {
         a->svg_path = v;
+    } else if (!strcmp(opt, "--pcap")) {
+        a->pcap_path = v;
     } else if (!strcmp(opt, "--seed")) {
         if (parse_u64(opt, v, UINT64_MAX, &a->o.seed)) return 2;
     } else if (!strcmp(opt, "--delay-ms")) {
@@ -359,8 +370,8 @@ static int parse_valued(demo_args *a, const char *opt, const char *v) {
 
 /* Returns -1 to go on, else the exit status (0 after --help/--list). */
 static int parse_args(int argc, char **argv, demo_args *a, printer *p) {
-    static const char *const valued[] = {"--scenario", "--trace",    "--svg",
-                                         "--seed",     "--delay-ms", "--msl-s"};
+    static const char *const valued[] = {"--scenario", "--trace",    "--svg",  "--seed",
+                                         "--delay-ms", "--msl-s",    "--pcap"};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         bool takes = false;
@@ -396,9 +407,9 @@ static int parse_args(int argc, char **argv, demo_args *a, printer *p) {
         return usage_error("%s: --ladder (or --symbolic) and --summary exclude each other",
                            "conflict");
     p->mode = a->symbolic ? TW_SEQ_SYMBOLIC : p->absolute ? TW_SEQ_ABSOLUTE : TW_SEQ_RELATIVE;
-    if (!strcmp(a->scenario, "all") && (a->trace_path || a->svg_path))
+    if (!strcmp(a->scenario, "all") && (a->trace_path || a->svg_path || a->pcap_path))
         return usage_error("%s write one scenario: choose it with --scenario NAME",
-                           a->trace_path ? "--trace" : "--svg");
+                           a->trace_path ? "--trace" : a->svg_path ? "--svg" : "--pcap");
     return -1;
 }
 
@@ -426,7 +437,20 @@ int tw_cli_demo(int argc, char **argv) {
         fprintf(stderr, ", all\n");
         return 2;
     }
+    if (a.pcap_path) {
+        int e = tw_pcap_open(a.pcap_path, TW_PCAP_LINKTYPE_RAW, &p.pcap);
+        if (e) {
+            fprintf(stderr, "tcpwave demo: cannot write capture '%s': %s\n", a.pcap_path,
+                    strerror(-e));
+            tw_vev_list_free(&p.evs);
+            return 1;
+        }
+    }
     rc = run_one(id, &a, &p);
+    if (p.pcap && tw_pcap_close(p.pcap)) {
+        fprintf(stderr, "tcpwave demo: writing capture '%s' failed\n", a.pcap_path);
+        rc = 1;
+    }
     tw_vev_list_free(&p.evs);
     return rc;
 }

@@ -18,6 +18,8 @@ static void usage(FILE *f) {
             "           for the kernel (curl, nc) to talk to (tcpwave serve --help)\n"
             "  connect  one connection from tcpwave over a TUN device to a kernel\n"
             "           server (tcpwave connect --help)\n"
+            "  analyze  read a pcap/pcapng capture and tell, per connection, how each\n"
+            "           endpoint closed: states, dwell, diagnoses (tcpwave analyze --help)\n"
             "  script   run packetdrill scripts against tcpwave in-process on a\n"
             "           virtual clock (tcpwave script --help)\n"
             "  help     this text\n"
@@ -36,6 +38,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return tw_cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "connect")) return tw_cli_connect(argc - 1, argv + 1);
     if (!strcmp(cmd, "script")) return tw_cli_script(argc - 1, argv + 1);
+    if (!strcmp(cmd, "analyze")) return tw_cli_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

@@ -1,0 +1,55 @@
+/* tcp_cc.h - congestion control behind a small table of operations, so an
+ * algorithm can be swapped (RFC 9293 MAY-18) without touching input or
+ * output. The connection keeps the state every algorithm needs (cwnd,
+ * ssthresh, the duplicate-ACK count, `recover`, the recovery bit); input
+ * and the timers call the operations below, and output sends what they
+ * ask for (TW_CCF_REXMT) and never more than min(cwnd, the peer's window)
+ * beyond SND.UNA (RFC 5681 §3.1).
+ *
+ * cc_newreno.c is the one algorithm: slow start and congestion avoidance
+ * (RFC 5681 §3.1), fast retransmit and fast recovery (§3.2) with the NewReno
+ * modification (RFC 6582), the initial window of RFC 6928 and the restart
+ * window after idle (RFC 5681 §4.1). */
+#ifndef TW_TCP_TCP_CC_H
+#define TW_TCP_TCP_CC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct tw_tcp_conn;
+
+/* ssthresh before the first loss: "arbitrarily high" (RFC 5681 §3.1). */
+#define TW_CC_SSTHRESH_INF 0x7fffffffu
+
+/* conn->ccf bits. */
+enum {
+    TW_CCF_RECOVERY = 1, /* in fast recovery (RFC 5681 §3.2 / RFC 6582) */
+    TW_CCF_REXMT = 2,    /* retransmit the first unacknowledged segment at the next output */
+};
+
+typedef struct tw_tcp_cc_ops {
+    const char *name;
+    /* The connection is synchronized: the initial window and ssthresh. */
+    void (*init)(struct tw_tcp_conn *c);
+    /* An ACK moved SND.UNA forward by `acked` bytes (SND.UNA is already the
+     * new value); `flight` was SND.MAX - SND.UNA before it. */
+    void (*ack)(struct tw_tcp_conn *c, uint32_t acked, uint32_t flight);
+    /* A duplicate ACK as RFC 5681 §2 defines it. */
+    void (*dupack)(struct tw_tcp_conn *c);
+    /* The retransmission timer expired; `first`: for the first time for
+     * this segment (ssthresh is cut only then, RFC 5681 eq. 4). */
+    void (*rto)(struct tw_tcp_conn *c, bool first);
+    /* About to send after no data was sent for more than an RTO (§4.1). */
+    void (*idle)(struct tw_tcp_conn *c);
+} tw_tcp_cc_ops;
+
+extern const tw_tcp_cc_ops tw_cc_newreno;
+
+/* RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)). */
+static inline uint32_t tw_cc_initial_window(uint32_t smss) {
+    uint32_t two = 2u * smss, ten = 10u * smss;
+    uint32_t w = two > 14600u ? two : 14600u;
+    return w < ten ? w : ten;
+}
+
+#endif

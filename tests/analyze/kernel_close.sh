@@ -1,0 +1,134 @@
+#!/bin/bash
+# kernel_close.sh - `tcpwave analyze` on captures of the Linux kernel's own
+# closes. In a private network namespace (unshare -n: only lo, holding
+# 198.18.0.1 and 198.18.0.2 of the 198.18.0.0/15 benchmarking range; the
+# script refuses to run if anything else is there), tcpdump records lo while
+# kpeer.py runs each scenario between kernel sockets, one server port per
+# scenario; the analyzer's close kind, first closer and diagnoses are then
+# checked per port, and `ss -tan` observations against its states.
+# Needs root (exit 77, skipped, otherwise). Usage: bash kernel_close.sh TCPWAVE
+set -u
+TW="${1:?usage: bash kernel_close.sh PATH-TO-tcpwave}"
+TW="$(cd "$(dirname "$TW")" && pwd)/$(basename "$TW")"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+say() { echo "[kernel_close] $*"; }
+if [ "${TW_AN_NETNS:-}" != "$$" ]; then
+    [ "$(id -u)" -eq 0 ] || { say "SKIP: needs root (a network namespace and tcpdump)"; exit 77; }
+    for t in unshare ip ss tcpdump python3 timeout; do
+        command -v "$t" >/dev/null 2>&1 || { say "SKIP: '$t' not installed (./tw deps)"; exit 77; }
+    done
+    unshare -n true 2>/dev/null || { say "SKIP: cannot create a network namespace"; exit 77; }
+    exec unshare -n -- bash -c 'export TW_AN_NETNS=$$; exec bash "$0" "$@"' "$0" "$@"
+fi
+export PYTHONDONTWRITEBYTECODE=1
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tw-an-kernel.XXXXXX")"
+TCPDUMP_PID=""
+cleanup() {
+    [ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+ip link set lo up
+ip addr add 198.18.0.1/32 dev lo
+ip addr add 198.18.0.2/32 dev lo
+links="$(ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')"
+routes="$(ip -4 route show default)"
+if [ "$links" != "lo " ] || [ -n "$routes" ]; then
+    say "FAIL: refusing to run: the namespace is not isolated (links: $links; routes: $routes)"
+    exit 1
+fi
+
+tcpdump -i lo -U --immediate-mode -n -w "$WORK/lo.pcap" tcp >"$WORK/tcpdump.log" 2>&1 &
+TCPDUMP_PID=$!
+for _ in $(seq 50); do grep -q "listening on" "$WORK/tcpdump.log" && break; sleep 0.1; done
+
+declare -A PORT=([client-first]=8001 [server-first]=8002 [three-way]=8003 [simultaneous]=8004
+    [half-close]=8005 [abort]=8006 [unread]=8007 [reuse]=8008)
+for scn in client-first server-first three-way simultaneous half-close abort unread reuse; do
+    timeout 20 python3 "$HERE/kpeer.py" "$scn" "${PORT[$scn]}" >"$WORK/$scn.log" 2>&1 ||
+        { cat "$WORK/$scn.log"; say "FAIL: kpeer.py $scn"; exit 1; }
+done
+sleep 1
+kill -INT "$TCPDUMP_PID"
+wait "$TCPDUMP_PID" 2>/dev/null
+TCPDUMP_PID=""
+
+"$TW" analyze "$WORK/lo.pcap" >"$WORK/analyze.txt" || { say "FAIL: analyze"; exit 1; }
+"$TW" analyze "$WORK/lo.pcap" --json >"$WORK/analyze.jsonl" || { say "FAIL: analyze --json"; exit 1; }
+cat "$WORK"/*.log | grep "^ss " | sed 's/^/  /'
+
+python3 - "$WORK" <<'EOF'
+import json, sys, re
+work = sys.argv[1]
+conns = [json.loads(l) for l in open(f"{work}/analyze.jsonl")]
+by_port = {}
+for c in conns:
+    port = int(c["server"]["endpoint"].split(":")[1])
+    by_port.setdefault(port, []).append(c)
+fails = []
+def ss_lines(scn, tag):
+    return [l for l in open(f"{work}/{scn}.log") if l.startswith(f"ss {tag}:")]
+def diag(c, code):
+    return any(d["code"] == code for d in c["diagnoses"])
+def states(c, side):
+    return [s["state"] for s in c[side]["states"]]
+def expect(cond, msg):
+    print(("ok   " if cond else "FAIL ") + msg)
+    if not cond:
+        fails.append(msg)
+
+c = by_port[8001][0]
+expect(c["kind"] == "four_way" and c["first_closer"] == "client", f"client-first: {c['kind']}, {c['first_closer']} first")
+expect("FIN_WAIT_2" in states(c, "client") and "TIME_WAIT" in states(c, "client"), "client-first: client FIN_WAIT_2 then TIME_WAIT")
+expect("CLOSE_WAIT" in states(c, "server") and "LAST_ACK" in states(c, "server"), "client-first: server CLOSE_WAIT, LAST_ACK")
+expect(any("CLOSE-WAIT" in l and "198.18.0.2:8001" == l.split()[5] for l in ss_lines("client-first", "close_wait")) or
+       any("CLOSE-WAIT" in l for l in ss_lines("client-first", "close_wait")), "client-first: ss saw CLOSE-WAIT while the analyzer did")
+cw = [s for s in c["server"]["states"] if s["state"] == "CLOSE_WAIT"][0]
+expect(cw["dwell_ns"] >= 250_000_000, f"client-first: server CLOSE_WAIT dwell {cw['dwell_ns']} ns >= 0.25 s (the script slept 0.3 s)")
+
+c = by_port[8002][0]
+expect(c["kind"] == "four_way" and c["first_closer"] == "server", f"server-first: {c['kind']}, {c['first_closer']} first")
+expect("TIME_WAIT" in states(c, "server"), "server-first: the server holds TIME_WAIT")
+expect(any("TIME-WAIT" in l and l.split()[5].endswith(":8002") for l in ss_lines("server-first", "after")), "server-first: ss shows TIME-WAIT on the server's side")
+
+c = by_port[8003][0]
+expect(c["kind"] in ("three_way", "four_way"), f"three-way: kind {c['kind']} (kernel merges ACK+FIN when it closes at once)")
+if c["kind"] == "three_way":
+    expect(diag(c, "three_way"), "three-way: diagnosis three_way")
+    expect("LAST_ACK" in states(c, "server") and "FIN_WAIT_2" not in states(c, "client"), "three-way: client goes FIN_WAIT_1 -> TIME_WAIT")
+else:
+    print("note three-way: this kernel sent the ACK of the FIN before its own FIN")
+
+c = by_port[8004][0]
+crossed = "CLOSING" in states(c, "client") or "CLOSING" in states(c, "server")
+expect(c["kind"] == ("simultaneous" if crossed else c["kind"]) and c["kind"] in ("simultaneous", "four_way", "three_way"),
+       f"simultaneous (best effort): kind {c['kind']}, CLOSING seen: {crossed}")
+
+c = by_port[8005][0]
+expect(c["kind"] == "half_close" and diag(c, "half_close"), f"half-close: {c['kind']}")
+hd = [d for d in c["diagnoses"] if d["code"] == "half_close"]
+expect(bool(hd) and "3000 byte" in hd[0]["text"], "half-close: 3000 bytes after the first FIN")
+
+c = by_port[8006][0]
+expect(c["kind"] == "abort" and c["first_closer"] == "client" and (diag(c, "abort") or diag(c, "unread_rst")), f"abort: {c['kind']}")
+expect("TIME_WAIT" not in states(c, "client"), "abort: no TIME_WAIT")
+
+c = by_port[8007][0]
+expect(c["kind"] == "abort" and (diag(c, "unread_rst") or diag(c, "abort")), f"unread: {c['kind']}, diagnoses {[d['code'] for d in c['diagnoses']]}")
+
+cs = by_port[8008]
+expect(len(cs) == 2 and cs[1]["incarnation"] == 2, f"reuse: {len(cs)} incarnations on one 4-tuple")
+if len(cs) == 2:
+    expect(diag(cs[1], "tw_reuse") and "accepted" in [d for d in cs[1]["diagnoses"] if d["code"] == "tw_reuse"][0]["text"],
+           "reuse: new SYN accepted while the server held TIME_WAIT")
+    expect(any("TIME-WAIT" in l for l in ss_lines("reuse", "time_wait")), "reuse: ss saw the TIME-WAIT that was reused")
+sys.exit(1 if fails else 0)
+EOF
+rc=$?
+if [ $rc -ne 0 ]; then
+    KEEP=1
+    cat "$WORK/analyze.txt"
+    say "FAIL (files kept in $WORK)"
+    exit 1
+fi
+say "PASS"

@@ -1,0 +1,424 @@
+/* test_sockopt.c - socket options with their BSD meanings through a stack
+ * (src/sock/sockopt.c): defaults, errors, options acting on a connection at
+ * once, children inheriting their listener's options, SO_LINGER 0 as an
+ * abort, TCP_LINGER2, the three-way close switch, TCP_USER_TIMEOUT,
+ * SO_KEEPALIVE with its times, ring sizes and the window scale they set,
+ * tw_tcp_info_get, and the stack-wide RFC 7323 switches. */
+#include "sx.h"
+#include "test.h"
+
+#include "stack/stack.h"
+#include "util/time.h"
+
+static int set_int(sx *x, int s, int opt, int v) {
+    return tw_setsockopt(x->st, s, opt, &v, sizeof v);
+}
+
+static int get_int(sx *x, int s, int opt) {
+    int v = -12345;
+    size_t len = sizeof v;
+    int rc = tw_getsockopt(x->st, s, opt, &v, &len);
+    if (rc) FAIL("tw_getsockopt(%d): %d", opt, rc);
+    ASSERT_EQ(len, sizeof v);
+    return v;
+}
+
+/* The error of the CLOSED event of `sock` among the queued events, or -1. */
+static int closed_err(sx *x, int sock) {
+    tw_event ev;
+    int err = -1;
+    while (tw_next_event(x->st, &ev))
+        if (ev.sock == sock && (ev.what & TW_EVT_CLOSED)) err = ev.err;
+    return err;
+}
+
+TEST(sockopt_defaults_on_a_new_socket) {
+    sx x;
+    sx_init(&x, NULL);
+    int s = tw_socket(x.st);
+    ASSERT_EQ(get_int(&x, s, TW_SO_KEEPALIVE), 0); /* RFC 9293 MUST-25 */
+    ASSERT_EQ(get_int(&x, s, TW_TCP_KEEPIDLE), 7200);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_KEEPINTVL), 75);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_KEEPCNT), 9);
+    ASSERT_EQ(get_int(&x, s, TW_SO_RCVBUF), 65535);
+    ASSERT_EQ(get_int(&x, s, TW_SO_SNDBUF), 65535);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_NODELAY), 0);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_USER_TIMEOUT), 0);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_LINGER2), 60);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_DELACK_FIN), 0);
+    ASSERT_EQ(get_int(&x, s, TW_SO_REUSEADDR), 0);
+    tw_linger l = {7, 7};
+    size_t len = sizeof l;
+    ASSERT_EQ(tw_getsockopt(x.st, s, TW_SO_LINGER, &l, &len), 0);
+    ASSERT_EQ(l.l_onoff, 0);
+    ASSERT_EQ(l.l_linger, 0);
+    sx_free(&x);
+}
+
+TEST(sockopt_errors) {
+    sx x;
+    sx_init(&x, NULL);
+    int s = tw_socket(x.st);
+    int v = 1;
+    size_t len = sizeof v;
+    ASSERT_EQ(tw_setsockopt(x.st, s, 999, &v, sizeof v), -TW_ENOPROTOOPT);
+    ASSERT_EQ(tw_getsockopt(x.st, s, 999, &v, &len), -TW_ENOPROTOOPT);
+    ASSERT_EQ(tw_setsockopt(x.st, s, TW_SO_KEEPALIVE, &v, 1), -TW_EINVAL);
+    ASSERT_EQ(tw_setsockopt(x.st, s, TW_SO_KEEPALIVE, NULL, sizeof v), -TW_EINVAL);
+    ASSERT_EQ(tw_setsockopt(x.st, s, TW_SO_LINGER, &v, sizeof v), -TW_EINVAL);
+    ASSERT_EQ(set_int(&x, s, TW_TCP_KEEPIDLE, 0), -TW_EINVAL);
+    ASSERT_EQ(set_int(&x, s, TW_TCP_KEEPINTVL, 32768), -TW_EINVAL);
+    ASSERT_EQ(set_int(&x, s, TW_TCP_KEEPCNT, 256), -TW_EINVAL);
+    ASSERT_EQ(set_int(&x, s, TW_SO_RCVBUF, 0), -TW_EINVAL);
+    len = 1;
+    ASSERT_EQ(tw_getsockopt(x.st, s, TW_TCP_KEEPCNT, &v, &len), -TW_EINVAL);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_KEEPCNT), 9); /* nothing changed */
+    tw_close(x.st, s);
+    len = sizeof v;
+    ASSERT_EQ(tw_setsockopt(x.st, s, TW_SO_KEEPALIVE, &v, sizeof v), -TW_EBADF);
+    ASSERT_EQ(tw_getsockopt(x.st, s, TW_SO_KEEPALIVE, &v, &len), -TW_EBADF);
+    tw_tcp_info ti;
+    ASSERT_EQ(tw_tcp_info_get(x.st, s, &ti), -TW_EBADF);
+    sx_free(&x);
+}
+
+TEST(sockopt_new_socket_keeps_values_and_a_closed_handle_forgets_them) {
+    sx x;
+    sx_init(&x, NULL);
+    int s = tw_socket(x.st);
+    ASSERT_EQ(set_int(&x, s, TW_SO_KEEPALIVE, 1), 0);
+    ASSERT_EQ(set_int(&x, s, TW_TCP_KEEPCNT, 3), 0);
+    ASSERT_EQ(set_int(&x, s, TW_SO_REUSEADDR, 1), 0);
+    ASSERT_EQ(set_int(&x, s, TW_TCP_USER_TIMEOUT, 1500), 0);
+    ASSERT_EQ(set_int(&x, s, TW_TCP_LINGER2, -1), 0);
+    ASSERT_EQ(get_int(&x, s, TW_SO_KEEPALIVE), 1);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_KEEPCNT), 3);
+    ASSERT_EQ(get_int(&x, s, TW_SO_REUSEADDR), 1);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_USER_TIMEOUT), 1500);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_LINGER2), -1); /* no FIN_WAIT_2 timeout */
+    ASSERT_EQ(tw_bind(x.st, s, 8080), 0);
+    tw_close(x.st, s);
+    int s2 = tw_socket(x.st); /* the same index, a new handle */
+    ASSERT_EQ((uint32_t)s2 & 0xffffu, (uint32_t)s & 0xffffu);
+    ASSERT_EQ(get_int(&x, s2, TW_SO_KEEPALIVE), 0);
+    ASSERT_EQ(get_int(&x, s2, TW_TCP_KEEPCNT), 9);
+    ASSERT_EQ(get_int(&x, s2, TW_SO_REUSEADDR), 0);
+    sx_free(&x);
+}
+
+TEST(sockopt_children_inherit_keepalive_and_give_up) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    int l = sx_listen(&x, 80, 4);
+    ASSERT_EQ(set_int(&x, l, TW_SO_KEEPALIVE, 1), 0);
+    ASSERT_EQ(set_int(&x, l, TW_TCP_KEEPIDLE, 10), 0);
+    ASSERT_EQ(set_int(&x, l, TW_TCP_KEEPINTVL, 1), 0);
+    ASSERT_EQ(set_int(&x, l, TW_TCP_KEEPCNT, 2), 0);
+    sx_conn c;
+    sx_passive_open(&x, &c, l, 80, 5555, 7000, &cur);
+    uint64_t t0 = x.now; /* ESTABLISHED: the idle time starts */
+    ASSERT_EQ(get_int(&x, c.sock, TW_SO_KEEPALIVE), 1);
+    ASSERT_EQ(get_int(&x, c.sock, TW_TCP_KEEPIDLE), 10);
+    ASSERT_EQ(get_int(&x, c.sock, TW_TCP_KEEPCNT), 2);
+    sx_run_until(&x, t0 + TW_SEC(10) - 1);
+    ASSERT_EQ(sx_nsent(&x), cur);
+    sx_run_until(&x, t0 + TW_SEC(11));
+    const sx_pkt *p = sx_take(&x, &cur);
+    SX_EXPECT(p, TW_TH_ACK, c.snd - 1, c.rcv, 0); /* SEQ = SND.NXT - 1, no data */
+    ASSERT_U64_EQ(p->t, t0 + TW_SEC(10));
+    p = sx_take(&x, &cur);
+    SX_EXPECT(p, TW_TH_ACK, c.snd - 1, c.rcv, 0);
+    ASSERT_U64_EQ(p->t, t0 + TW_SEC(11));
+    ASSERT_EQ(sx_ctr(&x)[TW_C_KEEPALIVE_PROBE], 2);
+    sx_run_until(&x, t0 + TW_SEC(12));
+    ASSERT_EQ(sx_nsent(&x), cur); /* given up without an RST */
+    ASSERT_EQ(closed_err(&x, c.sock), TW_ETIMEDOUT);
+    ASSERT_EQ(sx_ctr(&x)[TW_C_CONN_KEEPALIVE_TIMEDOUT], 1);
+    tw__stack_check(x.st);
+    sx_free(&x);
+}
+
+TEST(sockopt_keepalive_on_a_connection_acts_at_once) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    sx_conn c;
+    sx_active_open(&x, &c, 80, 1000, &cur);
+    ASSERT_EQ(set_int(&x, c.sock, TW_TCP_KEEPIDLE, 30), 0);
+    ASSERT_EQ(set_int(&x, c.sock, TW_SO_KEEPALIVE, 1), 0);
+    uint64_t t0 = x.now;
+    sx_poll(&x, x.now);
+    ASSERT_U64_EQ(tw_stack_next_deadline(x.st), t0 + TW_SEC(30));
+    /* Setting another option leaves the idle time alone. */
+    sx_poll(&x, t0 + TW_SEC(5));
+    ASSERT_EQ(set_int(&x, c.sock, TW_TCP_NODELAY, 1), 0);
+    sx_poll(&x, x.now);
+    ASSERT_U64_EQ(tw_stack_next_deadline(x.st), t0 + TW_SEC(30));
+    ASSERT_EQ(set_int(&x, c.sock, TW_SO_KEEPALIVE, 0), 0);
+    sx_poll(&x, x.now);
+    ASSERT_U64_EQ(tw_stack_next_deadline(x.st), UINT64_MAX);
+    sx_free(&x);
+}
+
+TEST(sockopt_linger_zero_close_is_abort) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    int l = sx_listen(&x, 80, 4);
+    sx_conn c;
+    sx_passive_open(&x, &c, l, 80, 5555, 7000, &cur);
+    tw_linger lg = {1, 0};
+    ASSERT_EQ(tw_setsockopt(x.st, c.sock, TW_SO_LINGER, &lg, sizeof lg), 0);
+    tw_linger back;
+    size_t len = sizeof back;
+    ASSERT_EQ(tw_getsockopt(x.st, c.sock, TW_SO_LINGER, &back, &len), 0);
+    ASSERT_EQ(back.l_onoff, 1);
+    ASSERT_EQ(back.l_linger, 0);
+    ASSERT_EQ(tw_close(x.st, c.sock), 0);
+    sx_poll(&x, x.now);
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_RST, c.snd, 0, 0);
+    ASSERT_EQ(sx_ctr(&x)[TW_C_RST_ABORT], 1);
+    ASSERT_EQ(tw_stack_conn_count(x.st), 0);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
+    sx_free(&x);
+}
+
+TEST(sockopt_linger_nonzero_close_is_graceful) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    sx_conn c;
+    sx_active_open(&x, &c, 80, 1000, &cur);
+    tw_linger lg = {1, 5};
+    ASSERT_EQ(tw_setsockopt(x.st, c.sock, TW_SO_LINGER, &lg, sizeof lg), 0);
+    ASSERT_EQ(tw_close(x.st, c.sock), 0);
+    sx_poll(&x, x.now);
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_FIN | TW_TH_ACK, c.snd, c.rcv, 0);
+    sx_free(&x);
+}
+
+TEST(sockopt_linger2_bounds_orphaned_fin_wait_2) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    sx_conn c;
+    sx_active_open(&x, &c, 80, 1000, &cur);
+    ASSERT_EQ(set_int(&x, c.sock, TW_TCP_LINGER2, 5), 0);
+    ASSERT_EQ(get_int(&x, c.sock, TW_TCP_LINGER2), 5);
+    ASSERT_EQ(tw_close(x.st, c.sock), 0);
+    sx_poll(&x, x.now);
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_FIN | TW_TH_ACK, c.snd, c.rcv, 0);
+    sx_seg ack = sx_mk(80, c.lport, TW_TH_ACK, c.rcv, c.snd + 1);
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &ack), 0);
+    uint64_t t_fw2 = x.now;
+    ASSERT_EQ(sx_state_time(&x, TW_FIN_WAIT_1, TW_FIN_WAIT_2, 0), t_fw2);
+    sx_run_until(&x, t_fw2 + TW_SEC(5) - 1);
+    ASSERT_EQ(tw_stack_conn_count(x.st), 1);
+    sx_run_until(&x, t_fw2 + TW_SEC(5));
+    ASSERT_EQ(tw_stack_conn_count(x.st), 0);
+    ASSERT_EQ(sx_ctr(&x)[TW_C_FW2_TIMEOUT], 1);
+    sx_free(&x);
+}
+
+TEST(sockopt_delack_fin_makes_the_three_way_close) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    int l = sx_listen(&x, 80, 4);
+    sx_conn c;
+    sx_passive_open(&x, &c, l, 80, 5555, 7000, &cur);
+    ASSERT_EQ(set_int(&x, c.sock, TW_TCP_DELACK_FIN, 1), 0);
+    sx_seg fin = sx_mk(5555, 80, TW_TH_FIN | TW_TH_ACK, c.rcv, c.snd);
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &fin), 0);
+    ASSERT_EQ(sx_nsent(&x), cur); /* the ACK of the FIN waits */
+    ASSERT_EQ(tw_close(x.st, c.sock), 0);
+    sx_poll(&x, x.now + TW_MS(10));
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_FIN | TW_TH_ACK, c.snd, c.rcv + 1, 0);
+    sx_free(&x);
+}
+
+TEST(sockopt_user_timeout_aborts_with_etimedout) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    sx_conn c;
+    sx_active_open(&x, &c, 80, 1000, &cur);
+    ASSERT_EQ(set_int(&x, c.sock, TW_TCP_USER_TIMEOUT, 3000), 0);
+    ASSERT_EQ(get_int(&x, c.sock, TW_TCP_USER_TIMEOUT), 3000);
+    ASSERT_EQ(tw_send(x.st, c.sock, "0123456789", 10), 10);
+    sx_poll(&x, x.now);
+    uint64_t t0 = x.now;
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_ACK | TW_TH_PSH, c.snd, c.rcv, 10);
+    sx_run_until(&x, t0 + TW_SEC(3) - 1);
+    ASSERT_EQ(tw_stack_conn_count(x.st), 1);
+    sx_run_until(&x, t0 + TW_SEC(3));
+    ASSERT_EQ(closed_err(&x, c.sock), TW_ETIMEDOUT);
+    ASSERT_EQ(sx_ctr(&x)[TW_C_CONN_USER_TIMEDOUT], 1);
+    char b[4];
+    ASSERT_EQ(tw_recv(x.st, c.sock, b, 4), -TW_ETIMEDOUT);
+    sx_free(&x);
+}
+
+TEST(sockopt_nodelay_on_a_connection) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    sx_conn c;
+    sx_active_open(&x, &c, 80, 1000, &cur);
+    ASSERT_EQ(set_int(&x, c.sock, TW_TCP_NODELAY, 1), 0);
+    ASSERT_EQ(get_int(&x, c.sock, TW_TCP_NODELAY), 1);
+    ASSERT_EQ(tw_send(x.st, c.sock, "ab", 2), 2);
+    sx_poll(&x, x.now);
+    ASSERT_EQ(tw_send(x.st, c.sock, "cd", 2), 2);
+    sx_poll(&x, x.now);
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_ACK | TW_TH_PSH, c.snd, c.rcv, 2);
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_ACK | TW_TH_PSH, c.snd + 2, c.rcv, 2); /* not held */
+    ASSERT_EQ(set_int(&x, c.sock, TW_TCP_NODELAY, 0), 0);
+    ASSERT_EQ(get_int(&x, c.sock, TW_TCP_NODELAY), 0);
+    sx_free(&x);
+}
+
+/* ---------------------------------------------------------------- rings */
+
+TEST(sockopt_rcvbuf_on_listener_sizes_the_window_scale) {
+    tw_stack_cfg cfg;
+    tw_stack_cfg_default(&cfg);
+    cfg.rcvbuf = 1u << 20;
+    sx x;
+    sx_init(&x, &cfg);
+    size_t cur = 0;
+    int l = sx_listen(&x, 80, 4);
+    ASSERT_EQ(set_int(&x, l, TW_SO_RCVBUF, 1 << 30), 0);
+    ASSERT_EQ(get_int(&x, l, TW_SO_RCVBUF), 1 << 20); /* cut to the stack's ring memory */
+    ASSERT_EQ(set_int(&x, l, TW_SO_RCVBUF, 100000), 0);
+    tw_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    o.has_mss = true;
+    o.mss = 1460;
+    o.has_ws = true;
+    o.ws = 7;
+    o.has_ts = true;
+    o.tsval = 42;
+    sx_seg syn = sx_mk(5555, 80, TW_TH_SYN, 7000, 0);
+    syn.opt = &o;
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &syn), 0);
+    const sx_pkt *sa = sx_take(&x, &cur);
+    ASSERT_EQ(sa->seg.flags, TW_TH_SYN | TW_TH_ACK);
+    ASSERT_TRUE(sa->seg.opt.has_ws);
+    ASSERT_EQ(sa->seg.opt.ws, 1); /* 100000 bytes need a shift of 1 */
+    ASSERT_EQ(sa->seg.wnd, 65535);
+    ASSERT_TRUE(sa->seg.opt.has_ts);
+    ASSERT_EQ(sa->seg.opt.tsecr, 42);
+    tw_tcp_opts ts;
+    memset(&ts, 0, sizeof ts);
+    ts.has_ts = true;
+    ts.tsval = 52;
+    ts.tsecr = sa->seg.opt.tsval;
+    sx_seg ack = sx_mk(5555, 80, TW_TH_ACK, 7001, sa->seg.seq.v + 1);
+    ack.opt = &ts;
+    ack.wnd = 1000;
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(4), &ack), 0);
+    int s = tw_accept(x.st, l, NULL, NULL);
+    ASSERT_CMP(s, >=, 0);
+    ASSERT_EQ(get_int(&x, s, TW_SO_RCVBUF), 100000);
+    ASSERT_EQ(set_int(&x, s, TW_SO_RCVBUF, 5000), -TW_EINVAL); /* too late */
+    tw_tcp_info ti;
+    ASSERT_EQ(tw_tcp_info_get(x.st, s, &ti), 0);
+    ASSERT_EQ(ti.state, TW_ESTABLISHED);
+    ASSERT_EQ(ti.options, TW_TI_OPT_WSCALE | TW_TI_OPT_TIMESTAMPS);
+    ASSERT_EQ(ti.snd_wscale, 7);
+    ASSERT_EQ(ti.rcv_wscale, 1);
+    ASSERT_EQ(ti.snd_mss, 1460);
+    ASSERT_EQ(ti.smss, 1448);
+    ASSERT_EQ(ti.rcv_mss, 1460);
+    ASSERT_EQ(ti.snd_wnd, 128000); /* 1000 << 7 */
+    ASSERT_U64_EQ(ti.rtt, TW_MS(4));
+    ASSERT_EQ(ti.bytes_in_flight, 0);
+    sx_free(&x);
+}
+
+TEST(sockopt_rings_after_connect_until_the_syn_leaves) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    int s = tw_socket(x.st);
+    ASSERT_EQ(tw_connect(x.st, s, SX_PEER, 80), 0);
+    ASSERT_EQ(set_int(&x, s, TW_SO_RCVBUF, 1000), 0); /* the SYN has not left yet */
+    ASSERT_EQ(set_int(&x, s, TW_SO_SNDBUF, 500), 0);
+    sx_poll(&x, x.now);
+    const sx_pkt *syn = sx_take(&x, &cur);
+    ASSERT_EQ(syn->seg.flags, TW_TH_SYN);
+    ASSERT_EQ(syn->seg.wnd, 1000);
+    ASSERT_EQ(syn->seg.opt.ws, 0);
+    ASSERT_EQ(set_int(&x, s, TW_SO_RCVBUF, 2000), -TW_EINVAL);
+    ASSERT_EQ(get_int(&x, s, TW_SO_RCVBUF), 1000);
+    ASSERT_EQ(get_int(&x, s, TW_SO_SNDBUF), 500);
+    static char big[800];
+    ASSERT_EQ(tw_send(x.st, s, big, sizeof big), 500); /* the ring holds 500 */
+    sx_free(&x);
+}
+
+/* ---------------------------------------------------------------- tcp_info */
+
+TEST(tcp_info_counts_retransmissions_and_flight) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    sx_conn c;
+    sx_active_open(&x, &c, 80, 1000, &cur);
+    tw_tcp_info ti;
+    ASSERT_EQ(tw_tcp_info_get(x.st, c.sock, &ti), 0);
+    ASSERT_EQ(ti.options, 0); /* sx's SYN-ACK carries the MSS only */
+    ASSERT_EQ(ti.smss, 1460);
+    ASSERT_EQ(tw_send(x.st, c.sock, "0123456789", 10), 10);
+    sx_poll(&x, x.now);
+    uint64_t t0 = x.now;
+    ASSERT_EQ(tw_tcp_info_get(x.st, c.sock, &ti), 0);
+    ASSERT_EQ(ti.bytes_in_flight, 10);
+    ASSERT_EQ(ti.total_retrans, 0);
+    sx_run_until(&x, t0 + TW_SEC(1));
+    ASSERT_EQ(tw_tcp_info_get(x.st, c.sock, &ti), 0);
+    ASSERT_EQ(ti.total_retrans, 1);
+    ASSERT_EQ(ti.unacked_backoffs, 1);
+    ASSERT_U64_EQ(ti.rto, TW_SEC(1)); /* the backoff is applied when arming */
+    int l = sx_listen(&x, 81, 1);
+    ASSERT_EQ(tw_tcp_info_get(x.st, l, &ti), 0);
+    ASSERT_EQ(ti.state, TW_LISTEN);
+    sx_free(&x);
+}
+
+/* ---------------------------------------------------------------- stack switches */
+
+TEST(stack_cfg_rfc7323_switches) {
+    sx x;
+    sx_init(&x, NULL); /* defaults: both offered */
+    size_t cur = 0;
+    int s = tw_socket(x.st);
+    ASSERT_EQ(tw_connect(x.st, s, SX_PEER, 80), 0);
+    sx_poll(&x, x.now);
+    const sx_pkt *syn = sx_take(&x, &cur);
+    ASSERT_TRUE(syn->seg.opt.has_mss);
+    ASSERT_TRUE(syn->seg.opt.has_ws);
+    ASSERT_TRUE(syn->seg.opt.has_ts);
+    ASSERT_EQ(syn->seg.opt.tsecr, 0);
+    sx_free(&x);
+
+    tw_stack_cfg cfg;
+    tw_stack_cfg_default(&cfg);
+    ASSERT_TRUE(cfg.ws && cfg.timestamps);
+    cfg.ws = false;
+    cfg.timestamps = false;
+    sx_init(&x, &cfg);
+    cur = 0;
+    s = tw_socket(x.st);
+    ASSERT_EQ(tw_connect(x.st, s, SX_PEER, 80), 0);
+    sx_poll(&x, x.now);
+    syn = sx_take(&x, &cur);
+    ASSERT_TRUE(syn->seg.opt.has_mss);
+    ASSERT_FALSE(syn->seg.opt.has_ws);
+    ASSERT_FALSE(syn->seg.opt.has_ts);
+    sx_free(&x);
+}
+
+TEST_MAIN()
