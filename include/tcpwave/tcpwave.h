@@ -40,6 +40,8 @@ typedef struct tw_stack_cfg {
     bool ws;                     /* offer RFC 7323 window scaling, the shift sized to
                                     rcvbuf (default true) */
     bool timestamps;             /* offer RFC 7323 timestamps: RTT per ACK, PAWS (default true) */
+    bool sack;                   /* offer RFC 2018 SACK-permitted; SACK blocks in our ACKs while
+                                    out-of-order data is held (default true) */
     /* limits */
     uint32_t max_conns;          /* full connections (default 4096) */
     uint32_t max_time_wait;      /* compact TIME_WAIT records (default 262144) */
@@ -145,9 +147,12 @@ int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info);
 
 /* ---- socket options (src/sock/sockopt.c), with their BSD meanings ----
  * Set on a connected or accepted socket, an option acts on its connection
- * at once. Set on a listener, it is inherited by every connection the
- * listener accepts from then on; set on a new socket, by the connection
- * tw_connect() opens. Values are ints unless said otherwise. */
+ * at once (after tw_connect() that includes the SYN, which leaves at the
+ * next poll). Set on a listener, it is inherited by every connection the
+ * listener accepts from then on. Set on a new socket, it is kept and
+ * reported by tw_getsockopt(), but not yet handed to the connection
+ * tw_connect() opens (see sockopt.c): set it after tw_connect() instead.
+ * Values are ints unless said otherwise. */
 typedef enum tw_sockopt {
     TW_SO_LINGER = 1,   /* struct tw_linger. On with l_linger 0: tw_close() is an abort
                            (RST, no TIME_WAIT). On with l_linger > 0: tw_close() never
@@ -191,6 +196,7 @@ int tw_getsockopt(tw_stack *st, int s, int opt, void *val, size_t *len);
 enum {
     TW_TI_OPT_WSCALE = 1,     /* RFC 7323 window scaling */
     TW_TI_OPT_TIMESTAMPS = 2, /* RFC 7323 timestamps */
+    TW_TI_OPT_SACK = 4,       /* RFC 2018 SACK permitted (we send SACK blocks) */
 };
 
 /* The TCP state of a connection, as Linux's TCP_INFO (times in ns). */

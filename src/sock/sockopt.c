@@ -5,9 +5,10 @@
  * whose default comes from the stack's configuration. On a socket with a
  * connection the option acts on it at once. A new socket or a listener has
  * no connection yet: the value is kept in the stack's sockset table and
- * handed to the connection tw_connect opens, or to every child the listener
- * accepts (stack.c listener_input), as BSD children inherit their
- * listener's options.
+ * handed to every child the listener accepts (stack.c listener_input), as
+ * BSD children inherit their listener's options, and meant for the
+ * connection tw_connect opens (tw__sockopt_on_connect, below: sock.c does
+ * not call it yet).
  *
  * Ring sizes (SO_RCVBUF / SO_SNDBUF) are per socket, but the stack gives
  * each connection one block of tw_stack_cfg.rcvbuf + sndbuf bytes, so a
@@ -19,6 +20,16 @@
 #include <string.h>
 
 #include "stack/stack.h"
+
+/* For tw_connect (sock.c): the connection just made for socket `s` starts
+ * with the options set on it before. sock.c does not call it yet; the one
+ * line it needs, right after tw_tcp_set_tuple() in tw_connect, is
+ *     tw__sockopt_on_connect(st, s, &c->c);
+ * until then options set on a new socket stay with the socket. */
+void tw__sockopt_on_connect(tw_stack *st, int s, tw_tcp_conn *c) {
+    const tw_tcp_settings *ss = tw__sock_settings(st, s);
+    if (ss) tw_tcp_settings_apply(c, ss, st->now);
+}
 
 /* Handles are (generation << 16) | index, as made by sock.c. */
 static tw_sockent *sock_entry(tw_stack *st, int h) {
@@ -209,6 +220,7 @@ int tw_tcp_info_get(tw_stack *st, int s, tw_tcp_info *info) {
     info->state = c->state;
     if (c->xopts & TW_XO_WS) info->options |= TW_TI_OPT_WSCALE;
     if (c->xopts & TW_XO_TS) info->options |= TW_TI_OPT_TIMESTAMPS;
+    if (c->xopts & TW_XO_SACK) info->options |= TW_TI_OPT_SACK;
     info->snd_wscale = c->snd_wscale;
     info->rcv_wscale = c->rcv_wscale;
     info->snd_mss = c->snd_mss;

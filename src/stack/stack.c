@@ -160,6 +160,7 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     cfg->sndbuf = t.sndbuf;
     cfg->ws = t.ws;
     cfg->timestamps = t.timestamps;
+    cfg->sack = t.sack;
     cfg->max_conns = 4096;
     cfg->max_time_wait = 262144;
     cfg->ephemeral_lo = 32768;
@@ -201,6 +202,7 @@ int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
     t->sndbuf = cfg->sndbuf;
     t->ws = cfg->ws;
     t->timestamps = cfg->timestamps;
+    t->sack = cfg->sack;
     st->env.trace = trace_push;
     st->env.trace_ctx = st;
     st->env.counters = st->counters;
@@ -678,6 +680,7 @@ size_t tw_stack_conn_count(const tw_stack *st) { return st->nlive; }
 size_t tw_stack_time_wait_count(const tw_stack *st) { return st->tw_count; }
 
 size_t tw_stack_time_wait_record_size(void) {
-    /* the record plus one 4-byte bucket head per record at load factor ~1 */
-    return sizeof(tw_twrec) + sizeof(uint32_t);
+    /* the record plus two 4-byte bucket heads: the bucket array doubles
+     * past load 0.5 (table.c), so a full table has two per entry */
+    return sizeof(tw_twrec) + 2 * sizeof(uint32_t);
 }

@@ -27,7 +27,8 @@
 #define TW_NIL UINT32_MAX
 #define TW_TWBIT 0x80000000u /* table entry refers to a TIME_WAIT record */
 #define TW_SLOT_CHUNK 256u
-#define TW_PORT_CTRS 256u  /* RFC 6056 Algorithm 4: counters, one per destination hash */
+#define TW_PORT_CTRS 4096u /* RFC 6056 Algorithm 4: counters, one per destination hash */
+#define TW_DESTC 256u      /* destinations remembered by the port choice (table.c) */
 #define TW_MAX_SOCKS 65536u /* socket indices are 16 bits of a handle */
 
 typedef struct tw_slot {
@@ -60,6 +61,17 @@ typedef struct tw_twrec {
     uint16_t wnd;
     uint16_t live;
 } tw_twrec;
+
+/* What the port choice remembers of a recent destination (table.c): its
+ * hash F/G, and the 4-tuple hash of its next candidate port, computed (and
+ * its bucket warmed) when the previous port was taken. */
+typedef struct tw_destc {
+    uint64_t f;          /* tw_hash_tuple(laddr, 0, raddr, rport) */
+    uint64_t next_hash;  /* tw__tuple_hash of the candidate for counter value next_ctr */
+    uint32_t raddr, next_ctr;
+    uint16_t rport;
+    uint8_t valid, next_valid;
+} tw_destc;
 
 typedef struct tw_listener {
     uint16_t port;
@@ -129,6 +141,8 @@ struct tw_stack {
      * counters, each drawn at random on first use (port_ctr_set) */
     uint32_t port_ctr[TW_PORT_CTRS];
     uint64_t port_ctr_set[TW_PORT_CTRS / 64];
+    tw_destc destc[TW_DESTC];
+    uint32_t warm_bucket;  /* bucket whose first entry the next connect warms, or TW_NIL */
     /* bit p set: a socket holds local port p (bound, listening or connected);
      * at most one socket holds a port, so a bit is exact */
     uint64_t port_used[65536 / 64];
@@ -198,6 +212,10 @@ void tw__port_drop(tw_stack *st, uint16_t port);
 int tw__listener_map(tw_stack *st, uint16_t port, uint32_t li);
 void tw__listener_unmap(tw_stack *st, uint16_t port);
 void tw__stack_check(const tw_stack *st);
+
+/* sock/sockopt.c: hands the options set on new socket `s` to the connection
+ * tw_connect() just made for it (to be called by tw_connect). */
+void tw__sockopt_on_connect(tw_stack *st, int s, tw_tcp_conn *c);
 
 /* stack.c */
 tw_slot *tw__slot_new(tw_stack *st);

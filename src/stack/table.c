@@ -48,7 +48,7 @@ static uint32_t *alloc_buckets(uint32_t n) {
 int tw__table_init(tw_stack *st) {
     if (!(st->buckets = alloc_buckets(TW_MIN_BUCKETS))) return -TW_ENOMEM;
     st->nbuckets = TW_MIN_BUCKETS;
-    st->tw_free = st->tw_head = st->tw_tail = TW_NIL;
+    st->tw_free = st->tw_head = st->tw_tail = st->warm_bucket = TW_NIL;
     return 0;
 }
 
@@ -301,6 +301,48 @@ void tw__port_drop(tw_stack *st, uint16_t port) {
     if (port) st->port_used[port >> 6] &= ~((uint64_t)1 << (port & 63u));
 }
 
+/* The memo of destination raddr:rport, (re)made on a miss. Indexed by a
+ * cheap mix: destinations are chosen by local applications, and a clash
+ * only costs a recomputation. */
+static tw_destc *dest_entry(tw_stack *st, uint32_t raddr, uint16_t rport) {
+    uint32_t i = ((raddr * 0x9e3779b1u) ^ (rport * 0x85ebca6bu)) >> 24;
+    tw_destc *d = &st->destc[i % TW_DESTC];
+    if (!d->valid || d->raddr != raddr || d->rport != rport) {
+        d->f = tw_hash_tuple(st->key, st->cfg.addr, 0, raddr, rport);
+        d->raddr = raddr;
+        d->rport = rport;
+        d->valid = 1;
+        d->next_valid = 0;
+    }
+    return d;
+}
+
+static uint16_t candidate(const tw_stack *st, uint64_t f, uint32_t ctr) {
+    uint32_t lo = st->cfg.ephemeral_lo, n = st->cfg.ephemeral_hi - lo + 1u;
+    return (uint16_t)(lo + ((uint32_t)f + ctr) % n);
+}
+
+/* With 10^6 TIME_WAIT records the candidate's bucket (and, often, a record
+ * chained there) is a cache and TLB miss, the main cost of a connect. The
+ * next candidate of a destination is known once a port is taken, so its
+ * 4-tuple hash is computed then (the next connect to it takes that value
+ * instead of hashing again) and its bucket prefetched; the next connect,
+ * to any destination, prefetches that bucket's first entry (warm_chain). */
+static void warm_next(tw_stack *st, tw_destc *d, uint32_t ctr) {
+    uint16_t p = candidate(st, d->f, ctr);
+    d->next_hash = tw__tuple_hash(st, d->raddr, p, d->rport);
+    d->next_ctr = ctr;
+    d->next_valid = 1;
+    st->warm_bucket = bucket_of(st, (uint32_t)d->next_hash);
+    TW_PREFETCH(&st->buckets[st->warm_bucket]);
+}
+
+static void warm_chain(tw_stack *st) {
+    if (st->warm_bucket < st->nbuckets && st->buckets[st->warm_bucket] != TW_NIL)
+        TW_PREFETCH(next_of(st, st->buckets[st->warm_bucket]));
+    st->warm_bucket = TW_NIL;
+}
+
 /* RFC 6056 §3.3.4 (Algorithm 4, double-hash): port = lo + (F(dest) +
  * counter[G(dest)]) mod n, the counter moving on by one at every try. So
  * successive connections to one destination take successive ports: the next
@@ -314,25 +356,29 @@ void tw__port_drop(tw_stack *st, uint16_t port) {
  * checked: no socket holds the port (listeners included) and its 4-tuple is
  * neither live nor in TIME_WAIT. */
 int tw__pick_port(tw_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out, uint64_t *hash) {
-    uint32_t lo = st->cfg.ephemeral_lo, hi = st->cfg.ephemeral_hi;
-    uint32_t n = hi - lo + 1;
-    uint64_t f = tw_hash_tuple(st->key, st->cfg.addr, 0, raddr, rport);
-    uint32_t g = (uint32_t)(f >> 32) % TW_PORT_CTRS;
+    uint32_t n = st->cfg.ephemeral_hi - st->cfg.ephemeral_lo + 1u;
+    tw_destc *d = dest_entry(st, raddr, rport);
+    uint32_t g = (uint32_t)(d->f >> 32) % TW_PORT_CTRS;
     uint32_t *ctr = &st->port_ctr[g];
     uint64_t bit = (uint64_t)1 << (g & 63u);
     if (!(st->port_ctr_set[g >> 6] & bit)) {
         *ctr = (uint32_t)tw_rng_below(&st->rng, n);
         st->port_ctr_set[g >> 6] |= bit;
     }
+    warm_chain(st);
     for (uint32_t k = 0; k < n; k++) {
-        uint16_t p = (uint16_t)(lo + ((uint32_t)f + (*ctr)++) % n);
+        uint32_t c = (*ctr)++;
+        uint16_t p = candidate(st, d->f, c);
         if (tw__port_used(st, p)) continue; /* held by a socket (listeners too) */
-        uint64_t h = tw__tuple_hash(st, raddr, p, rport);
+        uint64_t h = d->next_valid && d->next_ctr == c ? d->next_hash
+                                                       : tw__tuple_hash(st, raddr, p, rport);
         if (tw__table_find(st, (uint32_t)h, raddr, p, rport) != TW_NIL) continue; /* live or TIME_WAIT */
         *out = p;
         *hash = h;
+        warm_next(st, d, *ctr);
         return 0;
     }
+    d->next_valid = 0;
     return -TW_EADDRNOTAVAIL;
 }
 

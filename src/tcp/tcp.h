@@ -44,6 +44,7 @@ typedef struct tw_tcp_cfg {
     uint32_t rcvbuf, sndbuf;   /* ring sizes in bytes (default 65535) */
     bool ws;                   /* offer RFC 7323 window scaling on our SYN (default true) */
     bool timestamps;           /* offer RFC 7323 timestamps on our SYN (default true) */
+    bool sack;                 /* offer RFC 2018 SACK-permitted; send SACK blocks (default true) */
     /* Defaults of the per-connection settings (socket options, sockopt.c). */
     bool keepalive;            /* RFC 9293 §3.8.4 keep-alives (default off, MUST-25) */
     tw_time_t keepidle;        /* idle time before the first probe (default 2 h, MUST-28) */
@@ -180,6 +181,11 @@ typedef struct tw_tcp_conn {
     uint8_t ccf;             /* TW_CCF_* */
     uint32_t fast_retrans;   /* fast retransmits over the connection's life */
     tw_time_t t_last_send;   /* when data was last sent (restart after idle, §4.1) */
+
+    /* SACK blocks we report (tcp_sack.c, RFC 2018 §4): a sequence number in
+     * each of the latest out-of-order arrivals, most recent first. */
+    tw_seq_t sack_recent[TW_TCP_MAX_SACK];
+    uint8_t nsack_recent;
 } tw_tcp_conn;
 
 /* conn->uflags bits. */
@@ -192,10 +198,12 @@ enum {
 
 /* conn->xopts bits: what our SYN offered (REQ) and what both SYNs carried. */
 enum {
-    TW_XO_WS_REQ = 1,  /* our SYN carried a window scale option */
-    TW_XO_TS_REQ = 2,  /* our SYN carried a timestamps option */
-    TW_XO_WS = 8,      /* window scaling in use (RFC 7323 §2.2) */
-    TW_XO_TS = 16,     /* timestamps in use (RFC 7323 §3.2) */
+    TW_XO_WS_REQ = 1,   /* our SYN carried a window scale option */
+    TW_XO_TS_REQ = 2,   /* our SYN carried a timestamps option */
+    TW_XO_SACK_REQ = 4, /* our SYN carried SACK-permitted */
+    TW_XO_WS = 8,       /* window scaling in use (RFC 7323 §2.2) */
+    TW_XO_TS = 16,      /* timestamps in use (RFC 7323 §3.2) */
+    TW_XO_SACK = 32,    /* SACK permitted both ways (RFC 2018 §2) */
 };
 
 /* Segment sink used by tw_tcp_output(). The payload of an emitted segment is
@@ -331,6 +339,14 @@ uint8_t tw__tcp_wscale_for(uint32_t rcvbuf);
 /* The receive window we could offer now in bytes (32 bits): free ring
  * space, at most 65535 << Rcv.Wind.Shift, never below what was promised. */
 uint32_t tw__tcp_rcv_wnd(const tw_tcp_conn *c);
+
+/* tcp_sack.c: SACK blocks for out-of-order data (RFC 2018 §4). */
+/* Out-of-order data starting at `seq` was stored. */
+void tw__tcp_sack_note(tw_tcp_conn *c, tw_seq_t seq);
+/* Fills s->opt.sack with the blocks to report, the most recent first. */
+void tw__tcp_sack_fill(const tw_tcp_conn *c, tw_tcp_seg *s);
+/* Bytes the SACK option of the next segment takes (0 when none). */
+uint32_t tw__tcp_sack_bytes(const tw_tcp_conn *c);
 
 /* tcp_keep.c: keep-alives (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6) and the user
  * timeout (RFC 9293 §3.10.8, RFC 5482). */

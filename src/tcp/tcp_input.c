@@ -398,6 +398,8 @@ static void data_input(tw_tcp_conn *c, tw_time_t now, const trimmed *t) {
         uint32_t w = tw_ring_write_at(&c->rcvbuf, (uint32_t)off, t->data, t->len);
         if (w < t->len || tw_asm_add(&c->ooo, (uint32_t)off, w) < 0)
             tw__tcp_count(c, TW_C_DROP_OOO_FULL);
+        else
+            tw__tcp_sack_note(c, t->seq); /* the first SACK block of our ACK */
         tw__tcp_count(c, TW_C_ACK_NOW_OOO);
         ack_now(c);
         return;

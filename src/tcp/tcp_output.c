@@ -144,6 +144,13 @@ static bool nothing_due(const tw_tcp_conn *c) {
     return !window_update_due(c);
 }
 
+/* Payload of a full-sized segment sent now: SMSS, less the SACK blocks it
+ * will carry (RFC 2018 §4, tcp_sack.c), so the packet stays within the MSS. */
+static uint32_t seg_data_max(const tw_tcp_conn *c) {
+    uint32_t sb = tw__tcp_sack_bytes(c);
+    return c->smss > sb ? c->smss - sb : 1;
+}
+
 /* How far beyond SND.UNA data may go: min(cwnd, SND.WND) (RFC 5681 §3.1),
  * cwnd plus one SMSS per duplicate ACK for the first two of them (Limited
  * Transmit, RFC 3042 / RFC 5681 §3.2 step 1). */
@@ -168,7 +175,8 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     int32_t usable_s = tw_seq_diff(tw_seq_add(c->snd_una, send_window(c)), c->snd_nxt);
     uint32_t usable = usable_s > 0 ? (uint32_t)usable_s : 0;
     uint32_t len = avail < usable ? avail : usable;
-    if (len > c->smss) len = c->smss;
+    uint32_t full = seg_data_max(c);
+    if (len > full) len = full;
     if (len > tx->scratch_cap) len = tx->scratch_cap;
     unsigned meta = 0;
     bool retrans = tw_seq_lt(c->snd_nxt, c->snd_max);
@@ -176,7 +184,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     /* Nagle (RFC 9293 §3.7.4, SHLD-7): hold a small segment while data is
      * unacknowledged, unless it is all there is and we are closing. */
     bool closing = (c->flags & TW_TF_FIN_QUEUED) && c->state != TW_SYN_RECEIVED;
-    if (len > 0 && len < c->smss && !retrans && !(c->flags & TW_TF_SWS_OVERRIDE)) {
+    if (len > 0 && len < full && !retrans && !(c->flags & TW_TF_SWS_OVERRIDE)) {
         bool idle = tw_seq_eq(c->snd_una, c->snd_max);
         bool all = len == avail;
         bool nodelay = c->flags & TW_TF_NODELAY;
@@ -325,7 +333,7 @@ static int send_rexmt(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     uint32_t avail = off < buffered ? buffered - off : 0;
     uint32_t sent = (uint32_t)tw_seq_diff(c->snd_max, c->snd_una);
     uint32_t len = avail < sent ? avail : sent;
-    if (len > c->smss) len = c->smss;
+    if (len > seg_data_max(c)) len = seg_data_max(c);
     if (len > tx->scratch_cap) len = tx->scratch_cap;
     tw_seq_t end = tw_seq_add(c->snd_una, len);
     bool fin = (c->flags & TW_TF_FIN_QUEUED) && tw_seq_eq(end, c->fin_seq) &&

@@ -57,7 +57,7 @@ void tw__tcp_syn_options(tw_tcp_conn *c, tw_tcp_seg *s, tw_time_t now) {
     if (c->state == TW_SYN_SENT) {
         /* Active open: offer what the configuration allows. TSecr is zero
          * when the ACK bit is off (§3.2). */
-        c->xopts &= (uint8_t)~(TW_XO_WS_REQ | TW_XO_TS_REQ);
+        c->xopts &= (uint8_t)~(TW_XO_WS_REQ | TW_XO_TS_REQ | TW_XO_SACK_REQ);
         if (c->cfg->ws) {
             c->xopts |= TW_XO_WS_REQ;
             s->opt.has_ws = true;
@@ -69,6 +69,10 @@ void tw__tcp_syn_options(tw_tcp_conn *c, tw_tcp_seg *s, tw_time_t now) {
             s->opt.tsval = tw__tcp_ts_now(c, now);
             s->opt.tsecr = 0;
         }
+        if (c->cfg->sack) { /* RFC 2018 §2 (tcp_sack.c) */
+            c->xopts |= TW_XO_SACK_REQ;
+            s->opt.sack_ok = true;
+        }
         return;
     }
     /* SYN-ACK: WS only if the peer's SYN had it (§2.2); the TS option is
@@ -77,6 +81,7 @@ void tw__tcp_syn_options(tw_tcp_conn *c, tw_tcp_seg *s, tw_time_t now) {
         s->opt.has_ws = true;
         s->opt.ws = c->rcv_wscale;
     }
+    s->opt.sack_ok = (c->xopts & TW_XO_SACK) != 0; /* RFC 2018 §2: only if offered */
 }
 
 void tw__tcp_take_syn_options(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now) {
@@ -85,7 +90,9 @@ void tw__tcp_take_syn_options(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t n
     bool passive = c->state == TW_LISTEN;
     bool ws = seg->opt.has_ws && (passive ? c->cfg->ws : (c->xopts & TW_XO_WS_REQ) != 0);
     bool ts = seg->opt.has_ts && (passive ? c->cfg->timestamps : (c->xopts & TW_XO_TS_REQ) != 0);
-    c->xopts &= (uint8_t)~(TW_XO_WS | TW_XO_TS);
+    bool sack = seg->opt.sack_ok && (passive ? c->cfg->sack : (c->xopts & TW_XO_SACK_REQ) != 0);
+    c->xopts &= (uint8_t)~(TW_XO_WS | TW_XO_TS | TW_XO_SACK);
+    if (sack) c->xopts |= TW_XO_SACK;
     c->snd_wscale = c->rcv_wscale = 0;
     if (ws) {
         c->xopts |= TW_XO_WS;
@@ -111,6 +118,9 @@ void tw__tcp_stamp(tw_tcp_conn *c, tw_tcp_seg *s, unsigned meta, tw_time_t now) 
         s->opt.tsval = tw__tcp_ts_now(c, now);
         s->opt.tsecr = c->ts_recent;
     }
+    /* RFC 2018 §4: SACK blocks on every ACK while out-of-order data is held. */
+    if ((c->xopts & TW_XO_SACK) && (s->flags & TW_TH_ACK) && !tw_asm_empty(&c->ooo))
+        tw__tcp_sack_fill(c, s);
     /* A keep-alive probe's ACK field is never processed by the peer (the
      * probe is below its window): it does not count as an ACK sent. */
     if ((s->flags & TW_TH_ACK) && !(meta & TW_SEGMETA_KEEPALIVE)) c->last_ack_sent = s->ack;

@@ -156,6 +156,7 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->sndbuf = 65535;
     cfg->ws = true;
     cfg->timestamps = true;
+    cfg->sack = true;
     cfg->keepalive = false;
     cfg->keepidle = TW_SEC(2 * 3600);
     cfg->keepintvl = TW_SEC(75);

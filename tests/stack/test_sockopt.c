@@ -390,7 +390,7 @@ TEST(tcp_info_counts_retransmissions_and_flight) {
 
 /* ---------------------------------------------------------------- stack switches */
 
-TEST(stack_cfg_rfc7323_switches) {
+TEST(stack_cfg_rfc7323_and_sack_switches) {
     sx x;
     sx_init(&x, NULL); /* defaults: both offered */
     size_t cur = 0;
@@ -402,13 +402,15 @@ TEST(stack_cfg_rfc7323_switches) {
     ASSERT_TRUE(syn->seg.opt.has_ws);
     ASSERT_TRUE(syn->seg.opt.has_ts);
     ASSERT_EQ(syn->seg.opt.tsecr, 0);
+    ASSERT_TRUE(syn->seg.opt.sack_ok);
     sx_free(&x);
 
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
-    ASSERT_TRUE(cfg.ws && cfg.timestamps);
+    ASSERT_TRUE(cfg.ws && cfg.timestamps && cfg.sack);
     cfg.ws = false;
     cfg.timestamps = false;
+    cfg.sack = false;
     sx_init(&x, &cfg);
     cur = 0;
     s = tw_socket(x.st);
@@ -418,6 +420,7 @@ TEST(stack_cfg_rfc7323_switches) {
     ASSERT_TRUE(syn->seg.opt.has_mss);
     ASSERT_FALSE(syn->seg.opt.has_ws);
     ASSERT_FALSE(syn->seg.opt.has_ts);
+    ASSERT_FALSE(syn->seg.opt.sack_ok);
     sx_free(&x);
 }
 

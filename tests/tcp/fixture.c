@@ -169,6 +169,7 @@ tw_tcp_opts fx_peer_syn_opts(void) {
         o.has_ts = true;
         o.tsval = F.o.peer_tsval;
     }
+    o.sack_ok = F.o.peer_sack;
     return o;
 }
 

@@ -83,6 +83,7 @@ typedef struct fx_opts {
     int peer_ws;        /* window scale option in the peer's SYN / SYN-ACK; -1 = none */
     bool peer_ts;       /* timestamps option in the peer's SYN / SYN-ACK (TSval peer_tsval) */
     uint32_t peer_tsval;
+    bool peer_sack;     /* SACK-permitted in the peer's SYN / SYN-ACK */
 } fx_opts;
 
 typedef struct fixture {

@@ -41,7 +41,7 @@ TEST(rfc7323_syn_offers_ws_sized_to_buffer_and_ts) {
     ASSERT_TRUE(F.out[0].opt.has_ws);
     ASSERT_EQ(F.out[0].opt.ws, 0);
     expect_ts(0, our_ts(), 0); /* TSecr is 0 without the ACK bit (§3.2) */
-    ASSERT_FALSE(F.out[0].opt.sack_ok);
+    ASSERT_TRUE(F.out[0].opt.sack_ok); /* RFC 2018 too (test_sack.c) */
     ASSERT_EQ(F.out[0].wnd, 65535);
 }
 

@@ -8,10 +8,10 @@
  * not sent yet (netdev_receive runs the clock to the stack's next timer).
  * Before the clock moves, blocked calls that the last step woke are given the
  * chance to finish, so they return at the time their cause happened.
- * netdev_receive ends its wait with an error when the stack has nothing
- * queued, no timer running and no other call in progress: nothing will ever
- * be sent then, and packetdrill reports the missing packet instead of
- * hanging. */
+ * netdev_receive ends its wait with an empty packet when the stack has
+ * nothing queued, no timer running and no other call in progress: nothing
+ * will ever be sent then, and packetdrill reports the missing packet instead
+ * of hanging (it would retry an error for ever). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +22,12 @@
 #include "adapter.h"
 #include "wire/ipv4.h"
 
-#define START_NS 1000000000ull      /* stack time when the adapter starts */
-#define QUIET_WAIT_NS 500000000ll   /* real time we wait for other threads */
-#define IDLE_WAIT_NS 100000000ll    /* real time netdev_receive waits for activity */
-#define SPIN_STEP_MAX_NS 250000ull  /* largest step of a gettimeofday spin */
+/* Stack time when the adapter starts: 1000 s, as in `tcpwave script`, so
+ * both see the same ISNs and TS values for the same script. */
+#define START_NS 1000000000000ull
+#define QUIET_WAIT_NS 500000000ll  /* real time we wait for other threads */
+#define IDLE_WAIT_NS 100000000ll   /* real time netdev_receive waits for activity */
+#define SPIN_STEP_MAX_NS 250000ull /* largest step of a gettimeofday spin */
 
 /* This thread returned from a call that had blocked and has not read the
  * clock since (packetdrill reads it to time the call's end). */
@@ -246,9 +248,14 @@ static int ad_netdev_receive(void *u, void *buf, size_t *count, long long *time_
             continue;
         }
         if (idle++ == 3) {
+            /* packetdrill retries a failed receive for ever; an empty
+             * packet (0 bytes, success) is what makes it stop and report
+             * the segment the script expected as missing. */
             fprintf(stderr, "tw_packetdrill: netdev_receive: tcpwave has nothing to send, no timer "
                             "running and no call in progress: no packet will come\n");
-            errno = EAGAIN;
+            *count = 0;
+            if (time_usecs) *time_usecs = now_us(a);
+            rc = 0;
             break;
         }
         struct timespec lim = real_deadline(IDLE_WAIT_NS);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "adapter.h"
@@ -61,9 +62,18 @@ void ad_sock_event(adapter *a, const tw_event *ev) {
     }
 }
 
+/* At its end packetdrill closes the descriptors the script left open with
+ * the real close(), before it frees us: only close what is still our
+ * /dev/null, not a number the process has reused since. */
 void ad_sock_free_all(adapter *a) {
-    for (int i = 0; i < a->nfds; i++)
-        if (a->fds[i].used) release(a, i);
+    struct stat null_st, st;
+    bool have_null = stat("/dev/null", &null_st) == 0;
+    for (int i = 0; i < a->nfds; i++) {
+        if (!a->fds[i].used) continue;
+        a->fds[i].used = false;
+        if (have_null && fstat(i, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == null_st.st_rdev)
+            close(i);
+    }
 }
 
 static int from_tw(int rc) { return rc < 0 ? ad_fail(-rc) : rc; }

@@ -5,14 +5,15 @@
  * with the --so_flags= string, and then goes through the function pointers for
  * every socket call, to inject (netdev_send) and sniff (netdev_receive) raw
  * IPv4 packets, and for its clock (usleep, gettimeofday), so the stack under
- * test can run on a virtual clock.
+ * test can run on a virtual clock. packetdrill reads its clock only through
+ * gettimeofday, sleeps through usleep when an event is far away, and spins
+ * on gettimeofday for the last stretch (and for short waits).
  *
  * Written from packetdrill's documented interface, not copied; the member
  * order is what the ABI depends on. We declare the members up to
  * gettimeofday only: if a packetdrill version has more members after it
  * (epoll, pipe, ...) they stay NULL, and we never write past what every
- * version has. The one member we are least sure of is the timestamp argument
- * of netdev_receive (microseconds as a long long here). */
+ * version has. packetdrill zero-fills the table before calling us. */
 #ifndef TW_PD_IFACE_H
 #define TW_PD_IFACE_H
 
@@ -54,8 +55,11 @@ struct pd_iface {
     /* A packet from the script to the stack: 0 or -1. */
     int (*netdev_send)(void *userdata, const void *buf, size_t count);
     /* The next packet the stack sent: *count is the buffer size on entry and
-     * the packet length on return; *time_usecs its send time on the clock of
-     * gettimeofday. Returns 0, or -1 when nothing will ever come. */
+     * the packet length on return; *time_usecs its send time in microseconds
+     * on the clock of gettimeofday. Returns 0. packetdrill calls again after
+     * -1 (for ever), so when nothing will ever come the answer is 0 with
+     * *count = 0: packetdrill cannot parse an empty packet and fails the
+     * script line that expected one. */
     int (*netdev_receive)(void *userdata, void *buf, size_t *count, long long *time_usecs);
     int (*usleep)(void *userdata, useconds_t usec);
     int (*gettimeofday)(void *userdata, struct timeval *tv, void *tz);
