@@ -341,7 +341,11 @@ static void note_delivered(const tw_tcp_seg *s) {
     }
     if (s->flags & TW_TH_RST) return;
     if (syn) f->peer_ws = s->opt.has_ws ? s->opt.ws : 0;
-    if (s->flags & TW_TH_ACK) {
+    /* Only an ACK of something the stack sent can move its send window: a
+     * garbage ACK field (dropped by the stack as too new or too old) must
+     * not wrap the recorded edge around the sequence space. */
+    if ((s->flags & TW_TH_ACK) && f->st_syn && sgt(s->ack.v, f->st_iss) &&
+        !sgt(s->ack.v, f->st_max_end)) {
         /* The stack scales the window of a non-SYN segment when both SYNs
          * carried WS; the peer's offer bounds that from above. */
         uint32_t edge = s->ack.v + (syn ? s->wnd : (uint32_t)s->wnd << f->peer_ws);

@@ -282,6 +282,14 @@ static bool parse_opts(cur *c, pd_pkt *p) {
         c->p++;
         return true; /* <> : no options at all */
     }
+    if (c->end - c->p >= 3 && memcmp(c->p, "...", 3) == 0) {
+        /* <...> : any options (packetdrill's wildcard), for what tcpwave sends. */
+        if (p->inbound) return perr(c, "<...> only makes sense on an outbound (>) segment");
+        c->p += 3;
+        skip_ws(c);
+        p->has_opts = false;
+        return expect(c, '>', "to close <...>");
+    }
     for (;;) {
         if (p->nopts == PD_MAX_OPTS) return perr(c, "too many TCP options (max %d)", PD_MAX_OPTS);
         pd_opt *o = &p->opt[p->nopts];

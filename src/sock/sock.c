@@ -192,6 +192,7 @@ int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport) {
     if (!c) return -TW_ENOMEM;
     e = lookup(st, s);
     tw_tcp_set_tuple(&c->c, st->cfg.addr, lport, raddr, rport);
+    tw__sockopt_on_connect(st, s, &c->c); /* options set before connect */
     if (e->nodelay) c->c.flags |= TW_TF_NODELAY;
     tw__trace_user(st, &c->c, TW_CALL_CONNECT, 0);
     tw_tcp_connect(&c->c, tw__isn(st, hash), st->now);

@@ -162,6 +162,18 @@ static uint32_t send_window(const tw_tcp_conn *c) {
     return cw < c->snd_wnd ? cw : c->snd_wnd;
 }
 
+/* Where a segment without data or FIN goes. SND.NXT, unless an RTO pulled
+ * it back (go-back-N at one segment per cwnd): it can then be below the
+ * peer's RCV.NXT, where the peer would drop the ACK unread as an old
+ * duplicate, so such an ACK goes at SND.MAX, as BSD sends it, but never
+ * past the right edge of the peer's window (as Linux caps it): with the
+ * window closed that leaves SND.NXT, the one sequence number a zero
+ * window accepts. */
+static tw_seq_t bare_ack_seq(const tw_tcp_conn *c) {
+    tw_seq_t edge = tw_seq_add(c->snd_una, c->snd_wnd);
+    return tw_seq_max(c->snd_nxt, tw_seq_min(c->snd_max, edge));
+}
+
 /* Decides the next data/FIN/ACK segment; returns 1 if one was emitted. */
 static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     if (nothing_due(c)) return 0;
@@ -200,11 +212,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
 
     tw_tcp_seg s;
     fill_hdr(c, &s);
-    /* A segment with data or a FIN goes at SND.NXT. A bare ACK goes at
-     * SND.MAX: after an RTO pulled SND.NXT back (go-back-N at one segment
-     * per cwnd), SND.NXT can be below the peer's RCV.NXT, where the peer
-     * would find the ACK unacceptable and drop it unread. */
-    s.seq = (len > 0 || fin) ? c->snd_nxt : c->snd_max;
+    s.seq = (len > 0 || fin) ? c->snd_nxt : bare_ack_seq(c);
     s.ack = c->rcv_nxt;
     s.flags = TW_TH_ACK;
     if (len > 0) {

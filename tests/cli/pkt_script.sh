@@ -139,6 +139,13 @@ expect blocking_ok 0 "ok" "$PRELUDE
 +.1 < P. 1:11(10) ack 1 win 65535
 +.2 > . 1:1(0) ack 11"
 
+# <...> accepts any options on what tcpwave sends, and is refused inbound.
+expect any_opts_outbound 0 "ok" "$PRELUDE
++0 close(4) = 0
++0 > F. 1:1(0) ack 1 <...>"
+expect any_opts_inbound 2 "<...> only makes sense on an outbound (>) segment" "$PRELUDE
++0 < . 1:1(0) ack 1 win 65535 <...>"
+
 # ---- options of the command
 expect so_flags_override 1 "actual:   > . 1:1(0) ack 11 win 65525  (at 0.010000 s)" "$PRELUDE
 +0 < P. 1:11(10) ack 1 win 65535

@@ -290,6 +290,23 @@ TEST(cc_bare_ack_goes_at_snd_max_during_go_back_n) {
     expect_seg(0, ACK, 15601, 5011, 0);
 }
 
+TEST(cc_bare_ack_never_past_a_closed_window) {
+    fx_opts o = fx_defaults();
+    o.peer_wnd = 0;
+    fx_next(&o);
+    conn_established();
+    user_send(1001, 10);
+    run_output();
+    advance_to_deadline(); /* the persist timer: a probe of the byte at 1001 */
+    expect_segs(1);
+    ASSERT_TRUE(F.out[0].meta & TW_SEGMETA_PROBE);
+    ASSERT_EQ(F.c.snd_max.v, 1002);
+    send_data(ACK | PSH, 5001, 1001, 10, 0); /* data from the peer, window still 0 */
+    advance(TW_MS(200));
+    /* A zero window accepts only SEQ = RCV.NXT (1001): not SND.MAX. */
+    expect_seg(0, ACK, 1001, 5011, 0);
+}
+
 TEST(cc_bare_ack_at_the_right_edge_is_taken) {
     /* The other side of it: the peer filled our window and has a hole in
      * it; its bare ACK at its SND.MAX = our RCV.NXT + RCV.WND is taken, as
