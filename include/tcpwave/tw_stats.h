@@ -33,6 +33,7 @@
     X(DELACK_SENT, "delayed ACKs sent when their timer fired")                  \
     X(PERSIST_PROBE, "zero-window probes sent")                                 \
     X(CHALLENGE_ACK, "challenge ACKs sent (RFC 5961)")                          \
+    X(CHALLENGE_ACK_LIMITED, "challenge ACKs not sent: per-connection limit (RFC 5961 7)") \
     X(ACK_NOW_OOO, "immediate ACKs for out-of-order segments")                  \
     X(ICMP_IN, "ICMP messages received for our address")                       \
     X(ICMP_ECHO_REPLIED, "ICMP echo requests answered (ping, RFC 1122 3.2.2.6)") \

@@ -41,6 +41,7 @@ typedef struct tw_tcp_cfg {
     bool delack_fin;           /* delay the ACK of a peer's FIN, so an application close
                                   merges it with our FIN: the three-way close (default false) */
     bool nagle;                /* RFC 9293 §3.7.4 (default true) */
+    uint16_t challenge_ack_limit; /* RFC 5961 §7: per connection and second (default 10, 0 = none) */
     uint32_t rcvbuf, sndbuf;   /* ring sizes in bytes (default 65535) */
     bool ws;                   /* offer RFC 7323 window scaling on our SYN (default true) */
     bool timestamps;           /* offer RFC 7323 timestamps on our SYN (default true) */
@@ -136,6 +137,8 @@ typedef struct tw_tcp_conn {
     tw_time_t t_rexmt, t_delack, t_persist, t_2msl, t_fw2;
     uint8_t rexmt_count;  /* consecutive RTO expiries (backoff shift) */
     uint8_t persist_shift;
+    uint16_t chal_count;  /* challenge ACKs sent since chal_since (RFC 5961 §7) */
+    tw_time_t chal_since;
     uint8_t probes_unanswered; /* zero-window probes since the peer last ACKed anything */
 
     /* RTT estimation (RFC 6298), one timed segment at a time (Karn). */

@@ -26,16 +26,31 @@ static tw_tcp_result drop(const tw_tcp_conn *c, tw_tcp_action a, int reason) {
 /* Immediate ACK owed (unacceptable segment, out-of-order data, ...). */
 static void ack_now(tw_tcp_conn *c) { c->flags |= TW_TF_ACK_NOW; }
 
-/* RFC 5961 challenge ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
-static void challenge_ack(tw_tcp_conn *c) {
+/* RFC 5961 challenge ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. At most
+ * cfg->challenge_ack_limit are sent per second and per connection (RFC 5961
+ * §7): a per-connection budget, unlike a global one, tells an off-path
+ * attacker nothing about other connections (CVE-2016-5696). */
+static void challenge_ack(tw_tcp_conn *c, tw_time_t now) {
+    unsigned limit = c->cfg->challenge_ack_limit;
+    if (limit) {
+        if (c->chal_count == 0 || now - c->chal_since >= TW_SEC(1)) {
+            c->chal_since = now;
+            c->chal_count = 0;
+        }
+        if (c->chal_count >= limit) {
+            tw__tcp_count(c, TW_C_CHALLENGE_ACK_LIMITED);
+            return;
+        }
+        c->chal_count++;
+    }
     c->flags |= TW_TF_ACK_NOW | TW_TF_CHALLENGE;
     tw__tcp_count(c, TW_C_CHALLENGE_ACK);
 }
 
 /* A segment whose only answer is a challenge ACK (RFC 5961 §3.2 RST, §4.2
  * SYN): dropped with CHALLENGE_ACK as its reason, counted once. */
-static tw_tcp_result drop_with_challenge(tw_tcp_conn *c) {
-    challenge_ack(c);
+static tw_tcp_result drop_with_challenge(tw_tcp_conn *c, tw_time_t now) {
+    challenge_ack(c, now);
     tw_tcp_result r = {TW_ACT_DROP_AFTER_ACK, TW_C_CHALLENGE_ACK};
     return r;
 }
@@ -226,7 +241,7 @@ static void trim_to_window(const tw_tcp_conn *c, const tw_tcp_seg *seg, trimmed 
 /* Step 2 (RFC 9293 §3.10.7.4 with RFC 5961 §3): an RST resets only when its
  * sequence number is exactly RCV.NXT; otherwise a challenge ACK. */
 static tw_tcp_result rst_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
-    if (!tw_seq_eq(seg->seq, c->rcv_nxt)) return drop_with_challenge(c);
+    if (!tw_seq_eq(seg->seq, c->rcv_nxt)) return drop_with_challenge(c, now);
     tw__tcp_count(c, TW_C_RST_RECEIVED);
     int err = 0;
     switch (c->state) {
@@ -309,7 +324,7 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
     }
     if (tw_seq_lt(seg->ack, tw_seq_add(c->snd_una, (uint32_t)-c->max_snd_wnd)) &&
         tw_seq_lt(seg->ack, c->snd_una)) { /* RFC 5961 §5: too old */
-        challenge_ack(c);
+        challenge_ack(c, now);
         *res = drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_ACK_TOO_OLD);
         return false;
     }
@@ -513,7 +528,7 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
     /* Step 2: RST. */
     if (seg->flags & TW_TH_RST) return rst_input(c, now, seg);
     /* Step 4: SYN in a synchronized state: RFC 9293 §3.10.7.4 defers to RFC 5961 §4. */
-    if (seg->flags & TW_TH_SYN) return drop_with_challenge(c);
+    if (seg->flags & TW_TH_SYN) return drop_with_challenge(c, now);
     /* Step 5: ACK. */
     if (!(seg->flags & TW_TH_ACK)) return drop(c, TW_ACT_DROP, TW_C_DROP_NO_ACK);
     if (c->state == TW_SYN_RECEIVED) {
@@ -557,7 +572,7 @@ static tw_tcp_result time_wait_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp
         /* The stack reopens the 4-tuple from its compact records; a
          * connection the user still holds cannot be reused, so the SYN gets
          * the challenge ACK of RFC 5961 §4 and 2MSL runs on. */
-        return drop_with_challenge(c);
+        return drop_with_challenge(c, now);
     case TW_TWV_DROP:
     default:
         return drop(c, TW_ACT_DROP, reason);

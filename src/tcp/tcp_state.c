@@ -152,6 +152,7 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->delack_enabled = true;
     cfg->delack_fin = false;
     cfg->nagle = true;
+    cfg->challenge_ack_limit = 10;
     cfg->rcvbuf = 65535;
     cfg->sndbuf = 65535;
     cfg->ws = true;

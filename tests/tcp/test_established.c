@@ -94,6 +94,33 @@ TEST(established_rst_in_window_challenge_ack) {
     expect_counters("CHALLENGE_ACK");
 }
 
+TEST(established_challenge_acks_limited_per_second) {
+    /* RFC 5961 §7: at most 10 challenge ACKs per second on a connection;
+     * the rest are counted and not sent, and the budget refills a second
+     * after the first one. */
+    conn_established();
+    tw_time_t t0 = F.now;
+    for (int i = 0; i < 15; i++) {
+        tw_test_context("RST %d", i + 1);
+        tw_tcp_result r = send_seg(RST, 5002 + (uint32_t)i, 0, NULL, 0, 0);
+        expect_result(r, TW_ACT_DROP_AFTER_ACK, TW_C_CHALLENGE_ACK);
+        if (i < 10) {
+            expect_segs(1);
+            expect_seg(0, ACK, 1001, 5001, 0);
+        } else {
+            expect_silence();
+        }
+        advance(TW_MS(10));
+    }
+    ASSERT_EQ(F.counters[TW_C_CHALLENGE_ACK], 10);
+    ASSERT_EQ(F.counters[TW_C_CHALLENGE_ACK_LIMITED], 5);
+    advance(t0 + TW_SEC(1) - F.now); /* one second after the first */
+    send_seg(SYN, 5001, 0, NULL, 0, FX_WND); /* a SYN is challenged too */
+    expect_segs(1);
+    expect_seg(0, ACK, 1001, 5001, 0);
+    expect_state(TW_ESTABLISHED);
+}
+
 TEST(established_rst_out_of_window_dropped) {
     conn_established();
     tw_tcp_result r = send_seg(RST, 5001 + 65535, 0, NULL, 0, 0); /* first byte past the window */
