@@ -500,6 +500,7 @@ TEST(record_table_full_ends_time_wait_at_once) {
     ASSERT_EQ(tw_stack_time_wait_count(x.st), 2);
     ASSERT_EQ(tw_stack_conn_count(x.st), 0);
     ASSERT_U64_EQ(sx_ctr(&x)[TW_C_CONN_CLOSED], 1);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_OVERFLOW], 1); /* said, not silent */
     tw__stack_check(x.st);
     sx_free(&x);
 }
