@@ -62,6 +62,17 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
     unsigned limit = syn_phase ? c->cfg->syn_retries : c->cfg->data_retries;
     tw__tcp_trace_timer(c, TW_TIMER_RETRANSMIT, now);
     tw__tcp_count(c, TW_C_RTO_FIRED);
+    if (!syn_phase && c->snd_wnd == 0 && tw_ring_len(&c->sndbuf) > 0) {
+        /* The peer has closed its window: what is outstanding cannot be
+         * taken, so this is not loss. Go back to SND.UNA and let the persist
+         * timer probe (output arms it once no retransmission timer runs):
+         * a peer that keeps answering is never given up on (RFC 9293
+         * §3.8.6.1, MUST-37); unanswered probes still end it. */
+        c->snd_nxt = c->snd_una;
+        c->flags |= TW_TF_RETRANSMITTING;
+        c->rtt_timing = false;
+        return;
+    }
     if (c->rexmt_count >= limit) {
         /* R2 reached (RFC 9293 §3.8.3, MUST-20): give up on the connection. */
         tw__tcp_count(c, TW_C_CONN_TIMEDOUT);
