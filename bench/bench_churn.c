@@ -29,15 +29,15 @@
 
 typedef struct churn {
     bench_pair pr;
-    int cs;              /* client socket of the current lifecycle, -1 when done */
-    uint32_t cgot;       /* reply bytes received by the client */
+    int cs;        /* client socket of the current lifecycle, -1 when done */
+    uint32_t cgot; /* reply bytes received by the client */
     bool csent;
     int listeners[256];
     uint16_t port0, nports;
-    uint8_t sgot[MAXH];  /* request bytes per server socket (by handle index) */
+    uint8_t sgot[MAXH]; /* request bytes per server socket (by handle index) */
     uint64_t errors;
     uint64_t done;
-    uint64_t step;       /* virtual ns between lifecycles */
+    uint64_t step; /* virtual ns between lifecycles */
     uint8_t msg[REQ];
 } churn;
 
@@ -160,7 +160,8 @@ int main(int argc, char **argv) {
     for (uint64_t i = 0; i < warm; i++) one_lifecycle(c, c->done);
     size_t tw_before = tw_stack_time_wait_count(c->pr.a);
     uint64_t pkts0 = c->pr.delivered;
-    uint64_t ipin0 = tw_stack_counters(c->pr.a)[TW_C_IP_IN] + tw_stack_counters(c->pr.b)[TW_C_IP_IN];
+    uint64_t ipin0 =
+        tw_stack_counters(c->pr.a)[TW_C_IP_IN] + tw_stack_counters(c->pr.b)[TW_C_IP_IN];
 
     double w0 = bench_wall_ns(), t0 = bench_cpu_ns();
     uint64_t got = churn_measured(c, n, max_s * 1e9);
@@ -169,8 +170,9 @@ int main(int argc, char **argv) {
     const uint64_t *ca_ = tw_stack_counters(c->pr.a);
     const uint64_t *cb_ = tw_stack_counters(c->pr.b);
     uint64_t rsts = ca_[TW_C_RST_RECEIVED] + cb_[TW_C_RST_RECEIVED];
-    if (c->errors || rsts) bench_die("errors %llu, resets %llu", (unsigned long long)c->errors,
-                                     (unsigned long long)rsts);
+    if (c->errors || rsts)
+        bench_die("errors %llu, resets %llu", (unsigned long long)c->errors,
+                  (unsigned long long)rsts);
     double cpu_ns = (t1 - t0) / (double)got;
     bench_json j;
     bj_begin(&j, "churn", "tcpwave");
@@ -182,7 +184,8 @@ int main(int argc, char **argv) {
     bj_num(&j, "time_wait_start", (double)tw_before);
     bj_num(&j, "time_wait_end", (double)tw_stack_time_wait_count(c->pr.a));
     bj_num(&j, "packets_per_lifecycle", (double)(c->pr.delivered - pkts0) / (double)got);
-    bj_num(&j, "ip_in_per_lifecycle", (double)(ca_[TW_C_IP_IN] + cb_[TW_C_IP_IN] - ipin0) / (double)got);
+    bj_num(&j, "ip_in_per_lifecycle",
+           (double)(ca_[TW_C_IP_IN] + cb_[TW_C_IP_IN] - ipin0) / (double)got);
     bj_num(&j, "buf", buf);
     bj_num(&j, "ports", nports);
     bj_num(&j, "ephemeral_ports", (double)(ca.ephemeral_hi - ca.ephemeral_lo + 1));

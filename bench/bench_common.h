@@ -79,7 +79,8 @@ typedef struct bench_json {
 } bench_json;
 
 static inline void bj_begin(bench_json *j, const char *bench, const char *impl) {
-    j->n = (size_t)snprintf(j->buf, sizeof j->buf, "{\"bench\":\"%s\",\"impl\":\"%s\"", bench, impl);
+    j->n =
+        (size_t)snprintf(j->buf, sizeof j->buf, "{\"bench\":\"%s\",\"impl\":\"%s\"", bench, impl);
 }
 
 static inline void bj_num(bench_json *j, const char *key, double v) {
@@ -160,15 +161,18 @@ static inline int bq_poll_fd(tw_link *l) {
     (void)l;
     return -1;
 }
-static inline void bq_close(tw_link *l) { (void)l; }
+static inline void bq_close(tw_link *l) {
+    (void)l;
+}
 
-static const struct tw_link_ops bq_ops __attribute__((unused)) = {bq_send, bq_recv, bq_next_arrival, bq_poll_fd, bq_close};
+static const struct tw_link_ops bq_ops
+    __attribute__((unused)) = {bq_send, bq_recv, bq_next_arrival, bq_poll_fd, bq_close};
 
 typedef struct bench_pair {
-    tw_stack *a, *b;  /* a: client 198.18.0.1, b: server 198.18.0.2 */
-    bq qa, qb;        /* packets towards a, towards b */
-    bq_link la, lb;   /* a sends into qb, b into qa */
-    uint64_t now;     /* virtual time, ns */
+    tw_stack *a, *b; /* a: client 198.18.0.1, b: server 198.18.0.2 */
+    bq qa, qb;       /* packets towards a, towards b */
+    bq_link la, lb;  /* a sends into qb, b into qa */
+    uint64_t now;    /* virtual time, ns */
     uint64_t delivered;
 } bench_pair;
 
@@ -184,10 +188,14 @@ static inline void bench_pair_init(bench_pair *p, const tw_stack_cfg *cfg_a,
     p->lb.link.ops = &bq_ops;
     p->lb.to = &p->qa;
     tw_stack_cfg ca, cb;
-    if (cfg_a) ca = *cfg_a;
-    else tw_stack_cfg_default(&ca);
-    if (cfg_b) cb = *cfg_b;
-    else tw_stack_cfg_default(&cb);
+    if (cfg_a)
+        ca = *cfg_a;
+    else
+        tw_stack_cfg_default(&ca);
+    if (cfg_b)
+        cb = *cfg_b;
+    else
+        tw_stack_cfg_default(&cb);
     ca.addr = BENCH_ADDR_A;
     cb.addr = BENCH_ADDR_B;
     ca.seed ^= 0x1111;

@@ -97,7 +97,9 @@ static void run_until(flow *f, bench_app_fn ca, bench_app_fn sa, bool (*done)(fl
     }
 }
 
-static bool bulk_done(flow *f) { return f->rcvd >= f->total; }
+static bool bulk_done(flow *f) {
+    return f->rcvd >= f->total;
+}
 
 static void run_bulk(uint64_t bytes, uint32_t wsize) {
     flow *f = calloc(1, sizeof *f);
@@ -197,8 +199,12 @@ static int echo_server(void *ctx, tw_stack *st) {
     return n;
 }
 
-static bool connected(flow *f) { return f->connected && f->ss >= 0; }
-static bool pong_done(flow *f) { return f->rcvd >= f->total; }
+static bool connected(flow *f) {
+    return f->connected && f->ss >= 0;
+}
+static bool pong_done(flow *f) {
+    return f->rcvd >= f->total;
+}
 
 static void run_latency(uint64_t rounds) {
     flow *f = calloc(1, sizeof *f);
@@ -240,9 +246,13 @@ int main(int argc, char **argv) {
     const char *mode = bench_arg(argc, argv, "--mode", "bulk");
     uint64_t bytes = (uint64_t)bench_argf(argc, argv, "--bytes", 1 << 30);
     uint32_t wsize = (uint32_t)bench_argf(argc, argv, "--write", 65536);
-    if (strcmp(mode, "bulk") == 0) run_bulk(bytes, wsize);
-    else if (strcmp(mode, "memcpy") == 0) run_memcpy(bytes, wsize);
-    else if (strcmp(mode, "latency") == 0) run_latency((uint64_t)bench_argf(argc, argv, "--rounds", 100000));
-    else bench_die("unknown --mode %s", mode);
+    if (strcmp(mode, "bulk") == 0)
+        run_bulk(bytes, wsize);
+    else if (strcmp(mode, "memcpy") == 0)
+        run_memcpy(bytes, wsize);
+    else if (strcmp(mode, "latency") == 0)
+        run_latency((uint64_t)bench_argf(argc, argv, "--rounds", 100000));
+    else
+        bench_die("unknown --mode %s", mode);
     return 0;
 }

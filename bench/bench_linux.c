@@ -48,7 +48,8 @@ static void only_loopback(void) {
         while (*name == ' ') name++;
         if (strcmp(name, "lo") != 0) {
             fclose(f);
-            bench_die("interface %s present: run me in a fresh network namespace (bench/run does)", name);
+            bench_die("interface %s present: run me in a fresh network namespace (bench/run does)",
+                      name);
         }
         n++;
     }
@@ -65,7 +66,9 @@ static struct sockaddr_in lo_addr(void) {
     return a;
 }
 
-static double tv_ns(struct timeval tv) { return (double)tv.tv_sec * 1e9 + (double)tv.tv_usec * 1e3; }
+static double tv_ns(struct timeval tv) {
+    return (double)tv.tv_sec * 1e9 + (double)tv.tv_usec * 1e3;
+}
 
 static double rusage_ns(int who) {
     struct rusage ru;
@@ -95,7 +98,8 @@ static int listen_sock(void) {
     int one = 1;
     setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = lo_addr();
-    if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1024)) bench_die("bind/listen: %s", strerror(errno));
+    if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1024))
+        bench_die("bind/listen: %s", strerror(errno));
     return l;
 }
 
@@ -302,6 +306,7 @@ int main(int argc, char **argv) {
                  (uint32_t)bench_argf(argc, argv, "--write", 65536));
     else if (strcmp(mode, "latency") == 0)
         run_latency((uint64_t)bench_argf(argc, argv, "--rounds", 100000));
-    else bench_die("unknown --mode %s", mode);
+    else
+        bench_die("unknown --mode %s", mode);
     return 0;
 }

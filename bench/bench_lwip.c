@@ -40,7 +40,9 @@
 
 static u32_t g_now_ms;
 
-u32_t sys_now(void) { return g_now_ms; }
+u32_t sys_now(void) {
+    return g_now_ms;
+}
 
 /* Steps the clock to `target`, running each due timer at its own time. */
 static void advance_to(u32_t target) {
@@ -68,8 +70,9 @@ static uint64_t q_dropped, q_sent;
 
 static err_t wire_output(struct netif *nif, struct pbuf *p, const ip4_addr_t *dst) {
     (void)nif;
-    struct netif *to = ip4_addr_cmp(dst, netif_ip4_addr(&nif_a)) ? &nif_a
-                     : ip4_addr_cmp(dst, netif_ip4_addr(&nif_b)) ? &nif_b : NULL;
+    struct netif *to = ip4_addr_cmp(dst, netif_ip4_addr(&nif_a))   ? &nif_a
+                       : ip4_addr_cmp(dst, netif_ip4_addr(&nif_b)) ? &nif_b
+                                                                   : NULL;
     if (!to || q_n == QCAP) {
         q_dropped++;
         return ERR_OK;
@@ -239,7 +242,8 @@ static void churn_one(void) {
     g_cli.done = false;
     g_cli.pcb = connect_to(80, cli_connected, &g_cli);
     for (int guard = 0; !g_cli.done || q_n; guard++) {
-        if (guard > 1000) bench_die("lwIP lifecycle %llu did not finish", (unsigned long long)g_done);
+        if (guard > 1000)
+            bench_die("lwIP lifecycle %llu did not finish", (unsigned long long)g_done);
         if (!deliver()) advance_to(g_now_ms + 1); /* nothing in flight: let a timer act */
     }
     g_done++;
@@ -270,14 +274,17 @@ static void run_churn(double population, uint64_t n, uint64_t warm, double max_s
     for (uint64_t i = 0; i < warm; i++) churn_one();
     size_t tw0 = list_len(tcp_tw_pcbs);
     struct mallinfo2 mi1 = mallinfo2();
-    double heap_per_tw = tw0 ? ((double)(mi1.uordblks + mi1.hblkhd) -
-                                (double)(mi0.uordblks + mi0.hblkhd)) / (double)tw0 : 0;
+    double heap_per_tw =
+        tw0 ? ((double)(mi1.uordblks + mi1.hblkhd) - (double)(mi0.uordblks + mi0.hblkhd)) /
+                  (double)tw0
+            : 0;
     uint64_t pk0 = q_sent;
     double w0 = bench_wall_ns(), t0 = bench_cpu_ns();
     uint64_t got = lwip_churn_measured(n, max_s * 1e9);
     double t1 = bench_cpu_ns(), w1 = bench_wall_ns();
-    if (g_errors || q_dropped) bench_die("lwIP churn: %llu errors, %llu drops",
-                                         (unsigned long long)g_errors, (unsigned long long)q_dropped);
+    if (g_errors || q_dropped)
+        bench_die("lwIP churn: %llu errors, %llu drops", (unsigned long long)g_errors,
+                  (unsigned long long)q_dropped);
     double cpu_ns = (t1 - t0) / (double)got;
     bench_json j;
     bj_begin(&j, "churn", "lwip");
@@ -370,7 +377,8 @@ static void run_bulk(uint64_t bytes, uint32_t wsize) {
     g_tx = connect_to(5001, bulk_connected, NULL);
     for (uint64_t guard = 0; g_rcvd < g_total; guard++) {
         if (!deliver()) advance_to(g_now_ms + 1);
-        if (g_errors || guard > 100000000ull) bench_die("lwIP bulk stalled at %llu", (unsigned long long)g_rcvd);
+        if (g_errors || guard > 100000000ull)
+            bench_die("lwIP bulk stalled at %llu", (unsigned long long)g_rcvd);
     }
     double t1 = bench_cpu_ns(), w1 = bench_wall_ns();
     if (memcmp(g_src, g_dst, wsize) != 0 && g_total >= wsize) bench_die("lwIP bulk: bytes differ");
@@ -476,7 +484,8 @@ int main(int argc, char **argv) {
     setup();
     if (strcmp(mode, "churn") == 0) {
         double pop = bench_argf(argc, argv, "--population", 100);
-        if (pop > 16000) bench_die("lwIP: at most 16,384 local ports, so at most ~16,000 TIME_WAIT");
+        if (pop > 16000)
+            bench_die("lwIP: at most 16,384 local ports, so at most ~16,000 TIME_WAIT");
         run_churn(pop, (uint64_t)bench_argf(argc, argv, "--lifecycles", 20000),
                   (uint64_t)bench_argf(argc, argv, "--warmup", pop * 1.05 + 500),
                   bench_argf(argc, argv, "--max-seconds", 0));

@@ -124,7 +124,8 @@ int main(int argc, char **argv) {
         c->cs = tw_socket(p->a);
         c->cgot = 0;
         c->csent = false;
-        if (tw_connect(p->a, c->cs, BENCH_ADDR_B, (uint16_t)(80 + i % nports))) bench_die("connect %u", i);
+        if (tw_connect(p->a, c->cs, BENCH_ADDR_B, (uint16_t)(80 + i % nports)))
+            bench_die("connect %u", i);
         bench_pair_settle(p, client_app, c, server_app, c);
         if (c->cs >= 0 || c->errors) bench_die("lifecycle %u did not finish", i);
         if ((i & 0xffff) == 0 && bench_wall_ns() - t0 > 120e9) bench_die("too slow");

@@ -77,7 +77,8 @@ int main(void) {
      * clock moves by 1 us; whatever is due is popped and re-armed. */
     const long conns = 100000;
     now = tw_wheel_now(w);
-    for (long i = 0; i < conns; i++) tw_wheel_arm(w, &e[i], now + TW_MS(200) + tw_rng_below(&g, TW_MS(200)));
+    for (long i = 0; i < conns; i++)
+        tw_wheel_arm(w, &e[i], now + TW_MS(200) + tw_rng_below(&g, TW_MS(200)));
     long fired = 0;
     t0 = wall_ns();
     for (long k = 0; k < N; k++) {

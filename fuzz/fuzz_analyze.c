@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tw_an_pkt p;
     int rc;
     unsigned n = 0;
-    while ((rc = tw_an_next(rd, &p, err, sizeof err)) == 1 && n++ < 4096) CHECK(tw_an_feed(a, &p) == 0);
+    while ((rc = tw_an_next(rd, &p, err, sizeof err)) == 1 && n++ < 4096)
+        CHECK(tw_an_feed(a, &p) == 0);
     CHECK(rc == 1 || rc == 0 || (rc == -1 && strncmp(err, "frame ", 6) == 0));
     CHECK(tw_an_finish(a) == 0);
     const tw_vev_list *evs = tw_an_ladder_events(a);

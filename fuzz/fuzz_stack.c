@@ -121,9 +121,9 @@ typedef struct flow {
     uint16_t lport, rport;
     /* stack -> peer, for the incarnation st_conn (conn id, 0 = none) */
     uint32_t st_conn;
-    bool st_fin;          /* st_fin_seq: SEQ of the stack's FIN */
+    bool st_fin; /* st_fin_seq: SEQ of the stack's FIN */
     uint32_t st_fin_seq;
-    bool st_ack_mono;     /* st_last_ack belongs to st_conn */
+    bool st_ack_mono; /* st_last_ack belongs to st_conn */
     bool st_syn, st_seen, st_ack;
     uint32_t st_iss;      /* SEQ of the stack's SYN / SYN-ACK */
     uint32_t st_last_seq; /* SEQ of its latest non-RST segment */
@@ -134,17 +134,19 @@ typedef struct flow {
     uint32_t peer_iss, peer_nxt;
     uint32_t niv;
     bool iv_full;
-    struct { uint32_t s, len; } iv[MAX_IV]; /* payload delivered: absolute SEQ ranges */
+    struct {
+        uint32_t s, len;
+    } iv[MAX_IV]; /* payload delivered: absolute SEQ ranges */
     uint32_t nfin;
     bool fin_full;
     uint32_t fin[MAX_FIN]; /* SEQ of every FIN delivered */
     bool tainted;          /* some payload byte was not pat_peer(seq) */
     bool edge_valid;       /* peer_edge: largest ACK + WND the peer ever sent */
     uint32_t peer_edge;
-    uint8_t peer_ws;       /* window scale the peer's latest SYN offered (RFC 7323): its
-                              non-SYN windows count up to WND << peer_ws bytes */
-    bool zw;               /* the peer's latest ACK at RCV.NXT closed the window ... */
-    uint64_t zw_t;         /* ... at this time */
+    uint8_t peer_ws; /* window scale the peer's latest SYN offered (RFC 7323): its
+                        non-SYN windows count up to WND << peer_ws bytes */
+    bool zw;         /* the peer's latest ACK at RCV.NXT closed the window ... */
+    uint64_t zw_t;   /* ... at this time */
 } flow;
 
 /* Every handle tw_socket/tw_accept ever returned, with its stream offsets. */
@@ -190,7 +192,8 @@ static int verbose = -1;
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2), noreturn))
 #endif
-static void fail(const char *fmt, ...) {
+static void
+fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "fuzz_stack: invariant violated (prologue %d, op %d, t=%llu ns): ", G.prologue,
@@ -206,7 +209,9 @@ typedef struct reader {
     size_t n, i;
 } reader;
 
-static uint8_t rd8(reader *r) { return r->i < r->n ? r->p[r->i++] : 0; }
+static uint8_t rd8(reader *r) {
+    return r->i < r->n ? r->p[r->i++] : 0;
+}
 static uint16_t rd16(reader *r) {
     uint16_t lo = rd8(r);
     return (uint16_t)(lo | (uint16_t)(rd8(r) << 8));
@@ -231,16 +236,22 @@ static uint32_t get32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static bool sgt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static bool sgt(uint32_t a, uint32_t b) {
+    return (int32_t)(a - b) > 0;
+}
 
 /* The byte a consistent peer sends at absolute sequence number `seq`, and
  * the byte the application queues at stream offset `off` (from ISS+1). */
-static uint8_t pat_peer(uint32_t seq) { return (uint8_t)((seq * 2654435761u) >> 24); }
+static uint8_t pat_peer(uint32_t seq) {
+    return (uint8_t)((seq * 2654435761u) >> 24);
+}
 static uint8_t pat_user(uint32_t off) {
     return (uint8_t)(((off ^ 0x9e3779b9u) * 2246822519u) >> 23);
 }
 
-static const char *sname(int s) { return tw_state_name(s); }
+static const char *sname(int s) {
+    return tw_state_name(s);
+}
 
 static void vlog_seg(const char *dir, const tw_tcp_seg *s) {
     if (!verbose) return;
@@ -292,7 +303,9 @@ static void iv_add(flow *f, uint32_t s, uint32_t len) {
     f->niv++;
 }
 
-typedef struct rel_iv { int64_t s, e; } rel_iv;
+typedef struct rel_iv {
+    int64_t s, e;
+} rel_iv;
 
 static int rel_cmp(const void *a, const void *b) {
     const rel_iv *x = a, *y = b;
@@ -335,8 +348,10 @@ static void note_delivered(const tw_tcp_seg *s) {
         bool known = false;
         for (uint32_t i = 0; i < f->nfin; i++) known |= f->fin[i] == fs;
         if (!known) {
-            if (f->nfin == MAX_FIN) f->fin_full = true;
-            else f->fin[f->nfin++] = fs;
+            if (f->nfin == MAX_FIN)
+                f->fin_full = true;
+            else
+                f->fin[f->nfin++] = fs;
         }
     }
     if (s->flags & TW_TH_RST) return;
@@ -408,7 +423,8 @@ static void check_out(flow *f, const tw_tcp_seg *s) {
             for (uint32_t i = 0; i < f->nfin; i++) fin_there |= f->fin[i] == base + (uint32_t)pre;
             int64_t off = (int32_t)(s->ack.v - base);
             if (off > (int64_t)pre + (fin_there ? 1 : 0))
-                fail("conn %u (%u -> %u) sent %s with ACK %u, IRS+1+%lld, but only %llu bytes%s were "
+                fail("conn %u (%u -> %u) sent %s with ACK %u, IRS+1+%lld, but only %llu bytes%s "
+                     "were "
                      "delivered in order",
                      id, s->src_port, s->dst_port, fl, s->ack.v, (long long)off,
                      (unsigned long long)pre, fin_there ? " and a FIN" : "");
@@ -416,7 +432,8 @@ static void check_out(flow *f, const tw_tcp_seg *s) {
     }
     if (s->flags & TW_TH_SYN) return;
     uint32_t end = s->seq.v + s->len;
-    if (s->len && f->edge_valid && sgt(end, f->peer_edge) && !(s->len == 1 && end == f->peer_edge + 1))
+    if (s->len && f->edge_valid && sgt(end, f->peer_edge) &&
+        !(s->len == 1 && end == f->peer_edge + 1))
         fail("conn %u (%u -> %u) sent data up to SEQ %u, past the largest window edge %u the peer "
              "ever offered",
              id, s->src_port, s->dst_port, end, f->peer_edge);
@@ -502,7 +519,9 @@ static int cap_fd(tw_link *l) {
     (void)l;
     return -1;
 }
-static void cap_close(tw_link *l) { (void)l; }
+static void cap_close(tw_link *l) {
+    (void)l;
+}
 
 static const struct tw_link_ops cap_ops = {cap_send, cap_recv, cap_next, cap_fd, cap_close};
 
@@ -574,13 +593,15 @@ static void check_invariants(void) {
         bool armed = tw_wheel_armed(&s->timer);
         if (!s->dirty && (armed != (d != TW_TIME_NEVER) || (armed && s->timer.expiry != d)))
             fail("conn %u in %s: wheel entry %s (expiry %llu) but earliest deadline %llu", c->id,
-                 sname(c->state), armed ? "armed" : "unarmed",
-                 (unsigned long long)s->timer.expiry, (unsigned long long)d);
+                 sname(c->state), armed ? "armed" : "unarmed", (unsigned long long)s->timer.expiry,
+                 (unsigned long long)d);
         if (s->sock >= 0) {
             uint32_t si = (uint32_t)s->sock & 0xffffu;
-            if (si >= st->nsocks || st->socks[si].kind != TW_SK_CONN || st->socks[si].ref != s->idx ||
+            if (si >= st->nsocks || st->socks[si].kind != TW_SK_CONN ||
+                st->socks[si].ref != s->idx ||
                 (st->socks[si].gen & 0x7fff) != ((uint32_t)s->sock >> 16))
-                fail("conn %u: slot says socket %d but the socket does not refer back", c->id, s->sock);
+                fail("conn %u: slot says socket %d but the socket does not refer back", c->id,
+                     s->sock);
         }
         if (s->listener >= 0 &&
             ((uint32_t)s->listener >= st->nlisteners || !st->listeners[s->listener].in_use))
@@ -618,8 +639,8 @@ static void check_invariants(void) {
     for (uint32_t i = st->tw_head; i != TW_NIL; i = st->tw[i].fnext) {
         const tw_twrec *r = &st->tw[i];
         if (tw__table_lookup(st, r->raddr, r->lport, r->rport) != (i | TW_TWBIT))
-            fail("TIME_WAIT record %u (port %u -> %u) is shadowed in the 4-tuple table", i, r->lport,
-                 r->rport);
+            fail("TIME_WAIT record %u (port %u -> %u) is shadowed in the 4-tuple table", i,
+                 r->lport, r->rport);
     }
 }
 
@@ -669,8 +690,10 @@ static void deliver(const uint8_t *pkt, size_t len) {
     tw_tcp_seg s;
     bool parsed = tw_packet_parse(pkt, len, &s) == 0;
     if (parsed && s.dst_addr == ST_ADDR) note_delivered(&s);
-    if (parsed) vlog_seg("IN ", &s);
-    else if (verbose) fprintf(stderr, "  IN  unparsable packet of %zu bytes\n", len);
+    if (parsed)
+        vlog_seg("IN ", &s);
+    else if (verbose)
+        fprintf(stderr, "  IN  unparsable packet of %zu bytes\n", len);
     /* The 4-tuple's TIME_WAIT, if any, before the segment. */
     bool pre_tw = false;
     uint32_t pre_snd = 0, pre_id = 0;
@@ -705,7 +728,8 @@ static void deliver(const uint8_t *pkt, size_t len) {
         if (!(e & TW_TWBIT) && tw__slot(G.st, e)->c.id != pre_id) {
             const tw_tcp_conn *c = &tw__slot(G.st, e)->c;
             if (!sgt(c->iss.v, pre_snd))
-                fail("TIME_WAIT of conn %u (%u -> %u) reopened as conn %u with ISS %u, not above the "
+                fail("TIME_WAIT of conn %u (%u -> %u) reopened as conn %u with ISS %u, not above "
+                     "the "
                      "old incarnation's SND.NXT %u",
                      pre_id, s.dst_port, s.src_port, c->id, c->iss.v, pre_snd);
         }
@@ -757,8 +781,8 @@ static void peer_send(flow *f, uint8_t flags, uint32_t seq, uint32_t ack, uint16
         for (uint32_t i = 0; i < plen; i++) B.pay[i] = pat_peer(d + i);
         pay = B.pay;
     }
-    size_t n = build_pkt(f->raddr, ST_ADDR, f->rport, f->lport, seq, ack, flags, wnd, opt, olen, pay,
-                         plen);
+    size_t n = build_pkt(f->raddr, ST_ADDR, f->rport, f->lport, seq, ack, flags, wnd, opt, olen,
+                         pay, plen);
     deliver(B.pkt, n);
 }
 
@@ -791,10 +815,11 @@ static void check_recv(int h, int rc, const uint8_t *buf, size_t asked) {
             for (int i = 0; i < rc; i++) {
                 uint32_t seq = base + he->recv_total + (uint32_t)i;
                 if (buf[i] != pat_peer(seq))
-                    fail("tw_recv returned %02x at stream offset %u (SEQ %u) but the peer sent %02x "
-                         "there (%u -> %u)",
-                         buf[i], he->recv_total + (uint32_t)i, seq, pat_peer(seq), info.rport,
-                         info.lport);
+                    fail(
+                        "tw_recv returned %02x at stream offset %u (SEQ %u) but the peer sent %02x "
+                        "there (%u -> %u)",
+                        buf[i], he->recv_total + (uint32_t)i, seq, pat_peer(seq), info.rport,
+                        info.lport);
             }
         if (f && !f->iv_full) {
             uint64_t pre = iv_prefix(f, base);
@@ -810,9 +835,10 @@ static void check_recv(int h, int rc, const uint8_t *buf, size_t asked) {
         bool ok = false;
         for (uint32_t i = 0; i < f->nfin; i++) ok |= f->fin[i] == at;
         if (!ok)
-            fail("tw_recv reported end of stream at stream offset %u (SEQ %u) in %s (err %d) but no "
-                 "FIN was delivered there (%u -> %u)",
-                 he->recv_total, at, sname(info.state), info.err, info.rport, info.lport);
+            fail(
+                "tw_recv reported end of stream at stream offset %u (SEQ %u) in %s (err %d) but no "
+                "FIN was delivered there (%u -> %u)",
+                he->recv_total, at, sname(info.state), info.err, info.rport, info.lport);
     }
 }
 
@@ -841,8 +867,8 @@ enum {
 };
 
 static const char *const op_names[OP__COUNT] = {
-    "advance", "seg", "raw", "socket", "bind", "listen", "connect", "accept", "send",
-    "recv", "shutdown", "close", "abort", "nodelay", "ack_all", "dup", "info", "icmp",
+    "advance", "seg",      "raw",   "socket", "bind",    "listen",  "connect", "accept", "send",
+    "recv",    "shutdown", "close", "abort",  "nodelay", "ack_all", "dup",     "info",   "icmp",
 };
 
 /* A flow: an existing one (byte % count), or for bytes >= 0xf0 a peer port
@@ -863,12 +889,9 @@ static int pick_handle(reader *r) {
     uint8_t b = rd8(r);
     int h = G.slot[b & 7];
     switch (b & 0xc0) {
-    case 0x40:
-        return h < 0 ? h : h + (1 << 16);
-    case 0xc0:
-        return (b & 0x20) ? -1 : (int)rd16(r);
-    default:
-        return h;
+    case 0x40: return h < 0 ? h : h + (1 << 16);
+    case 0xc0: return (b & 0x20) ? -1 : (int)rd16(r);
+    default: return h;
     }
 }
 
@@ -987,12 +1010,13 @@ static void op_raw(reader *r) {
         if ((mode & 0x04) && ihl >= 20 && total <= len && total >= ihl + 20) {
             uint8_t *t = p + ihl;
             size_t tl = total - ihl;
-            uint32_t src = (uint32_t)p[12] << 24 | (uint32_t)p[13] << 16 | (uint32_t)p[14] << 8 | p[15];
-            uint32_t dst = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19];
+            uint32_t src =
+                (uint32_t)p[12] << 24 | (uint32_t)p[13] << 16 | (uint32_t)p[14] << 8 | p[15];
+            uint32_t dst =
+                (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19];
             put16(t + 16, 0);
-            put16(t + 16, tw_cksum_fin(tw_cksum_add(tw_cksum_pseudo(src, dst, TW_IPPROTO_TCP,
-                                                                    (uint16_t)tl),
-                                                    t, tl)));
+            put16(t + 16, tw_cksum_fin(tw_cksum_add(
+                              tw_cksum_pseudo(src, dst, TW_IPPROTO_TCP, (uint16_t)tl), t, tl)));
         }
     }
     deliver(p, len);
@@ -1047,7 +1071,10 @@ static void op_icmp(reader *r) {
     /* Snapshot the connections: ICMP may only end a SYN_SENT connection, by a
      * hard error (protocol/port unreachable) quoting a SEQ in SND.UNA ..
      * SND.MAX-1; soft errors never abort (RFC 9293 MUST-56, RFC 5927). */
-    static struct { uint32_t id, una, max; tw_state state; } snap[TW_SLOT_CHUNK];
+    static struct {
+        uint32_t id, una, max;
+        tw_state state;
+    } snap[TW_SLOT_CHUNK];
     uint32_t n = G.st->nslots < TW_SLOT_CHUNK ? G.st->nslots : TW_SLOT_CHUNK;
     for (uint32_t i = 0; i < n; i++) {
         const tw_slot *sl = tw__slot(G.st, i);
@@ -1098,15 +1125,9 @@ static void run_op(reader *r) {
     uint8_t op = rd8(r) % OP__COUNT;
     if (verbose) fprintf(stderr, "op %d: %s\n", G.opi, op_names[op]);
     switch (op) {
-    case OP_ADVANCE:
-        advance_to(G.now + TW_MS(rd16(r)));
-        return;
-    case OP_SEG:
-        op_seg(r);
-        break;
-    case OP_RAW:
-        op_raw(r);
-        break;
+    case OP_ADVANCE: advance_to(G.now + TW_MS(rd16(r))); return;
+    case OP_SEG: op_seg(r); break;
+    case OP_RAW: op_raw(r); break;
     case OP_SOCKET: {
         unsigned idx = rd8(r) & 7;
         int h = tw_socket(G.st);
@@ -1163,12 +1184,8 @@ static void run_op(reader *r) {
         tw_shutdown(G.st, h, rd8(r) & 3);
         break;
     }
-    case OP_CLOSE:
-        tw_close(G.st, pick_handle(r));
-        break;
-    case OP_ABORT:
-        tw_abort(G.st, pick_handle(r));
-        break;
+    case OP_CLOSE: tw_close(G.st, pick_handle(r)); break;
+    case OP_ABORT: tw_abort(G.st, pick_handle(r)); break;
     case OP_NODELAY: {
         int h = pick_handle(r);
         tw_set_nodelay(G.st, h, rd8(r) & 1);
@@ -1192,14 +1209,9 @@ static void run_op(reader *r) {
     case OP_DUP:
         if (G.last_in_len) deliver(B.last_in, G.last_in_len);
         break;
-    case OP_INFO:
-        op_info(pick_handle(r));
-        break;
-    case OP_ICMP:
-        op_icmp(r);
-        break;
-    default:
-        break;
+    case OP_INFO: op_info(pick_handle(r)); break;
+    case OP_ICMP: op_icmp(r); break;
+    default: break;
     }
     settle_step();
 }
@@ -1222,8 +1234,8 @@ enum {
 };
 
 static const tw_state prologue_state[P__COUNT] = {
-    TW_CLOSED,      TW_LISTEN,     TW_SYN_SENT,  TW_SYN_RECEIVED, TW_ESTABLISHED, TW_FIN_WAIT_1,
-    TW_FIN_WAIT_2,  TW_CLOSING,    TW_TIME_WAIT, TW_CLOSE_WAIT,   TW_LAST_ACK,
+    TW_CLOSED,     TW_LISTEN,  TW_SYN_SENT,  TW_SYN_RECEIVED, TW_ESTABLISHED, TW_FIN_WAIT_1,
+    TW_FIN_WAIT_2, TW_CLOSING, TW_TIME_WAIT, TW_CLOSE_WAIT,   TW_LAST_ACK,
 };
 
 static tw_state flow_state(const flow *f) {
@@ -1234,8 +1246,10 @@ static tw_state flow_state(const flow *f) {
 }
 
 static void user_close(int h, bool use_shutdown) {
-    if (use_shutdown) tw_shutdown(G.st, h, TW_SHUT_WR);
-    else tw_close(G.st, h);
+    if (use_shutdown)
+        tw_shutdown(G.st, h, TW_SHUT_WR);
+    else
+        tw_close(G.st, h);
     settle_step();
 }
 
@@ -1333,13 +1347,13 @@ static void prologue(uint8_t b0, uint32_t piss) {
         settle_step();
         if (p == P_LAST_ACK) user_close(h, use_shutdown);
         break;
-    default:
-        break;
+    default: break;
     }
 verify:;
     tw_state got = flow_state(f);
     if (got != prologue_state[p])
-        fail("prologue for %s (byte 0 = %02x) ended in %s", sname(prologue_state[p]), b0, sname(got));
+        fail("prologue for %s (byte 0 = %02x) ended in %s", sname(prologue_state[p]), b0,
+             sname(got));
 }
 
 /* ------------------------------------------------------------ cleanup */
@@ -1356,14 +1370,15 @@ static void dump_leftovers(void) {
                 "persist %llu 2msl %llu fw2 %llu\n",
                 i, c->id, sname(c->state), c->flags, s->sock, s->listener, c->lport, c->rport,
                 c->snd_una.v, c->snd_nxt.v, c->snd_max.v, c->snd_wnd, c->snd_wl1.v, c->snd_wl2.v,
-                c->max_snd_wnd, tw_ring_len(&c->sndbuf),
-                tw_ring_len(&c->rcvbuf), (unsigned long long)c->t_rexmt,
-                (unsigned long long)c->t_delack, (unsigned long long)c->t_persist,
-                (unsigned long long)c->t_2msl, (unsigned long long)c->t_fw2);
+                c->max_snd_wnd, tw_ring_len(&c->sndbuf), tw_ring_len(&c->rcvbuf),
+                (unsigned long long)c->t_rexmt, (unsigned long long)c->t_delack,
+                (unsigned long long)c->t_persist, (unsigned long long)c->t_2msl,
+                (unsigned long long)c->t_fw2);
     }
     for (uint32_t i = st->tw_head; i != TW_NIL; i = st->tw[i].fnext)
-        fprintf(stderr, "  TIME_WAIT record %u: conn %u ports %u->%u expiry %llu\n", i, st->tw[i].id,
-                st->tw[i].lport, st->tw[i].rport, (unsigned long long)st->tw[i].expiry);
+        fprintf(stderr, "  TIME_WAIT record %u: conn %u ports %u->%u expiry %llu\n", i,
+                st->tw[i].id, st->tw[i].lport, st->tw[i].rport,
+                (unsigned long long)st->tw[i].expiry);
 }
 
 static void cleanup(void) {

@@ -24,7 +24,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) abort();                                                                         \
+    } while (0)
 
 /* RFC 1071 §4.1 reference: one 16-bit word at a time, end-around carry. */
 static uint16_t naive_cksum(const uint8_t *p, size_t len) {
