@@ -30,6 +30,12 @@
  *                     past a failure; the failing seed is printed)
  *   TW_LOSSY_SEED=S   run only seed S (replay a failure), e.g.
  *                     TW_LOSSY_SEED=1234 build/asan/tests/sim/test_lossy replay
+ *   TW_HEAVY_CONNS=N  the "heavy" profile: one world of N connections (CI:
+ *                     1000) over links losing 30% of packets (plus the usual
+ *                     duplication, reordering and corruption), started over
+ *                     N x 20 ms, streams of up to 8 KB each way; the full
+ *                     soak is TW_HEAVY_CONNS=10000 build/release/tests/sim/test_lossy heavy
+ *                     (TW_HEAVY_SEED=S picks another seed)
  *   TW_LOSSY_VERBOSE=1 print a summary line per seed.
  *   TW_LOSSY_TRACE=H:ID print the trace of connection incarnation ID on host
  *                     H (as named in a failure message), for debugging.
@@ -48,10 +54,15 @@
 #define NSERVERS 2
 #define NHOSTS (NCLIENTS + NSERVERS)
 #define PORT 80
-#define MAX_SOCK_IDX 4096
+#define MAX_SOCK_IDX 16384
 #define MSL TW_SEC(30)
-#define MAX_VTIME TW_SEC(3600) /* bound on virtual time per run */
-#define MAX_STEPS 3000000u     /* bound on event-loop steps per run */
+/* The heavy profile (30% loss): a FIN retransmission backed off to the 10 s
+ * RTO cap must still find TIME_WAIT there after many losses in a row, so
+ * 2MSL is 240 s (24 straight losses: 0.3^24 ~ 3e-13 per connection). */
+#define HEAVY_MSL TW_SEC(120)
+#define HEAVY_LOSS 0.30
+#define MAX_VTIME TW_SEC(3600) /* bound on virtual time per run (plus the start spread) */
+#define MAX_STEPS 3000000u     /* bound on event-loop steps per run (x connections / 150) */
 #define CHECK_EVERY 2000u      /* steps between tw__stack_check() calls */
 
 /* Seeds run in CI: together about 2 s under ASan. TW_SOAK_SEEDS runs more. */
@@ -106,6 +117,8 @@ typedef struct hoststate {
 
 typedef struct lossy {
     uint64_t seed;
+    bool heavy;   /* the heavy profile (see the header) */
+    uint64_t msl; /* MSL or HEAVY_MSL */
     tw_world *w;
     conn *conns;
     int nconns;
@@ -186,9 +199,10 @@ static void plan(lossy *L, int nconns) {
         c->idx = k;
         c->chost = (int)tw_rng_below(&r, NCLIENTS);
         c->shost = NCLIENTS + (int)tw_rng_below(&r, NSERVERS);
-        c->start = tw_rng_below(&r, TW_SEC(2));
+        c->start = tw_rng_below(&r, L->heavy ? (uint64_t)nconns * TW_MS(20) : TW_SEC(2));
         c->mode = (int)tw_rng_below(&r, M__COUNT);
         uint64_t c2s = draw_size(&r), s2c = draw_size(&r);
+        if (L->heavy) c2s %= 8193, s2c %= 8193;
         c->c = (side){
             .host = c->chost, .dir = 0, .sock = -1, .tx_total = c2s, .rx_total = s2c, .conn = c};
         c->s = (side){
@@ -445,6 +459,7 @@ static void draw_link(lossy *L) {
     c->reorder = 0.05 * tw_rng_unit(&r);
     c->reorder_extra_ns = tw_rng_range(&r, TW_MS(1), TW_MS(20));
     c->corrupt = 0.01 + 0.04 * tw_rng_unit(&r);
+    if (L->heavy) c->loss = HEAVY_LOSS;
 }
 
 static void build_world(lossy *L, int nconns) {
@@ -457,7 +472,17 @@ static void build_world(lossy *L, int nconns) {
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
     cfg.seed = L->seed;
-    cfg.msl = MSL;
+    cfg.msl = L->msl;
+    if (L->heavy) {
+        /* At 30% loss each way a round trip fails about half the time:
+         * enough retries that giving up (a correct answer, but not what this
+         * test checks) has odds below 1e-9 per segment, and orphans wait for
+         * the peer's FIN however late it comes. */
+        cfg.syn_retries = 30;
+        cfg.data_retries = 40;
+        cfg.fin_wait_2_timeout = 0;
+        cfg.max_time_wait = 65536;
+    }
     cfg.max_time_wait = 4096;
     /* With the default RTO cap of 60 s = 2MSL, a peer's last FIN, backed off
      * to the cap, can legitimately arrive just after TIME_WAIT (or an
@@ -567,7 +592,7 @@ static void check_incarnations(lossy *L) {
             ASSERT_EQ(d->state, TW_CLOSED);
             if (!d->tw || d->cause == TW_CAUSE_TW_REUSE) continue;
             ASSERT_EQ(d->cause, TW_CAUSE_TIMEOUT_2MSL);
-            ASSERT_U64_EQ(d->end - d->restart, 2 * MSL);
+            ASSERT_U64_EQ(d->end - d->restart, 2 * L->msl);
             L->tw_checked++;
         }
     }
@@ -623,17 +648,21 @@ typedef struct coverage {
     uint64_t closing, fin_reack, tw_reuse, corrupted, dup, reordered, lost, modes[M__COUNT];
 } coverage;
 
-static void run_seed(uint64_t seed, int nconns, bool verbose, coverage *cov) {
+static void run_seed_p(uint64_t seed, int nconns, bool heavy, bool verbose, coverage *cov) {
     lossy *L = calloc(1, sizeof *L);
     if (!L) abort();
     L->seed = seed;
+    L->heavy = heavy;
+    L->msl = heavy ? HEAVY_MSL : MSL;
+    uint64_t max_steps = MAX_STEPS * (nconns > 150 ? (uint64_t)nconns / 150 : 1);
+    uint64_t max_vtime = MAX_VTIME + (heavy ? (uint64_t)nconns * TW_MS(20) : 0);
     L->last_corrupt_from = -1;
     tw_test_context("seed=%" PRIu64 " (setup)", seed);
     build_world(L, nconns);
     tw_test_context("seed=%" PRIu64 " (running)", seed);
     uint64_t steps = 0;
-    while (steps < MAX_STEPS && !tw_world_idle(L->w) && tw_world_now(L->w) <= MAX_VTIME) {
-        uint64_t n = tw_world_run(L->w, MAX_VTIME, CHECK_EVERY);
+    while (steps < max_steps && !tw_world_idle(L->w) && tw_world_now(L->w) <= max_vtime) {
+        uint64_t n = tw_world_run(L->w, max_vtime, CHECK_EVERY);
         if (n == 0) break;
         steps += n;
         for (int h = 0; h < NHOSTS; h++) tw__stack_check(tw_world_stack(L->w, h));
@@ -691,11 +720,11 @@ TEST(ci_seeds) {
     const char *only = getenv("TW_LOSSY_SEED");
     if (only && *only) {
         uint64_t seed = strtoull(only, NULL, 0);
-        run_seed(seed, conns_for(seed), true, &cov);
+        run_seed_p(seed, conns_for(seed), false, true, &cov);
         return;
     }
     for (size_t i = 0; i < sizeof CI_SEEDS / sizeof *CI_SEEDS; i++)
-        run_seed(CI_SEEDS[i], conns_for(CI_SEEDS[i]), verbose(), &cov);
+        run_seed_p(CI_SEEDS[i], conns_for(CI_SEEDS[i]), false, verbose(), &cov);
     /* The CI seeds do exercise what this test is about. */
     tw_test_context("coverage of the CI seeds");
     ASSERT_CMP(cov.closing, >, 0);   /* FINs crossed: CLOSING */
@@ -720,8 +749,23 @@ TEST(soak) {
         if (verbose()) printf("# soak %" PRIu64 "/%" PRIu64 "\n", i + 1, count);
         coverage cov;
         memset(&cov, 0, sizeof cov);
-        run_seed(seed, conns_for(seed), verbose(), &cov);
+        run_seed_p(seed, conns_for(seed), false, verbose(), &cov);
     }
+}
+
+/* One world, 30% loss each way: TW_HEAVY_CONNS connections (1000 in CI). */
+TEST(heavy) {
+    const char *n = getenv("TW_HEAVY_CONNS"), *sd = getenv("TW_HEAVY_SEED");
+    int nconns = n && *n ? atoi(n) : 1000;
+    uint64_t seed = sd && *sd ? strtoull(sd, NULL, 0) : 0x30305eedull;
+    ASSERT_CMP(nconns, >, 0);
+    coverage cov;
+    memset(&cov, 0, sizeof cov);
+    run_seed_p(seed, nconns, true, verbose() || (n && *n), &cov);
+    tw_test_context("heavy profile, seed %" PRIu64, seed);
+    ASSERT_CMP(cov.lost, >, 0);
+    ASSERT_CMP(cov.corrupted, >, 0);
+    ASSERT_CMP(cov.fin_reack, >, 0);
 }
 
 TEST(stream_generator_is_a_function_of_position) {
