@@ -160,6 +160,25 @@ static bool opts_equal(const pd_pkt *a, const pd_pkt *b) {
     return true;
 }
 
+/* As packetdrill does, an outbound TSval is not checked (it is tcpwave's own
+ * clock, with a secret per-connection offset, RFC 7323 §5.4 and §7.1): the
+ * first one seen maps the script's TSval to the live one, so inbound TSecr
+ * values written as echoes of the script's TSvals reach tcpwave as echoes of
+ * its real ones. TSecr is still checked: it echoes the script's TSval. */
+static void map_outbound_ts(pd_runner *r, const pd_pkt *want, pd_pkt *got) {
+    for (int i = 0; i < got->nopts && i < want->nopts; i++) {
+        pd_opt *g = &got->opt[i];
+        const pd_opt *w = &want->opt[i];
+        if (g->kind != TW_TCPOPT_TS || w->kind != TW_TCPOPT_TS) continue;
+        if (!r->ts_known) {
+            r->ts_known = true;
+            r->live_ts = g->tsval;
+            r->script_ts = w->tsval;
+        }
+        g->tsval = w->tsval;
+    }
+}
+
 /* The first field where the actual segment differs from the line, or NULL. */
 static const char *differs(const pd_pkt *want, const pd_pkt *got) {
     if (want->flags != got->flags) return "flags";
@@ -249,6 +268,7 @@ static void expect_outbound(pd_runner *r, const pd_event *e) {
             r->rport = seg.dst_port;
         }
     }
+    map_outbound_ts(r, want, &got);
     int64_t at = (int64_t)(c->t - r->t0);
     const char *what = differs(want, &got);
     if (!what && (seg.src_port != r->lport || seg.dst_port != r->rport || seg.dst_addr != PD_REMOTE_ADDR))
@@ -281,7 +301,7 @@ static bool unexpected(pd_runner *r, const pd_event *e) {
 
 /* ---- inbound lines ---- */
 
-static size_t encode_opts(const pd_pkt *p, uint8_t *o) {
+static size_t encode_opts(const pd_runner *r, const pd_pkt *p, uint8_t *o) {
     size_t n = 0;
     for (int i = 0; i < p->nopts; i++) {
         const pd_opt *x = &p->opt[i];
@@ -294,7 +314,9 @@ static size_t encode_opts(const pd_pkt *p, uint8_t *o) {
         case TW_TCPOPT_TS:
             o[n++] = 10;
             for (int k = 3; k >= 0; k--) o[n++] = (uint8_t)(x->tsval >> (8 * k));
-            for (int k = 3; k >= 0; k--) o[n++] = (uint8_t)(x->tsecr >> (8 * k));
+            uint32_t ecr = x->tsecr;
+            if (ecr && r->ts_known) ecr = ecr - r->script_ts + r->live_ts; /* map_outbound_ts */
+            for (int k = 3; k >= 0; k--) o[n++] = (uint8_t)(ecr >> (8 * k));
             break;
         default: /* SACK */
             o[n++] = (uint8_t)(2 + 8 * x->nsack);
@@ -312,7 +334,7 @@ static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16), put16(p + 2, v); 
 
 static size_t build_inbound(pd_runner *r, const pd_pkt *p, uint8_t *buf) {
     uint8_t opts[48];
-    size_t ol = encode_opts(p, opts);
+    size_t ol = encode_opts(r, p, opts);
     size_t hl = TW_TCP_HDR_LEN + ol, tl = hl + p->len;
     uint8_t *t = buf + TW_IPV4_HDR_LEN;
     uint32_t ack = p->ack;

@@ -44,6 +44,10 @@ typedef struct pd_runner {
     uint16_t lport, rport;
     bool isn_known;
     uint32_t live_isn, script_isn;
+    /* tcpwave's TSval clock as the script wrote it: learnt from the first
+     * outbound TS option, used to put inbound TSecr values into live terms */
+    bool ts_known;
+    uint32_t live_ts, script_ts;
 
     const pd_event *pending; /* a blocking call in progress */
     uint64_t pending_done;   /* bytes a blocking write has queued so far */

@@ -196,6 +196,9 @@ int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport) {
     if (e->nodelay) c->c.flags |= TW_TF_NODELAY;
     tw__trace_user(st, &c->c, TW_CALL_CONNECT, 0);
     tw_tcp_connect(&c->c, tw__isn(st, hash), st->now);
+    /* The TSval offset from the other half of the hash, so a TIME_WAIT
+     * record can recompute it (stack.h, tw_twrec). */
+    c->c.ts_offset = tw_tcp_ts_offset_from((uint32_t)hash);
     st->counters[TW_C_CONN_ACTIVE_OPEN]++;
     tw__table_insert_slot(st, c, (uint32_t)hash);
     c->sock = s;

@@ -470,7 +470,12 @@ static bool listener_has_room(const tw_stack *st, uint32_t li) {
 static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uint32_t *li,
                             uint32_t *iss_floor) {
     tw_twrec *r = &st->tw[i];
-    tw_tcp_tw tw = {tw_seq(r->snd_nxt), tw_seq(r->rcv_nxt), r->wnd};
+    tw_tcp_tw tw = {.snd_nxt = tw_seq(r->snd_nxt),
+                    .rcv_nxt = tw_seq(r->rcv_nxt),
+                    .wnd = r->wnd,
+                    .ts = r->ts != 0,
+                    .ts_offset = r->ts ? tw_tcp_ts_offset_from(r->hash) : 0,
+                    .ts_recent = r->ts_recent};
     trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_SEG_IN, seg, 0, 0);
     uint16_t reason = 0;
     tw_tw_verdict v = tw_tcp_tw_input(&tw, seg, &reason);
@@ -488,9 +493,13 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uin
     switch (v) {
     case TW_TWV_REACK:
         tw__tw_restart(st, i, st->now + 2 * st->cfg.msl);
+        /* Echo the retransmitted FIN's TSval (RFC 7323 §4.3: it is at
+         * Last.ACK.sent, so it updates TS.Recent). */
+        if (tw.ts && seg->opt.has_ts && (int32_t)(seg->opt.tsval - tw.ts_recent) > 0)
+            r->ts_recent = tw.ts_recent = seg->opt.tsval;
         /* fall through */
     case TW_TWV_ACK:
-        tw_tcp_tw_ack(&tw, st->cfg.addr, r->lport, r->raddr, r->rport, &ack);
+        tw_tcp_tw_ack(&tw, st->cfg.addr, r->lport, r->raddr, r->rport, st->now, &ack);
         st->counters[TW_C_TCP_OUT]++;
         send_seg(st, r->id, TW_TIME_WAIT, &ack, TW_SEGMETA_TW);
         return false;
@@ -516,7 +525,10 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uin
 static bool conn_time_wait_reuse(tw_stack *st, tw_slot *s, const tw_tcp_seg *seg, uint32_t *li,
                                  uint32_t *iss_floor) {
     tw_tcp_conn *c = &s->c;
-    tw_tcp_tw tw = {c->snd_max, c->rcv_nxt, 0};
+    tw_tcp_tw tw = {.snd_nxt = c->snd_max,
+                    .rcv_nxt = c->rcv_nxt,
+                    .ts = (c->xopts & TW_XO_TS) != 0,
+                    .ts_recent = c->ts_recent};
     uint16_t reason = 0;
     if (c->state != TW_TIME_WAIT || tw_tcp_tw_input(&tw, seg, &reason) != TW_TWV_REUSE ||
         !tw__port_listening(st, seg->dst_port, li) || !listener_has_room(st, *li))
@@ -556,6 +568,7 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
     tw_seq_t iss = tw__isn(st, hash);
     if (iss_floor) iss = reuse_iss(iss, *iss_floor);
     tw_tcp_listen(c, iss, st->now);
+    c->ts_offset = tw_tcp_ts_offset_from((uint32_t)hash); /* see tw_twrec */
     /* A child starts with its listener's socket options (as on BSD). */
     const tw_tcp_settings *ls = tw__sock_settings(st, l->sock);
     if (ls) tw_tcp_settings_apply(c, ls, st->now);

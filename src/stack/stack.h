@@ -47,10 +47,13 @@ typedef struct tw_slot {
     uint8_t *mem;        /* sndbuf + rcvbuf */
 } tw_slot;
 
-/* A connection in TIME_WAIT, reduced to what RFC 9293 §3.10.7.4 needs: 48
- * bytes instead of a full connection with its buffers. */
-typedef struct tw_twrec {
-    uint64_t expiry;
+/* A connection in TIME_WAIT, reduced to what RFC 9293 §3.10.7.4, RFC 7323
+ * and RFC 6191 need: 52 bytes instead of a full connection with its buffers.
+ * Its TSval offset is not stored: tw_tcp_ts_offset_from(hash) gives it back,
+ * since the stack derived the connection's offset from the same half of the
+ * 4-tuple hash. */
+typedef struct __attribute__((packed, aligned(4))) tw_twrec {
+    uint64_t expiry;       /* 4-byte aligned: the record stays 52 bytes */
     uint32_t hash;         /* low 32 bits of the 4-tuple's hash: no rehash to remove */
     uint32_t raddr;
     uint16_t lport, rport;
@@ -58,8 +61,10 @@ typedef struct tw_twrec {
     uint32_t hnext;
     uint32_t fprev, fnext; /* expiry FIFO */
     uint32_t id;
+    uint32_t ts_recent;    /* TS.Recent when ts (RFC 7323 §4.3; RFC 6191 compares SYNs to it) */
     uint16_t wnd;
-    uint16_t live;
+    uint8_t live;
+    uint8_t ts;            /* timestamps in use; the offset is recomputed from hash */
 } tw_twrec;
 
 /* What the port choice remembers of a recent destination (table.c): its

@@ -217,6 +217,8 @@ uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c, uint32_t hash) {
     r->id = c->id;
     r->wnd = (uint16_t)tw__tcp_rcv_window(c);
     r->live = 1;
+    r->ts = (c->xopts & TW_XO_TS) != 0;
+    r->ts_recent = c->ts_recent;
     r->hnext = TW_NIL;
     r->hash = hash;
     insert_entry(st, i | TW_TWBIT, hash);

@@ -289,6 +289,9 @@ static inline uint32_t tw_seg_seqlen(const tw_tcp_seg *s) {
 typedef struct tw_tcp_tw {
     tw_seq_t snd_nxt, rcv_nxt;
     uint16_t wnd;
+    bool ts;            /* the incarnation used RFC 7323 timestamps */
+    uint32_t ts_offset; /* its TSval clock offset (TSval = ms + ts_offset) */
+    uint32_t ts_recent; /* TS.Recent: the peer's last TSval (its FIN's, normally) */
 } tw_tcp_tw;
 
 typedef enum tw_tw_verdict {
@@ -300,9 +303,15 @@ typedef enum tw_tw_verdict {
 
 /* Decides what a TIME_WAIT endpoint does with `seg`; sets *reason to a counter id. */
 tw_tw_verdict tw_tcp_tw_input(const tw_tcp_tw *tw, const tw_tcp_seg *seg, uint16_t *reason);
-/* Fills `out` with the ACK a TIME_WAIT endpoint sends. */
+/* Fills `out` with the ACK a TIME_WAIT endpoint sends at time `now` (with a
+ * TS option when the incarnation used timestamps). */
 void tw_tcp_tw_ack(const tw_tcp_tw *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                   uint16_t rport, tw_tcp_seg *out);
+                   uint16_t rport, tw_time_t now, tw_tcp_seg *out);
+/* The TSval a connection with timestamp offset `offset` sends at `now`. */
+uint32_t tw_tcp_tsval(uint32_t offset, tw_time_t now);
+/* The per-connection timestamp offset the stack derives from a secret-keyed
+ * 32-bit value of the 4-tuple, so a TIME_WAIT record can recompute it. */
+uint32_t tw_tcp_ts_offset_from(uint32_t keyed);
 
 /* Internal helpers shared by the tcp/ files. */
 void tw__tcp_count(const tw_tcp_conn *c, int counter);

@@ -556,7 +556,12 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
 
 /* The TIME_WAIT handler shared with the stack's compact records. */
 static tw_tcp_result time_wait_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
-    tw_tcp_tw tw = {c->snd_nxt, c->rcv_nxt, (uint16_t)tw__tcp_rcv_window(c)};
+    tw_tcp_tw tw = {.snd_nxt = c->snd_nxt,
+                    .rcv_nxt = c->rcv_nxt,
+                    .wnd = (uint16_t)tw__tcp_rcv_window(c),
+                    .ts = (c->xopts & TW_XO_TS) != 0,
+                    .ts_offset = c->ts_offset,
+                    .ts_recent = c->ts_recent};
     uint16_t reason = 0;
     switch (tw_tcp_tw_input(&tw, seg, &reason)) {
     case TW_TWV_REACK:

@@ -394,8 +394,11 @@ int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     case TW_TIME_WAIT:
         if (c->flags & TW_TF_ACK_NOW) {
             tw_tcp_seg s;
-            tw_tcp_tw tw = {c->snd_nxt, c->rcv_nxt, (uint16_t)tw__tcp_rcv_window(c)};
-            tw_tcp_tw_ack(&tw, c->laddr, c->lport, c->raddr, c->rport, &s);
+            /* No .ts: emit() stamps the TS option as on every segment. */
+            tw_tcp_tw tw = {.snd_nxt = c->snd_nxt,
+                            .rcv_nxt = c->rcv_nxt,
+                            .wnd = (uint16_t)tw__tcp_rcv_window(c)};
+            tw_tcp_tw_ack(&tw, c->laddr, c->lport, c->raddr, c->rport, now, &s);
             sent_ack(c);
             emit(c, tx, &s, 0, now);
             return 1;

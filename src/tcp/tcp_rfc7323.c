@@ -46,9 +46,22 @@ void tw__tcp_ts_init(tw_tcp_conn *c, tw_seq_t iss, tw_time_t now) {
     c->ts_offset = mix32(iss.v - (uint32_t)(now / 4000u));
 }
 
-uint32_t tw__tcp_ts_now(const tw_tcp_conn *c, tw_time_t now) {
+uint32_t tw_tcp_tsval(uint32_t offset, tw_time_t now) {
     /* 1 ms per tick, within the 1 ms .. 1 s RFC 7323 §5.4 allows. */
-    return (uint32_t)(now / 1000000u) + c->ts_offset;
+    return (uint32_t)(now / 1000000u) + offset;
+}
+
+uint32_t tw_tcp_ts_offset_from(uint32_t keyed) {
+    /* The stack passes the low half of the 4-tuple's SipHash (the ISN uses
+     * the high half): as secret as the ISN, unrelated to it, the same for
+     * every incarnation of the 4-tuple (timestamps keep growing across
+     * incarnations, which RFC 6191 relies on), and recomputable by a compact
+     * TIME_WAIT record that keeps only that half. */
+    return mix32(keyed ^ 0x5bd1e995u);
+}
+
+uint32_t tw__tcp_ts_now(const tw_tcp_conn *c, tw_time_t now) {
+    return tw_tcp_tsval(c->ts_offset, now);
 }
 
 void tw__tcp_syn_options(tw_tcp_conn *c, tw_tcp_seg *s, tw_time_t now) {

@@ -4,17 +4,33 @@
  * TIME_WAIT records, so both answer identically:
  * - RST: ignored (RFC 1337 "TIME-WAIT assassination" fix; RFC 9293 §3.10.7.4
  *   lets TIME_WAIT ignore it).
+ * - a SYN may reopen the 4-tuple (RFC 9293 MAY-2 / RFC 1122 §4.2.2.13) by the
+ *   rules of RFC 6191 §2: when the old incarnation used timestamps and the SYN
+ *   carries one, its TSval must be above TS.Recent (or equal, with a sequence
+ *   number above RCV.NXT); otherwise its sequence number must be above
+ *   RCV.NXT. Any other SYN gets a challenge ACK (RFC 5961 §4, RFC 9293
+ *   §3.10.7.4) where RFC 6191 says "silently drop": the later RFC 9293 asks
+ *   for the ACK, which reveals nothing the peer does not know and lets a peer
+ *   that lost state learn where the old connection stands.
+ * - PAWS (RFC 7323 §5.3 R1): a non-RST segment whose TSval is below
+ *   TS.Recent is an old duplicate: ACK, drop.
  * - a retransmission of the peer's FIN (our final ACK was lost): ACK it again
  *   and restart the 2MSL timer (RFC 9293 §3.10.7.4, eighth step).
- * - a SYN whose sequence number is above RCV.NXT: the 4-tuple may be reopened
- *   (RFC 9293 MAY-2 / RFC 1122 §4.2.2.13; RFC 6191 adds timestamps later).
- * - any other SYN: challenge ACK (RFC 5961 §4).
  * - no ACK bit: dropped; an ACK of data never sent: ACK (fifth step).
  * - an unacceptable segment: ACK (RFC 9293 §3.10.7.4 first step).
  * - an acceptable duplicate ACK: silently dropped. */
 #include <string.h>
 
 #include "tcp/tcp.h"
+
+/* RFC 6191 §2: may this SYN (no ACK) open a new incarnation? */
+static bool syn_may_reopen(const tw_tcp_tw *tw, const tw_tcp_seg *seg) {
+    if (tw->ts && seg->opt.has_ts) {
+        int32_t d = (int32_t)(seg->opt.tsval - tw->ts_recent);
+        return d > 0 || (d == 0 && tw_seq_gt(seg->seq, tw->rcv_nxt));
+    }
+    return tw_seq_gt(seg->seq, tw->rcv_nxt);
+}
 
 tw_tw_verdict tw_tcp_tw_input(const tw_tcp_tw *tw, const tw_tcp_seg *seg, uint16_t *reason) {
     uint8_t f = seg->flags;
@@ -23,11 +39,16 @@ tw_tw_verdict tw_tcp_tw_input(const tw_tcp_tw *tw, const tw_tcp_seg *seg, uint16
         return TW_TWV_DROP;
     }
     if ((f & TW_TH_SYN) && !(f & TW_TH_ACK)) {
-        if (tw_seq_gt(seg->seq, tw->rcv_nxt)) {
+        if (syn_may_reopen(tw, seg)) {
             *reason = TW_C_TW_REUSE;
             return TW_TWV_REUSE;
         }
         *reason = TW_C_CHALLENGE_ACK;
+        return TW_TWV_ACK;
+    }
+    /* RFC 7323 §5.3 R1 (TS.Recent cannot be 24 days old within 2MSL). */
+    if (tw->ts && seg->opt.has_ts && (int32_t)(seg->opt.tsval - tw->ts_recent) < 0) {
+        *reason = TW_C_DROP_PAWS;
         return TW_TWV_ACK;
     }
     if (f & TW_TH_SYN) {
@@ -60,7 +81,7 @@ tw_tw_verdict tw_tcp_tw_input(const tw_tcp_tw *tw, const tw_tcp_seg *seg, uint16
 }
 
 void tw_tcp_tw_ack(const tw_tcp_tw *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                   uint16_t rport, tw_tcp_seg *out) {
+                   uint16_t rport, tw_time_t now, tw_tcp_seg *out) {
     memset(out, 0, sizeof *out);
     out->src_addr = laddr;
     out->dst_addr = raddr;
@@ -70,4 +91,9 @@ void tw_tcp_tw_ack(const tw_tcp_tw *tw, uint32_t laddr, uint16_t lport, uint32_t
     out->ack = tw->rcv_nxt;
     out->flags = TW_TH_ACK;
     out->wnd = tw->wnd;
+    if (tw->ts) { /* RFC 7323 §3.2: every segment once TS is in use */
+        out->opt.has_ts = true;
+        out->opt.tsval = tw_tcp_tsval(tw->ts_offset, now);
+        out->opt.tsecr = tw->ts_recent;
+    }
 }

@@ -505,4 +505,144 @@ TEST(record_table_full_ends_time_wait_at_once) {
     sx_free(&x);
 }
 
+/* ---- timestamps in records (RFC 7323, RFC 6191) ---- */
+
+/* A peer segment with a TS option (TSval tsval, TSecr tsecr). */
+static sx_seg ts_seg(const sx_conn *c, uint8_t flags, uint32_t seq, uint32_t ack,
+                     tw_tcp_opts *o, uint32_t tsval, uint32_t tsecr) {
+    sx_seg s = sx_mk(c->rport, c->lport, flags, seq, ack);
+    memset(o, 0, sizeof *o);
+    o->has_ts = true;
+    o->tsval = tsval;
+    o->tsecr = tsecr;
+    if (flags & TW_TH_SYN) {
+        o->has_mss = true;
+        o->mss = 1460;
+    }
+    s.opt = o;
+    return s;
+}
+
+/* The stack's TSval clock offset: TSval - whole ms of the send time. */
+static uint32_t ts_offset_of(const sx_pkt *p) {
+    ASSERT_TRUE(p->seg.opt.has_ts);
+    return p->seg.opt.tsval - (uint32_t)(p->t / 1000000u);
+}
+
+/* Peer 41000 -> listener 80 with timestamps; the stack closes first and
+ * ends as a compact record. Returns the time TIME_WAIT began; *off is the
+ * stack's TSval offset seen on the SYN-ACK; the peer's last TSval is 300. */
+static uint64_t ts_conn_to_record(sx *x, sx_conn *c, int l, size_t *cur, uint32_t *off) {
+    tw_tcp_opts o;
+    memset(c, 0, sizeof *c);
+    c->lport = 80;
+    c->rport = 41000;
+    c->irs = 700000;
+    sx_seg syn = ts_seg(c, TW_TH_SYN, 700000, 0, &o, 100, 0);
+    ASSERT_EQ(sx_input(x, x->now + TW_MS(1), &syn), 0);
+    const sx_pkt *sa = sx_take(x, cur);
+    ASSERT_EQ(sa->seg.flags, TW_TH_SYN | TW_TH_ACK);
+    ASSERT_EQ(sa->seg.opt.tsecr, 100);
+    *off = ts_offset_of(sa);
+    uint32_t their = sa->seg.opt.tsval;
+    c->iss = sa->seg.seq.v;
+    c->snd = c->iss + 1;
+    c->rcv = 700001;
+    sx_seg ack = ts_seg(c, TW_TH_ACK, c->rcv, c->snd, &o, 200, their);
+    ASSERT_EQ(sx_input(x, x->now + TW_MS(1), &ack), 0);
+    c->sock = tw_accept(x->st, l, NULL, NULL);
+    ASSERT_CMP(c->sock, >=, 0);
+    ASSERT_EQ(tw_close(x->st, c->sock), 0);
+    sx_poll(x, x->now + TW_MS(1));
+    const sx_pkt *fin = sx_take(x, cur);
+    SX_EXPECT(fin, TW_TH_FIN | TW_TH_ACK, c->snd, c->rcv, 0);
+    ASSERT_EQ(fin->seg.opt.tsecr, 200);
+    c->snd++;
+    sx_seg fa = ts_seg(c, TW_TH_FIN | TW_TH_ACK, c->rcv, c->snd, &o, 300, fin->seg.opt.tsval);
+    ASSERT_EQ(sx_input(x, x->now + TW_MS(1), &fa), 0);
+    c->rcv++;
+    const sx_pkt *last = sx_take(x, cur);
+    SX_EXPECT(last, TW_TH_ACK, c->snd, c->rcv, 0);
+    ASSERT_EQ(last->seg.opt.tsecr, 300);
+    ASSERT_EQ(ts_offset_of(last), *off);
+    sx_poll(x, x->now);
+    ASSERT_EQ(tw_stack_conn_count(x->st), 0);
+    ASSERT_EQ(tw_stack_time_wait_count(x->st), 1);
+    return x->now;
+}
+
+TEST(record_acks_carry_timestamps_from_the_same_clock) {
+    /* RFC 7323 §3.2: once TS is in use every segment carries it, the
+     * record's ACKs included (a peer in LAST_ACK doing PAWS on them must
+     * see TSval continue the connection's clock, TSecr = TS.Recent). */
+    sx x;
+    sx_init(&x, NULL);
+    int l = sx_listen(&x, 80, 4);
+    size_t cur = 0;
+    sx_conn c;
+    uint32_t off;
+    uint64_t t = ts_conn_to_record(&x, &c, l, &cur, &off);
+    tw_tcp_opts o;
+    sx_seg fin = ts_seg(&c, TW_TH_FIN | TW_TH_ACK, c.rcv - 1, c.snd, &o, 5300, 0);
+    ASSERT_EQ(sx_input(&x, t + TW_SEC(5) + TW_MS(7), &fin), 0);
+    const sx_pkt *a = sx_take(&x, &cur);
+    SX_EXPECT(a, TW_TH_ACK, c.snd, c.rcv, 0);
+    ASSERT_EQ(a->seg.opt.tsecr, 5300); /* the retransmitted FIN's TSval */
+    ASSERT_EQ(ts_offset_of(a), off);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_FIN_REACK], 1);
+    /* PAWS: an old copy of the FIN (TSval below TS.Recent) gets an ACK, is
+     * counted, and does not restart 2MSL. */
+    uint64_t t2 = t + TW_SEC(6);
+    fin = ts_seg(&c, TW_TH_FIN | TW_TH_ACK, c.rcv - 1, c.snd, &o, 300, 0);
+    ASSERT_EQ(sx_input(&x, t2, &fin), 0);
+    a = sx_take(&x, &cur);
+    SX_EXPECT(a, TW_TH_ACK, c.snd, c.rcv, 0);
+    ASSERT_EQ(a->seg.opt.tsecr, 5300);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_DROP_PAWS], 1);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_FIN_REACK], 1);
+    ASSERT_U64_EQ(tw_stack_next_deadline(x.st), t + TW_SEC(5) + TW_MS(7) + 2 * MSL);
+    ASSERT_EQ(sx_nsent(&x), cur);
+    tw__stack_check(x.st);
+    sx_free(&x);
+}
+
+TEST(record_reopened_by_newer_timestamp_below_rcv_nxt) {
+    /* RFC 6191 §2: with timestamps the SYN's TSval decides. A SYN whose
+     * sequence number is below RCV.NXT (a peer with a random ISN) reopens
+     * the 4-tuple because its TSval is newer; the new incarnation's
+     * timestamps continue the old clock (same offset), so they keep growing
+     * across incarnations. */
+    sx x;
+    sx_init(&x, NULL);
+    int l = sx_listen(&x, 80, 4);
+    size_t cur = 0;
+    sx_conn c;
+    uint32_t off;
+    uint64_t t = ts_conn_to_record(&x, &c, l, &cur, &off);
+    tw_tcp_opts o;
+    /* An old duplicate first: sequence number above, TSval older. */
+    sx_seg old = ts_seg(&c, TW_TH_SYN, c.rcv + 100000, 0, &o, 250, 0);
+    ASSERT_EQ(sx_input(&x, t + TW_SEC(1), &old), 0);
+    const sx_pkt *a = sx_take(&x, &cur);
+    SX_EXPECT(a, TW_TH_ACK, c.snd, c.rcv, 0);
+    ASSERT_EQ(a->seg.opt.tsecr, 300);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_CHALLENGE_ACK], 1);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_REUSE], 0);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 1);
+    /* Then the new connection: sequence number far below, TSval newer. */
+    uint64_t t1 = t + TW_SEC(2);
+    sx_seg syn = ts_seg(&c, TW_TH_SYN, c.rcv - 500000, 0, &o, 2300, 0);
+    ASSERT_EQ(sx_input(&x, t1, &syn), 0);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_REUSE], 1);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
+    const sx_pkt *sa = sx_take(&x, &cur);
+    ASSERT_EQ(sa->seg.flags, TW_TH_SYN | TW_TH_ACK);
+    ASSERT_EQ(sa->seg.ack.v, c.rcv - 500000 + 1);
+    ASSERT_TRUE(tw_seq_gt(sa->seg.seq, tw_seq(c.snd)));
+    ASSERT_EQ(sa->seg.opt.tsecr, 2300);
+    ASSERT_EQ(ts_offset_of(sa), off);
+    tw__stack_check(x.st);
+    sx_free(&x);
+}
+
 TEST_MAIN()

@@ -220,7 +220,7 @@ TEST(time_wait_abort_no_rst) {
 
 /* The shared verdicts, as the stack's compact records see them. */
 TEST(time_wait_record_verdicts) {
-    tw_tcp_tw tw = {tw_seq(1002), tw_seq(5002), 65535};
+    tw_tcp_tw tw = {.snd_nxt = tw_seq(1002), .rcv_nxt = tw_seq(5002), .wnd = 65535};
     tw_tcp_seg s;
     uint16_t reason;
     memset(&s, 0, sizeof s);
@@ -247,13 +247,87 @@ TEST(time_wait_record_verdicts) {
     ASSERT_EQ(reason, TW_C_DROP_TW_SEGMENT);
 
     tw_tcp_seg out;
-    tw_tcp_tw_ack(&tw, FX_LADDR, FX_LPORT, FX_RADDR, FX_RPORT, &out);
+    tw_tcp_tw_ack(&tw, FX_LADDR, FX_LPORT, FX_RADDR, FX_RPORT, TW_SEC(7), &out);
     ASSERT_EQ(out.flags, ACK);
     ASSERT_EQ(out.seq.v, 1002);
     ASSERT_EQ(out.ack.v, 5002);
     ASSERT_EQ(out.wnd, 65535);
     ASSERT_EQ(out.src_port, FX_LPORT);
     ASSERT_EQ(out.dst_addr, FX_RADDR);
+    ASSERT_TRUE(!out.opt.has_ts); /* no timestamps in use: no option */
+}
+
+/* RFC 6191 §2 with timestamps in use: the SYN's TSval decides, whatever its
+ * sequence number; an equal TSval falls back to the sequence number. */
+TEST(time_wait_record_rfc6191_timestamps_decide) {
+    tw_tcp_tw tw = {.snd_nxt = tw_seq(1002),
+                    .rcv_nxt = tw_seq(5002),
+                    .wnd = 65535,
+                    .ts = true,
+                    .ts_offset = 1000,
+                    .ts_recent = 700};
+    tw_tcp_seg s;
+    uint16_t reason = 0;
+    memset(&s, 0, sizeof s);
+    s.flags = SYN;
+    s.opt.has_ts = true;
+
+    s.seq = tw_seq(100); /* below RCV.NXT, but a newer timestamp */
+    s.opt.tsval = 701;
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_REUSE);
+    ASSERT_EQ(reason, TW_C_TW_REUSE);
+
+    s.seq = tw_seq(9000); /* above RCV.NXT, but an old timestamp: old duplicate */
+    s.opt.tsval = 699;
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_ACK);
+    ASSERT_EQ(reason, TW_C_CHALLENGE_ACK);
+
+    s.opt.tsval = 700; /* equal: the sequence number decides */
+    s.seq = tw_seq(5003);
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_REUSE);
+    s.seq = tw_seq(5002);
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_ACK);
+    ASSERT_EQ(reason, TW_C_CHALLENGE_ACK);
+
+    s.opt.has_ts = false; /* no TS on the SYN: the sequence number decides */
+    s.seq = tw_seq(5003);
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_REUSE);
+    s.seq = tw_seq(4000);
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_ACK);
+}
+
+/* PAWS in TIME_WAIT (RFC 7323 §5.3 R1): an old timestamp is answered with an
+ * ACK and counted; RSTs stay ignored (RFC 1337), PAWS or not; the ACK
+ * carries TSval = ms + offset and TSecr = TS.Recent. */
+TEST(time_wait_record_paws_and_ts_option) {
+    tw_tcp_tw tw = {.snd_nxt = tw_seq(1002),
+                    .rcv_nxt = tw_seq(5002),
+                    .wnd = 512,
+                    .ts = true,
+                    .ts_offset = 1000,
+                    .ts_recent = 700};
+    tw_tcp_seg s;
+    uint16_t reason = 0;
+    memset(&s, 0, sizeof s);
+    s.flags = FIN | ACK;
+    s.seq = tw_seq(5001);
+    s.ack = tw_seq(1002);
+    s.opt.has_ts = true;
+    s.opt.tsval = 650; /* an old copy of the FIN */
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_ACK);
+    ASSERT_EQ(reason, TW_C_DROP_PAWS);
+    s.opt.tsval = 900; /* the retransmitted FIN */
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_REACK);
+    s.flags = RST;
+    s.opt.tsval = 1;
+    ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_DROP);
+    ASSERT_EQ(reason, TW_C_TW_RST_IGNORED);
+
+    tw_tcp_seg out;
+    tw_tcp_tw_ack(&tw, FX_LADDR, FX_LPORT, FX_RADDR, FX_RPORT, TW_SEC(7) + TW_MS(3), &out);
+    ASSERT_TRUE(out.opt.has_ts);
+    ASSERT_EQ(out.opt.tsval, 7003 + 1000);
+    ASSERT_EQ(out.opt.tsecr, 700);
 }
 
 TEST_MAIN()
