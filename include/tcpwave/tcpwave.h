@@ -46,6 +46,9 @@ typedef struct tw_stack_cfg {
     uint32_t max_conns;          /* full connections (default 4096) */
     uint32_t max_time_wait;      /* compact TIME_WAIT records (default 262144) */
     uint16_t ephemeral_lo, ephemeral_hi; /* default 32768..60999 (as Linux) */
+    bool syn_cookies;            /* answer a SYN that finds its listener's backlog (or the
+                                    connection pool) full with a SYN cookie instead of
+                                    dropping it (RFC 4987 §3.6; default true) */
     /* observation: called with each trace event at the end of the step that
      * produced it. It must not call into the stack. May be NULL. */
     void (*trace)(void *ctx, const tw_trace_ev *ev);

@@ -82,7 +82,17 @@
     X(KEEPALIVE_PROBE, "keep-alive probes sent (RFC 9293 3.8.4)")                \
     X(CONN_KEEPALIVE_TIMEDOUT, "connections aborted: keep-alive probes unanswered") \
     X(CONN_USER_TIMEDOUT, "connections aborted by the user timeout (data unacknowledged)") \
-    X(TCP_FAST_RETRANS, "fast retransmits: third duplicate ACK (RFC 5681 3.2, RFC 6582)")
+    X(TCP_FAST_RETRANS, "fast retransmits: third duplicate ACK (RFC 5681 3.2, RFC 6582)") \
+    X(SACK_RECOVERY, "SACK-based loss recoveries entered (RFC 6675 5)")         \
+    X(SACK_RESCUE, "rescue retransmissions in SACK recovery (RFC 6675 4, NextSeg rule 4)") \
+    X(SACK_BLOCK_BAD, "received SACK blocks ignored: empty, below the ACK or beyond SND.MAX") \
+    X(SACK_SB_FULL, "received SACK blocks not kept: the scoreboard was full (bounded)") \
+    X(DSACK_SENT, "D-SACK blocks sent: a duplicate segment reported (RFC 2883)") \
+    X(DSACK_RCVD, "D-SACK blocks received (RFC 2883; noted, not acted on)")    \
+    X(SYNCOOKIE_SENT, "SYN cookies sent: SYN-ACKs for a full listener, no state kept (RFC 4987 3.6)") \
+    X(SYNCOOKIE_ACCEPTED, "connections opened by an ACK that returned a valid SYN cookie") \
+    X(SYNCOOKIE_REJECTED, "ACKs to a listener sending cookies whose cookie is forged or stale (RST sent)") \
+    X(DROP_SYNCOOKIE_ACCEPT_FULL, "drop: valid SYN-cookie ACK, but the listener's accept queue is full")
 
 enum tw_counter {
 #define TW_X_ENUM(name, desc) TW_C_##name,

@@ -74,7 +74,8 @@ typedef enum tw_state {
     X(TW_OVERFLOW, "TIME_WAIT cut short: no room for another record")           \
     X(ICMP_UNREACH, "ICMP destination unreachable (hard error)")                \
     X(TIMEOUT_KEEPALIVE, "keep-alive probes unanswered")                       \
-    X(TIMEOUT_USER, "user timeout: data unacknowledged too long")
+    X(TIMEOUT_USER, "user timeout: data unacknowledged too long")              \
+    X(SYN_COOKIE, "ACK returned a valid SYN cookie (SYN_RECEIVED rebuilt)")
 
 typedef enum tw_cause {
 #define TW_X_CAUSE(n, d) TW_CAUSE_##n,

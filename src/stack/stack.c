@@ -165,6 +165,7 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     cfg->max_time_wait = 262144;
     cfg->ephemeral_lo = 32768;
     cfg->ephemeral_hi = 60999;
+    cfg->syn_cookies = true;
 }
 
 static int check_cfg(const tw_stack_cfg *c) {
@@ -541,6 +542,22 @@ static bool conn_time_wait_reuse(tw_stack *st, tw_slot *s, const tw_tcp_seg *seg
     return true;
 }
 
+/* An ACK for listener li with no connection may return a SYN cookie
+ * (syncookie.c). True when it was taken here: the connection it stands for
+ * made and handed the ACK, or the ACK dropped (accept queue or pool full). */
+static bool cookie_ack_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg, uint64_t hash) {
+    uint16_t reason;
+    tw_slot *s = tw__cookie_ack(st, li, seg, hash, &reason);
+    if (s) {
+        conn_input(st, s, seg);
+        return true;
+    }
+    if (!reason) return false;
+    st->counters[reason]++;
+    trace_seg(st, 0, TW_LISTEN, TW_EV_DROP, seg, 0, reason);
+    return true;
+}
+
 /* A segment for listener li (RFC 9293 §3.10.7.2). iss_floor: NULL, or the
  * SND.NXT of the TIME_WAIT incarnation this SYN just ended. hash: the
  * segment's 4-tuple hash (tw__tuple_hash), from the lookup that missed. */
@@ -549,6 +566,7 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
     tw_listener *l = &st->listeners[li];
     uint8_t f = seg->flags;
     if ((f & TW_TH_RST) || !(f & TW_TH_SYN) || (f & TW_TH_ACK)) {
+        if (cookie_ack_input(st, li, seg, hash)) return;
         /* RFC 9293 §3.10.7.2: RST ignored, ACK answered with RST. */
         uint16_t reason = (f & TW_TH_ACK) && !(f & TW_TH_RST) ? TW_C_RST_BAD_ACK : TW_C_DROP_LISTEN_NOT_SYN;
         st->counters[reason]++;
@@ -558,6 +576,15 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
     }
     tw_slot *s = l->pending >= l->backlog ? NULL : tw__slot_new(st);
     if (!s) {
+        /* No room for the SYN: a SYN cookie answers it, keeping nothing. */
+        tw_tcp_seg synack;
+        if (tw__cookie_synack(st, li, seg, hash, &synack)) {
+            trace_seg(st, 0, TW_LISTEN, TW_EV_SEG_IN, seg, 0, 0);
+            st->counters[TW_C_TCP_IN]++;
+            st->counters[TW_C_TCP_OUT]++;
+            send_seg(st, 0, TW_LISTEN, &synack, 0);
+            return;
+        }
         uint16_t reason = l->pending >= l->backlog ? TW_C_DROP_LISTEN_OVERFLOW : TW_C_DROP_NO_MEMORY;
         st->counters[reason]++;
         trace_seg(st, 0, TW_LISTEN, TW_EV_DROP, seg, 0, reason);

@@ -84,6 +84,8 @@ typedef struct tw_listener {
     uint32_t backlog;
     uint32_t pending;    /* children not yet accepted (any state) */
     uint32_t acc_head, acc_tail;
+    uint64_t cookie_tick; /* syncookie.c: cookie clock tick of the latest cookie sent + 1
+                             (0: none); ACKs are checked for cookies only while one can live */
     uint8_t in_use;
 } tw_listener;
 
@@ -230,6 +232,20 @@ void tw__settle(tw_stack *st, tw_slot *s);
 tw_seq_t tw__isn(const tw_stack *st, uint64_t tuple_hash);
 void tw__queue_event(tw_stack *st, int sock, uint32_t what, int err);
 void tw__trace_user(tw_stack *st, const tw_tcp_conn *c, tw_user_call call, uint32_t len);
+
+/* syncookie.c: SYN cookies (RFC 4987 §3.6) for a listener that cannot take
+ * another SYN. `hash` is the segment's tw__tuple_hash in both. */
+/* Fills `out` with the cookie SYN-ACK answering `syn` for listener li and
+ * returns true; false (nothing done) when cookies are off (cfg.syn_cookies). */
+bool tw__cookie_synack(tw_stack *st, uint32_t li, const tw_tcp_seg *syn, uint64_t hash,
+                       tw_tcp_seg *out);
+/* An ACK (no SYN, no RST) for listener li and no connection. If it returns
+ * a live cookie, the connection the SYN would have made, rebuilt in
+ * SYN_RECEIVED and in the table: the caller hands it the ACK. Else NULL,
+ * with *reason the drop counter when the ACK is dropped here (accept queue
+ * or pool full), or 0 when the listener answers it as usual (RST). */
+tw_slot *tw__cookie_ack(tw_stack *st, uint32_t li, const tw_tcp_seg *ack, uint64_t hash,
+                        uint16_t *reason);
 
 /* icmp.c: an IPv4 packet that is not TCP. Returns 0 when it was an ICMP
  * message put to use, else the drop reason (DROP_IP_PROTO if not ICMP). */

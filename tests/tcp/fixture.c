@@ -154,6 +154,8 @@ tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void
     return input(&s);
 }
 
+tw_tcp_result send_seg_raw(tw_tcp_seg *s) { return input(s); }
+
 tw_tcp_opts fx_peer_syn_opts(void) {
     tw_tcp_opts o;
     memset(&o, 0, sizeof o);

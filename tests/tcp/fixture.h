@@ -135,6 +135,9 @@ tw_tcp_result send_seg_mss(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t w
 /* Same, with the options in `opt` (NULL: none). */
 tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload,
                            uint32_t len, uint16_t wnd, const tw_tcp_opts *opt);
+/* Same, for a segment the test built whole (e.g. parsed from a packet, with
+ * its urgent pointer): the fixture fills in the addresses and ports. */
+tw_tcp_result send_seg_raw(tw_tcp_seg *s);
 /* Options of the peer's SYN / SYN-ACK as fx_opts describes them. */
 tw_tcp_opts fx_peer_syn_opts(void);
 /* Only a timestamps option: TSval, TSecr. */
