@@ -500,6 +500,9 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uin
             r->ts_recent = tw.ts_recent = seg->opt.tsval;
         /* fall through */
     case TW_TWV_ACK:
+        /* Answered, not taken: traced as a drop with its reason, as for a
+         * full connection (conn_input). */
+        if (v == TW_TWV_ACK) trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_DROP, seg, 0, reason);
         tw_tcp_tw_ack(&tw, st->cfg.addr, r->lport, r->raddr, r->rport, st->now, &ack);
         st->counters[TW_C_TCP_OUT]++;
         send_seg(st, r->id, TW_TIME_WAIT, &ack, TW_SEGMETA_TW);

@@ -113,6 +113,15 @@ static void nr_rto(tw_tcp_conn *c, bool first) {
     c->cc_acked = 0;
 }
 
+/* RFC 6675 §5 step 4.2: ssthresh = cwnd = FlightSize / 2, with RFC 5681
+ * equation 4's floor of two segments. No inflation follows: pipe, not cwnd,
+ * accounts for the segments that left the network (tcp_sack.c). */
+static void nr_sack_recovery(tw_tcp_conn *c, uint32_t flight) {
+    c->ssthresh = half_flight(c, flight);
+    c->cwnd = c->ssthresh;
+    c->cc_acked = 0;
+}
+
 static void nr_idle(tw_tcp_conn *c) {
     /* RFC 5681 §4.1: cwnd = min(RW, cwnd) with RW = the initial window. */
     uint32_t rw = tw_cc_initial_window(c->smss);
@@ -120,5 +129,5 @@ static void nr_idle(tw_tcp_conn *c) {
 }
 
 const tw_tcp_cc_ops tw_cc_newreno = {
-    "newreno", nr_init, nr_ack, nr_dupack, nr_rto, nr_idle,
+    "newreno", nr_init, nr_ack, nr_dupack, nr_rto, nr_idle, nr_sack_recovery,
 };

@@ -101,7 +101,12 @@ enum {
     TW_TF_SHUT_RD = 1 << 12,    /* user shut down the receive side */
     TW_TF_RETRANSMITTING = 1 << 13, /* snd_nxt was pulled back by an RTO */
     TW_TF_SWS_OVERRIDE = 1 << 14, /* persist fired with an open but small window: send what fits */
+    TW_TF_DSACK = 1 << 15,      /* dsack_left..dsack_right goes first in our next ACK (RFC 2883) */
 };
+
+/* The sender's SACK scoreboard holds at most this many SACKed ranges: a
+ * peer reporting many tiny blocks cannot make it grow (tcp_sack.c). */
+#define TW_SACK_SB_MAX 8
 
 typedef struct tw_tcp_conn {
     tw_state state;
@@ -189,6 +194,16 @@ typedef struct tw_tcp_conn {
      * each of the latest out-of-order arrivals, most recent first. */
     tw_seq_t sack_recent[TW_TCP_MAX_SACK];
     uint8_t nsack_recent;
+    uint8_t nsb;             /* ranges in sb[] */
+    /* D-SACK to report (RFC 2883), valid with TW_TF_DSACK. */
+    tw_seq_t dsack_left, dsack_right;
+
+    /* The sending side of SACK (tcp_sack.c, RFC 6675): the scoreboard, the
+     * SACKed ranges above SND.UNA, sorted, disjoint and not touching. */
+    struct { tw_seq_t start, end; } sb[TW_SACK_SB_MAX];
+    tw_seq_t high_rxt;       /* HighRxt: end of the highest retransmission of the recovery */
+    tw_seq_t rescue_rxt;     /* RescueRxt (RFC 6675 §4 NextSeg rule 4) */
+    uint32_t pipe;           /* bytes estimated in the network (SetPipe, RFC 6675 §4) */
 } tw_tcp_conn;
 
 /* conn->uflags bits. */
@@ -359,6 +374,46 @@ void tw__tcp_sack_note(tw_tcp_conn *c, tw_seq_t seq);
 void tw__tcp_sack_fill(const tw_tcp_conn *c, tw_tcp_seg *s);
 /* Bytes the SACK option of the next segment takes (0 when none). */
 uint32_t tw__tcp_sack_bytes(const tw_tcp_conn *c);
+/* True when our next ACK carries SACK blocks (held data or a D-SACK). */
+static inline bool tw__tcp_sack_due(const tw_tcp_conn *c) {
+    /* ooo.n read in place (tw_asm_empty): this runs for every segment sent. */
+    return (c->ooo.n || (c->flags & TW_TF_DSACK)) && (c->xopts & TW_XO_SACK);
+}
+/* A segment carried sequence numbers [left, right) we had received before:
+ * report them as a D-SACK block in the next ACK (RFC 2883 §4). */
+void tw__tcp_dsack_note(tw_tcp_conn *c, tw_seq_t left, tw_seq_t right);
+/* Out-of-order data at [off, off+len) from RCV.NXT arrived: the part of it
+ * already held, if any, is reported as a D-SACK block. */
+void tw__tcp_dsack_held(tw_tcp_conn *c, uint32_t off, uint32_t len);
+
+/* tcp_sack.c, the sending side: the scoreboard and RFC 6675 loss recovery. */
+/* An acceptable ACK, after SND.UNA moved by `acked` bytes (0 for none);
+ * `flight` was SND.MAX - SND.UNA before, `dup` tells whether it is a
+ * duplicate ACK as RFC 5681 §2 defines it. Takes the SACK blocks into the
+ * scoreboard and runs RFC 6675 §5 (or, without SACK information, hands the
+ * ACK to congestion control as NewReno does). */
+void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uint32_t flight,
+                      bool dup);
+/* True when an ACK must go through tw__tcp_sack_ack(): SACK is in use and
+ * the ACK carries blocks, the scoreboard holds ranges or pipe governs
+ * sending. Otherwise the NewReno path costs nothing extra. */
+static inline bool tw__tcp_sack_path(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    return (seg->opt.nsack | c->nsb | (c->ccf & TW_CCF_PIPE)) && (c->xopts & TW_XO_SACK);
+}
+/* The retransmission timer expired (RFC 6675 §5.1): the scoreboard is
+ * cleared and SACK recovery ends (congestion control has set `recover`). */
+void tw__tcp_sack_rto(tw_tcp_conn *c);
+/* NextSeg (RFC 6675 §4): rules 1 (`rule` 1: a lost hole), or with rule 3
+ * (`rule` 3: any hole above HighRxt below the highest SACKed byte) and 4
+ * (the rescue retransmission). Returns the rule that gave [*seq, *seq +
+ * *len) (len at most SMSS, within one hole), or 0. */
+int tw__tcp_sack_next_seg(const tw_tcp_conn *c, int rule, tw_seq_t *seq, uint32_t *len);
+/* SetPipe (RFC 6675 §4): conn->pipe from the scoreboard. */
+void tw__tcp_sack_set_pipe(tw_tcp_conn *c);
+/* Retransmission after an RTO (go-back-N from SND.NXT): moves SND.NXT past
+ * a SACKed range it stands at and returns how many bytes may go before the
+ * next SACKed range (UINT32_MAX: no limit), RFC 6675 §5.1. */
+uint32_t tw__tcp_sack_skip(tw_tcp_conn *c);
 
 /* tcp_keep.c: keep-alives (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6) and the user
  * timeout (RFC 9293 §3.10.8, RFC 5482). */

@@ -9,7 +9,12 @@
  * cc_newreno.c is the one algorithm: slow start and congestion avoidance
  * (RFC 5681 §3.1), fast retransmit and fast recovery (§3.2) with the NewReno
  * modification (RFC 6582), the initial window of RFC 6928 and the restart
- * window after idle (RFC 5681 §4.1). */
+ * window after idle (RFC 5681 §4.1).
+ *
+ * When SACK is in use, loss recovery is RFC 6675's (tcp_sack.c): it decides
+ * when recovery starts and ends and what to send, by pipe rather than by
+ * inflating cwnd, and asks congestion control only for the reduced window
+ * (sack_recovery); cwnd is left alone during that recovery. */
 #ifndef TW_TCP_TCP_CC_H
 #define TW_TCP_TCP_CC_H
 
@@ -25,6 +30,8 @@ struct tw_tcp_conn;
 enum {
     TW_CCF_RECOVERY = 1, /* in fast recovery (RFC 5681 §3.2 / RFC 6582) */
     TW_CCF_REXMT = 2,    /* retransmit the first unacknowledged segment at the next output */
+    TW_CCF_SACK = 4,     /* the recovery is RFC 6675's (with TW_CCF_RECOVERY) */
+    TW_CCF_PIPE = 8,     /* new data goes while cwnd - pipe >= SMSS (RFC 6675 §5 steps 3, C) */
 };
 
 typedef struct tw_tcp_cc_ops {
@@ -41,6 +48,9 @@ typedef struct tw_tcp_cc_ops {
     void (*rto)(struct tw_tcp_conn *c, bool first);
     /* About to send after no data was sent for more than an RTO (§4.1). */
     void (*idle)(struct tw_tcp_conn *c);
+    /* SACK-based loss recovery starts (RFC 6675 §5 step 4.2): set ssthresh
+     * and cwnd for it; `flight` is SND.MAX - SND.UNA. */
+    void (*sack_recovery)(struct tw_tcp_conn *c, uint32_t flight);
 } tw_tcp_cc_ops;
 
 extern const tw_tcp_cc_ops tw_cc_newreno;

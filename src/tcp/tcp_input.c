@@ -276,15 +276,13 @@ static bool is_dupack(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
 }
 
 /* An ACK of new data (SEG.ACK > SND.UNA): release acknowledged data, take
- * an RTT sample, restart or stop the retransmission timer, and tell
- * congestion control. */
-static void ack_new_data(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
+ * an RTT sample, restart or stop the retransmission timer. `flight` is
+ * SND.MAX - SND.UNA before it; congestion control is told by the caller. */
+static void ack_new_data(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, uint32_t flight) {
     tw_seq_t start = tw__tcp_snd_data_start(c);
     int32_t covered = tw_seq_diff(seg->ack, start);
     uint32_t buffered = tw_ring_len(&c->sndbuf);
     uint32_t n = covered > 0 ? ((uint32_t)covered < buffered ? (uint32_t)covered : buffered) : 0;
-    uint32_t flight = (uint32_t)tw_seq_diff(c->snd_max, c->snd_una);
-    uint32_t acked = (uint32_t)tw_seq_diff(seg->ack, c->snd_una);
     tw_ring_discard(&c->sndbuf, n);
     c->snd_una = seg->ack;
     if (tw_seq_lt(c->snd_nxt, c->snd_una)) c->snd_nxt = c->snd_una;
@@ -310,7 +308,6 @@ static void ack_new_data(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
     if (tw_seq_eq(c->snd_una, c->snd_max)) c->t_rexmt = TW_TIME_NEVER;
     else tw__tcp_arm_rexmt(c, now);
     if (n) c->events |= TW_CEV_WRITABLE;
-    c->cc->ack(c, acked, flight);
 }
 
 /* Step 5 for the synchronized states: SND.UNA, the send window, RTT, the
@@ -329,7 +326,16 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
         return false;
     }
     bool dup = is_dupack(c, seg); /* before the window update below */
-    if (tw_seq_gt(seg->ack, c->snd_una)) ack_new_data(c, now, seg);
+    uint32_t flight = (uint32_t)tw_seq_diff(c->snd_max, c->snd_una);
+    uint32_t acked = 0;
+    if (tw_seq_gt(seg->ack, c->snd_una)) {
+        acked = (uint32_t)tw_seq_diff(seg->ack, c->snd_una);
+        ack_new_data(c, now, seg, flight);
+    }
+    /* SACK blocks, a scoreboard or a pipe-governed send: RFC 6675 decides
+     * (tcp_sack.c); otherwise congestion control alone (NewReno). */
+    if (tw__tcp_sack_path(c, seg)) tw__tcp_sack_ack(c, seg, acked, flight, dup);
+    else if (acked) c->cc->ack(c, acked, flight);
     else if (dup) c->cc->dupack(c);
     c->probes_unanswered = 0; /* the peer is alive: it answered */
     /* Send window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule). */
@@ -404,12 +410,24 @@ static void take_fin(tw_tcp_conn *c, tw_time_t now) {
     }
 }
 
+/* RFC 2883 §4: data of a segment at or below RCV.NXT was received before:
+ * report it as a D-SACK block. Only within the largest window we can offer
+ * behind RCV.NXT, so an old or forged sequence number is never echoed. */
+static void note_dup_data(tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    if (!seg->len || !(c->xopts & TW_XO_SACK) || (seg->flags & TW_TH_RST)) return;
+    tw_seq_t l = (seg->flags & TW_TH_SYN) ? tw_seq_add(seg->seq, 1) : seg->seq;
+    int32_t below = tw_seq_diff(c->rcv_nxt, l);
+    if (below <= 0 || (uint32_t)below > (65535u << c->rcv_wscale)) return;
+    tw__tcp_dsack_note(c, l, tw_seq_min(tw_seq_add(l, seg->len), c->rcv_nxt));
+}
+
 /* Step 7: in-order data goes to the receive ring, out-of-order data into the
  * ring's free area with its range recorded, and a gap being filled is ACKed
  * at once (RFC 9293 §3.10.7.4 and RFC 5681 §4.2). */
 static void data_input(tw_tcp_conn *c, tw_time_t now, const trimmed *t) {
     int32_t off = tw_seq_diff(t->seq, c->rcv_nxt);
     if (off > 0) {
+        tw__tcp_dsack_held(c, (uint32_t)off, t->len); /* a repeat of held data (RFC 2883) */
         uint32_t w = tw_ring_write_at(&c->rcvbuf, (uint32_t)off, t->data, t->len);
         if (w < t->len || tw_asm_add(&c->ooo, (uint32_t)off, w) < 0)
             tw__tcp_count(c, TW_C_DROP_OOO_FULL);
@@ -521,6 +539,7 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
     if (!acceptable(c, seg)) {
         if (seg->flags & TW_TH_RST) return drop(c, TW_ACT_DROP, TW_C_DROP_RST_OUT_OF_WINDOW);
         if (zero_window_ack(c, seg)) return zero_window_input(c, now, seg);
+        note_dup_data(c, seg);
         ack_now(c);
         return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
     }
@@ -545,6 +564,7 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
     }
     tw_tcp_result res = accept_();
     if (!ack_input(c, now, seg, &res)) return res;
+    note_dup_data(c, seg); /* a front part already received */
     trimmed t;
     trim_to_window(c, seg, &t);
     res = text_and_fin(c, now, &t);

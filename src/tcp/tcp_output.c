@@ -147,18 +147,24 @@ static bool nothing_due(const tw_tcp_conn *c) {
 /* Payload of a full-sized segment sent now: SMSS, less the SACK blocks it
  * will carry (RFC 2018 §4, tcp_sack.c), so the packet stays within the MSS. */
 static uint32_t seg_data_max(const tw_tcp_conn *c) {
-    uint32_t sb = tw__tcp_sack_bytes(c);
+    uint32_t sb = tw__tcp_sack_due(c) ? tw__tcp_sack_bytes(c) : 0;
     return c->smss > sb ? c->smss - sb : 1;
 }
 
 /* How far beyond SND.UNA data may go: min(cwnd, SND.WND) (RFC 5681 §3.1),
  * cwnd plus one SMSS per duplicate ACK for the first two of them (Limited
- * Transmit, RFC 3042 / RFC 5681 §3.2 step 1). */
+ * Transmit, RFC 3042 / RFC 5681 §3.2 step 1). When pipe governs (SACK
+ * recovery and SACK Limited Transmit, RFC 6675 §5 steps 3 and C), new data
+ * may go beyond SND.NXT only while cwnd - pipe >= SMSS. */
 static uint32_t send_window(const tw_tcp_conn *c) {
     uint32_t cw = c->cwnd;
-    if (c->dupacks && c->dupacks < 3 && !(c->ccf & TW_CCF_RECOVERY) &&
-        tw_seq_eq(c->snd_nxt, c->snd_max)) /* new data only (RFC 3042 §2) */
+    if ((c->ccf & TW_CCF_PIPE) && tw_seq_eq(c->snd_nxt, c->snd_max)) {
+        uint32_t room = c->cwnd > c->pipe ? c->cwnd - c->pipe : 0;
+        cw = (uint32_t)tw_seq_diff(c->snd_nxt, c->snd_una) + (room >= c->smss ? room : 0);
+    } else if (c->dupacks && c->dupacks < 3 && !(c->ccf & TW_CCF_RECOVERY) &&
+               tw_seq_eq(c->snd_nxt, c->snd_max)) { /* new data only (RFC 3042 §2) */
         cw += c->dupacks * c->smss;
+    }
     return cw < c->snd_wnd ? cw : c->snd_wnd;
 }
 
@@ -177,6 +183,10 @@ static tw_seq_t bare_ack_seq(const tw_tcp_conn *c) {
 /* Decides the next data/FIN/ACK segment; returns 1 if one was emitted. */
 static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     if (nothing_due(c)) return 0;
+    /* Go-back-N after an RTO skips what the peer SACKed since (RFC 6675
+     * §5.1) and stops short of the next SACKed range. */
+    uint32_t sack_room = UINT32_MAX;
+    if (c->nsb && tw_seq_lt(c->snd_nxt, c->snd_max)) sack_room = tw__tcp_sack_skip(c);
     tw_seq_t start = tw__tcp_snd_data_start(c);
     uint32_t buffered = tw_ring_len(&c->sndbuf);
     int32_t off_s = tw_seq_diff(c->snd_nxt, start);
@@ -190,6 +200,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     uint32_t full = seg_data_max(c);
     if (len > full) len = full;
     if (len > tx->scratch_cap) len = tx->scratch_cap;
+    if (len > sack_room) len = sack_room;
     unsigned meta = 0;
     bool retrans = tw_seq_lt(c->snd_nxt, c->snd_max);
 
@@ -245,6 +256,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     if (seqlen) {
         c->t_persist = TW_TIME_NEVER;
         c->t_last_send = now;
+        if (c->ccf & TW_CCF_PIPE) c->pipe += seqlen; /* RFC 6675 §5 (3.3), (C.4) */
     }
     if (!tw_seq_lt(c->snd_nxt, c->snd_max)) c->flags &= ~(uint32_t)TW_TF_RETRANSMITTING;
     sent_ack(c);
@@ -329,27 +341,31 @@ static int send_keepalive(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     return 1;
 }
 
-/* Fast retransmit (RFC 5681 §3.2 step 3) and NewReno's retransmission on a
- * partial ACK (RFC 6582 §3.2 step 4), asked for by congestion control: the
- * first unacknowledged segment again, at most SMSS, leaving SND.NXT where
- * it is (new data goes on from there as cwnd allows). */
-static int send_rexmt(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
-    c->ccf &= (uint8_t)~TW_CCF_REXMT;
-    int32_t off_s = tw_seq_diff(c->snd_una, tw__tcp_snd_data_start(c));
+/* Retransmits at most `max` sequence numbers from `seq` (< SND.MAX): old
+ * data and, where it reaches it, our FIN, leaving SND.NXT where it is (new
+ * data goes on from there as the window allows). Returns the sequence
+ * numbers sent, 0 if none. Used by fast retransmit (RFC 5681 §3.2 step 3),
+ * NewReno's retransmission on a partial ACK (RFC 6582 §3.2 step 4), both at
+ * SND.UNA, and by SACK recovery (RFC 6675 §5, wherever NextSeg says). */
+static uint32_t send_rexmt_at(tw_tcp_conn *c, tw_seq_t seq, uint32_t max, tw_time_t now,
+                              const tw_tcp_tx *tx) {
+    int32_t off_s = tw_seq_diff(seq, tw__tcp_snd_data_start(c));
     uint32_t off = off_s > 0 ? (uint32_t)off_s : 0;
     uint32_t buffered = tw_ring_len(&c->sndbuf);
     uint32_t avail = off < buffered ? buffered - off : 0;
-    uint32_t sent = (uint32_t)tw_seq_diff(c->snd_max, c->snd_una);
+    int32_t sent_s = tw_seq_diff(c->snd_max, seq);
+    uint32_t sent = sent_s > 0 ? (uint32_t)sent_s : 0;
     uint32_t len = avail < sent ? avail : sent;
+    if (len > max) len = max;
     if (len > seg_data_max(c)) len = seg_data_max(c);
     if (len > tx->scratch_cap) len = tx->scratch_cap;
-    tw_seq_t end = tw_seq_add(c->snd_una, len);
+    tw_seq_t end = tw_seq_add(seq, len);
     bool fin = (c->flags & TW_TF_FIN_QUEUED) && tw_seq_eq(end, c->fin_seq) &&
-               tw_seq_gt(c->snd_max, c->fin_seq);
+               tw_seq_gt(c->snd_max, c->fin_seq) && max > len;
     if (len == 0 && !fin) return 0;
     tw_tcp_seg s;
     fill_hdr(c, &s);
-    s.seq = c->snd_una;
+    s.seq = seq;
     s.ack = c->rcv_nxt;
     s.flags = TW_TH_ACK | (fin ? TW_TH_FIN : 0) | (len && len == avail ? TW_TH_PSH : 0);
     if (len) {
@@ -363,7 +379,76 @@ static int send_rexmt(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     c->t_last_send = now;
     sent_ack(c);
     emit(c, tx, &s, TW_SEGMETA_RETRANS, now);
+    return len + (fin ? 1u : 0u);
+}
+
+/* NewReno's retransmission of the first unacknowledged segment. */
+static int send_rexmt(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    c->ccf &= (uint8_t)~TW_CCF_REXMT;
+    return send_rexmt_at(c, c->snd_una, UINT32_MAX, now, tx) ? 1 : 0;
+}
+
+/* One retransmission NextSeg chose by `rule` (RFC 6675 §5 step C.1), with
+ * C.2 and C.4: pipe grows by what was sent, HighRxt moves past it, except
+ * for the rescue retransmission, after which RescueRxt = RecoveryPoint. */
+static int send_next_seg(tw_tcp_conn *c, int rule, tw_time_t now, const tw_tcp_tx *tx) {
+    tw_seq_t seq;
+    uint32_t len;
+    rule = tw__tcp_sack_next_seg(c, rule, &seq, &len);
+    if (!rule) return 0;
+    uint32_t k = send_rexmt_at(c, seq, len, now, tx);
+    if (!k) return 0;
+    c->pipe += k;
+    if (rule == 4) {
+        c->rescue_rxt = tw_seq_add(c->recover, 1);
+        tw__tcp_count(c, TW_C_SACK_RESCUE);
+    } else {
+        c->high_rxt = tw_seq_add(seq, k);
+    }
     return 1;
+}
+
+/* SACK loss recovery's sending (RFC 6675 §5), first part: on entry the
+ * segment at HighACK + 1 (step 4.3, up to its hole's end) and SetPipe
+ * (4.4); then step (C) with NextSeg rule 1, the lost holes, while cwnd -
+ * pipe >= SMSS. Rule 2 (new data) is the send_one() loop that follows, with
+ * send_window() measuring by pipe, and rules 3 and 4 come after it
+ * (send_sack_rest): the order NextSeg gives, without a second caller of
+ * send_one(), which the hot path wants inlined. */
+static int send_sack_holes(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    int n = 0;
+    if (c->ccf & TW_CCF_REXMT) {
+        c->ccf &= (uint8_t)~TW_CCF_REXMT;
+        uint32_t max = c->smss;
+        if (c->nsb && tw_seq_gt(c->sb[0].start, c->snd_una)) {
+            uint32_t hole = (uint32_t)tw_seq_diff(c->sb[0].start, c->snd_una);
+            if (hole < max) max = hole;
+        }
+        uint32_t k = send_rexmt_at(c, c->snd_una, max, now, tx);
+        if (k) {
+            n++;
+            c->high_rxt = c->rescue_rxt = tw_seq_add(c->snd_una, k);
+        }
+        tw__tcp_sack_set_pipe(c);
+    }
+    /* Each round raises pipe by at least one; the bound only guards
+     * against a bug looping for ever. */
+    for (unsigned guard = 0; guard < 1024u && c->cwnd >= c->pipe + c->smss; guard++) {
+        if (!send_next_seg(c, 1, now, tx)) break;
+        n++;
+    }
+    return n;
+}
+
+/* Second part, after new data had its turn: NextSeg rules 3 (holes not yet
+ * deemed lost) and 4 (the rescue retransmission) while cwnd - pipe >= SMSS. */
+static int send_sack_rest(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
+    int n = 0;
+    for (unsigned guard = 0; guard < 1024u && c->cwnd >= c->pipe + c->smss; guard++) {
+        if (!send_next_seg(c, 3, now, tx)) break;
+        n++;
+    }
+    return n;
 }
 
 static int send_rst(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
@@ -409,13 +494,15 @@ int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     }
     if (c->flags & TW_TF_FORCE_PROBE) n += send_probe(c, now, tx);
     if (c->uflags & TW_UF_KEEP_PROBE) n += send_keepalive(c, now, tx);
-    if (c->ccf & TW_CCF_REXMT) n += send_rexmt(c, now, tx);
+    if (c->ccf & (TW_CCF_SACK | TW_CCF_REXMT))
+        n += (c->ccf & TW_CCF_SACK) ? send_sack_holes(c, now, tx) : send_rexmt(c, now, tx);
     /* RFC 5681 §4.1: nothing in flight and no data sent for more than an
      * RTO: the ACK clock is gone, start again from the restart window. */
     if (tw_seq_eq(c->snd_una, c->snd_max) && c->t_last_send && now - c->t_last_send > c->rto)
         c->cc->idle(c);
     /* Bounded: each round sends at least one byte, a FIN or the only ACK. */
     while (send_one(c, now, tx)) n++;
+    if (c->ccf & TW_CCF_SACK) n += send_sack_rest(c, now, tx);
     c->flags &= ~(uint32_t)TW_TF_SWS_OVERRIDE;
     maybe_arm_persist(c, now);
     return n;

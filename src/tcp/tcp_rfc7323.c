@@ -12,8 +12,8 @@
  * per-connection millisecond clock and TSecr = TS.Recent.
  *
  * Segments that arrive without a TS option once TS is in use are accepted
- * (§3.2 says SHOULD drop): the stack's compact TIME_WAIT records answer
- * without options, and a peer in LAST_ACK must still take their ACK. */
+ * (§3.2 says SHOULD drop), as Linux does: a peer whose middlebox strips the
+ * option mid-connection keeps working. */
 #include "tcp/tcp.h"
 
 #define TS_OPT_BYTES 12u /* NOP NOP TS: on every segment once TS is in use */
@@ -131,9 +131,13 @@ void tw__tcp_stamp(tw_tcp_conn *c, tw_tcp_seg *s, unsigned meta, tw_time_t now) 
         s->opt.tsval = tw__tcp_ts_now(c, now);
         s->opt.tsecr = c->ts_recent;
     }
-    /* RFC 2018 §4: SACK blocks on every ACK while out-of-order data is held. */
-    if ((c->xopts & TW_XO_SACK) && (s->flags & TW_TH_ACK) && !tw_asm_empty(&c->ooo))
+    /* RFC 2018 §4: SACK blocks on every ACK while out-of-order data is
+     * held; a D-SACK (RFC 2883) goes in one ACK only. */
+    if ((s->flags & TW_TH_ACK) && tw__tcp_sack_due(c)) {
         tw__tcp_sack_fill(c, s);
+        if (c->flags & TW_TF_DSACK) tw__tcp_count(c, TW_C_DSACK_SENT);
+        c->flags &= ~(uint32_t)TW_TF_DSACK;
+    }
     /* A keep-alive probe's ACK field is never processed by the peer (the
      * probe is below its window): it does not count as an ACK sent. */
     if ((s->flags & TW_TH_ACK) && !(meta & TW_SEGMETA_KEEPALIVE)) c->last_ack_sent = s->ack;

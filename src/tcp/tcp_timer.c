@@ -80,7 +80,10 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
         return;
     }
     /* RFC 5681 §3.1: one segment, ssthresh cut on the first expiry only. */
-    if (!syn_phase) c->cc->rto(c, c->rexmt_count == 0);
+    if (!syn_phase) {
+        c->cc->rto(c, c->rexmt_count == 0);
+        tw__tcp_sack_rto(c); /* RFC 6675 §5.1: the scoreboard goes, recovery ends */
+    }
     c->rexmt_count++;
     /* Go back to the oldest unacknowledged octet (RFC 6298 §5.4); Karn's rule:
      * no RTT sample from anything retransmitted. */

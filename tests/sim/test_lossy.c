@@ -100,7 +100,9 @@ typedef struct conn {
 typedef struct idst {
     uint8_t state, cause;
     bool seen, tw;
+    bool fin_in; /* the latest segment in was a FIN reaching TIME_WAIT */
     uint64_t tw_enter, restart, end;
+    uint64_t prev_restart; /* restart before that FIN, if it is dropped */
 } idst;
 
 typedef struct hoststate {
@@ -397,7 +399,9 @@ static void on_trace(void *ctx, int host, const tw_trace_ev *ev) {
     lossy *L = ctx;
     hoststate *hs = &L->hosts[host];
     debug_trace(host, ev);
-    if (ev->conn_id == 0 || (ev->kind != TW_EV_STATE && ev->kind != TW_EV_SEG_IN)) return;
+    if (ev->conn_id == 0 ||
+        (ev->kind != TW_EV_STATE && ev->kind != TW_EV_SEG_IN && ev->kind != TW_EV_DROP))
+        return;
     if (ev->conn_id >= hs->nids) {
         size_t n = hs->nids ? hs->nids : 64;
         while (n <= ev->conn_id) n *= 2;
@@ -409,12 +413,25 @@ static void on_trace(void *ctx, int host, const tw_trace_ev *ev) {
     }
     idst *d = &hs->ids[ev->conn_id];
     if (ev->kind == TW_EV_SEG_IN) {
+        d->fin_in = false;
         /* A FIN reaching TIME_WAIT: a retransmission of the peer's FIN,
-         * which restarts 2MSL (RFC 9293 §3.10.7.4). */
+         * which restarts 2MSL (RFC 9293 §3.10.7.4), unless PAWS finds it an
+         * old copy (RFC 7323 §5.3): see resolve_fin(). */
         if (d->state == TW_TIME_WAIT && ev->new_state == TW_TIME_WAIT && (ev->flags & TW_TH_FIN)) {
+            d->prev_restart = d->restart;
             d->restart = ev->t;
+            d->fin_in = true;
             L->fin_reack++;
         }
+        return;
+    }
+    if (ev->kind == TW_EV_DROP) {
+        /* That FIN was dropped (an old copy: PAWS), so 2MSL runs on. */
+        if (d->fin_in && d->state == TW_TIME_WAIT && ev->t == d->restart && (ev->flags & TW_TH_FIN)) {
+            d->restart = d->prev_restart;
+            L->fin_reack--;
+        }
+        d->fin_in = false;
         return;
     }
     if (d->seen && d->state != ev->old_state)
