@@ -27,7 +27,8 @@ static void on_conn(void *ctx, const tw_an_conn *c) {
     (void)ctx;
     tw_sbuf b;
     tw_sbuf_init(&b);
-    tw_an_text(c, &b);
+    tw_an_text(c, TW_AN_TIME_REL, &b);
+    tw_an_text(c, TW_AN_TIME_ABS, &b);
     tw_an_json(c, &b);
     CHECK(b.oom || (tw_sbuf_str(&b) && strstr(tw_sbuf_str(&b), "\"filter\":")));
     tw_sbuf_free(&b);

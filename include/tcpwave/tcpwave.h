@@ -79,6 +79,9 @@ const uint64_t *tw_stack_counters(const tw_stack *st);
 /* Live full connections and TIME_WAIT records. */
 size_t tw_stack_conn_count(const tw_stack *st);
 size_t tw_stack_time_wait_count(const tw_stack *st);
+/* Socket handles open (listeners and new sockets included): what a leak
+ * check compares with the handles the application still holds. O(handles). */
+size_t tw_stack_sock_count(const tw_stack *st);
 /* Bytes used by one TIME_WAIT record, including its share of the index. */
 size_t tw_stack_time_wait_record_size(void);
 

@@ -99,6 +99,12 @@ static int alloc_sock(tw_stack *st) {
 
 int tw_socket(tw_stack *st) { return alloc_sock(st); }
 
+size_t tw_stack_sock_count(const tw_stack *st) {
+    size_t n = 0;
+    for (uint32_t i = 0; i < st->nsocks; i++) n += st->socks[i].kind != TW_SK_FREE;
+    return n;
+}
+
 int tw_bind(tw_stack *st, int s, uint16_t port) {
     tw_sockent *e = lookup(st, s);
     if (!e) return -TW_EBADF;

@@ -5,7 +5,11 @@
 # script refuses to run if anything else is there), tcpdump records lo while
 # kpeer.py runs each scenario between kernel sockets, one server port per
 # scenario; the analyzer's close kind, first closer and diagnoses are then
-# checked per port, and `ss -tan` observations against its states.
+# checked per port, and `ss -tan` observations against its states. The
+# abort (linger 0 after reading) and unread (close with 3000 bytes unread)
+# clients use a 4 KB receive buffer so their windows show what they hold;
+# zero-window leaves the sender in FIN-WAIT-1 with its FIN queued behind
+# data a never-reading receiver does not take (3 s).
 # Needs root (exit 77, skipped, otherwise). Usage: bash kernel_close.sh TCPWAVE
 set -u
 TW="${1:?usage: bash kernel_close.sh PATH-TO-tcpwave}"
@@ -40,11 +44,11 @@ fi
 
 tcpdump -i lo -U --immediate-mode -n -w "$WORK/lo.pcap" tcp >"$WORK/tcpdump.log" 2>&1 &
 TCPDUMP_PID=$!
-for _ in $(seq 50); do grep -q "listening on" "$WORK/tcpdump.log" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -qs "listening on" "$WORK/tcpdump.log" && break; sleep 0.1; done
 
 declare -A PORT=([client-first]=8001 [server-first]=8002 [three-way]=8003 [simultaneous]=8004
-    [half-close]=8005 [abort]=8006 [unread]=8007 [reuse]=8008)
-for scn in client-first server-first three-way simultaneous half-close abort unread reuse; do
+    [half-close]=8005 [abort]=8006 [unread]=8007 [reuse]=8008 [zero-window]=8009)
+for scn in client-first server-first three-way simultaneous half-close abort unread reuse zero-window; do
     timeout 20 python3 "$HERE/kpeer.py" "$scn" "${PORT[$scn]}" >"$WORK/$scn.log" 2>&1 ||
         { cat "$WORK/$scn.log"; say "FAIL: kpeer.py $scn"; exit 1; }
 done
@@ -53,8 +57,9 @@ kill -INT "$TCPDUMP_PID"
 wait "$TCPDUMP_PID" 2>/dev/null
 TCPDUMP_PID=""
 
-"$TW" analyze "$WORK/lo.pcap" >"$WORK/analyze.txt" || { say "FAIL: analyze"; exit 1; }
-"$TW" analyze "$WORK/lo.pcap" --json >"$WORK/analyze.jsonl" || { say "FAIL: analyze --json"; exit 1; }
+# the zero-window scenario holds its window closed for 3 s
+"$TW" analyze "$WORK/lo.pcap" --zero-window-ms 2000 >"$WORK/analyze.txt" || { say "FAIL: analyze"; exit 1; }
+"$TW" analyze "$WORK/lo.pcap" --zero-window-ms 2000 --json >"$WORK/analyze.jsonl" || { say "FAIL: analyze --json"; exit 1; }
 cat "$WORK"/*.log | grep "^ss " | sed 's/^/  /'
 
 python3 - "$WORK" <<'EOF'
@@ -110,11 +115,23 @@ hd = [d for d in c["diagnoses"] if d["code"] == "half_close"]
 expect(bool(hd) and "3000 byte" in hd[0]["text"], "half-close: 3000 bytes after the first FIN")
 
 c = by_port[8006][0]
-expect(c["kind"] == "abort" and c["first_closer"] == "client" and (diag(c, "abort") or diag(c, "unread_rst")), f"abort: {c['kind']}")
+expect(c["kind"] == "abort" and c["first_closer"] == "client" and diag(c, "abort")
+       and not diag(c, "unread_rst") and c["client"]["rst_verdict"] == "abort",
+       f"abort: {c['kind']}, diagnoses {[d['code'] for d in c['diagnoses']]}, verdict {c['client']['rst_verdict']}")
 expect("TIME_WAIT" not in states(c, "client"), "abort: no TIME_WAIT")
+ab = [d for d in c["diagnoses"] if d["code"] == "abort"]
+expect(bool(ab) and len(ab[0]["frames"]) == 3 and ab[0]["frames"][-1] == c["client"]["rst_frame"],
+       f"abort: evidence frames (last data, window update, RST): {ab[0]['frames'] if ab else None}")
 
 c = by_port[8007][0]
-expect(c["kind"] == "abort" and (diag(c, "unread_rst") or diag(c, "abort")), f"unread: {c['kind']}, diagnoses {[d['code'] for d in c['diagnoses']]}")
+expect(c["kind"] == "abort" and diag(c, "unread_rst") and not diag(c, "abort")
+       and c["client"]["rst_verdict"] == "unread_data",
+       f"unread: {c['kind']}, diagnoses {[d['code'] for d in c['diagnoses']]}, verdict {c['client']['rst_verdict']}")
+ur = [d for d in c["diagnoses"] if d["code"] == "unread_rst"]
+expect(bool(ur) and ur[0]["frames"][-1] == c["client"]["rst_frame"] and "never reopened" in ur[0]["text"],
+       f"unread: evidence frames end at the RST: {ur[0]['frames'] if ur else None}")
+expect(any(l.split()[3] == "3000" and l.split()[2] == "ESTAB" for l in ss_lines("unread", "unread")),
+       "unread: ss showed Recv-Q 3000 on the client before its close")
 
 cs = by_port[8008]
 expect(len(cs) == 2 and cs[1]["incarnation"] == 2, f"reuse: {len(cs)} incarnations on one 4-tuple")
@@ -122,6 +139,16 @@ if len(cs) == 2:
     expect(diag(cs[1], "tw_reuse") and "accepted" in [d for d in cs[1]["diagnoses"] if d["code"] == "tw_reuse"][0]["text"],
            "reuse: new SYN accepted while the server held TIME_WAIT")
     expect(any("TIME-WAIT" in l for l in ss_lines("reuse", "time_wait")), "reuse: ss saw the TIME-WAIT that was reused")
+
+c = by_port[8009][0]
+zw = [d for d in c["diagnoses"] if d["code"] == "zero_window"]
+expect(len(zw) == 1 and "the client probed" in zw[0]["text"] and "FIN_WAIT_1" in zw[0]["text"],
+       f"zero-window: diagnosis {zw[0]['text'] if zw else None}")
+expect(bool(zw) and len(zw[0]["frames"]) == 2 and zw[0]["frames"][0] < zw[0]["frames"][1],
+       f"zero-window: frames (first window 0, last probe) {zw[0]['frames'] if zw else None}")
+expect(any(l.split()[2] == "FIN-WAIT-1" and l.split()[6] == "198.18.0.2:8009" for l in ss_lines("zero-window", "zero_window")),
+       "zero-window: ss showed the sender in FIN-WAIT-1 (Send-Q full, FIN queued)")
+expect(c["server"]["rst_verdict"] == "unread_data", f"zero-window: the receiver's final RST has unread data: {c['server']['rst_verdict']}")
 sys.exit(1 if fails else 0)
 EOF
 rc=$?

@@ -7,7 +7,7 @@ taken at the interesting moments ("ss <tag>: <line>").
 
 usage: kpeer.py SCENARIO PORT
 scenarios: client-first server-first three-way simultaneous half-close abort
-           unread reuse
+           unread reuse zero-window
 """
 import socket
 import struct
@@ -34,9 +34,13 @@ def listener(port):
     return s
 
 
-def client(port, cport=0):
+def client(port, cport=0, rcvbuf=0):
     c = socket.socket()
     c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf:
+        # before connect: a small buffer keeps the window small and fixed
+        # (no autotuning), so what the application leaves unread shows in it
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     c.bind((CLI, cport))
     c.connect((SRV, port))
     return c
@@ -51,19 +55,46 @@ def read_all(s):
         data += b
 
 
-def pair(port):
+def pair(port, rcvbuf=0):
     lst = listener(port)
-    c = client(port)
+    c = client(port, rcvbuf=rcvbuf)
     a, _ = lst.accept()
     lst.close()
     return c, a
+
+
+def zero_window(port):
+    """The receiver (small buffer) never reads; the sender writes more than
+    fits, then closes: its FIN stays queued behind the data (FIN-WAIT-1)."""
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # inherited by accept
+    lst.bind((SRV, port))
+    lst.listen(1)
+    c = client(port)
+    a, _ = lst.accept()
+    c.setblocking(False)
+    sent = 0
+    try:
+        while sent < 1 << 20:
+            sent += c.send(b"z" * 4096)
+    except BlockingIOError:
+        pass
+    print(f"queued {sent} bytes", flush=True)
+    c.close()
+    time.sleep(3)  # zero window, probes; the sender is FIN-WAIT-1
+    ss("zero_window", port)
+    a.close()  # ends it (an RST: the data was never read)
+    lst.close()
 
 
 def main():
     scn, port = sys.argv[1], int(sys.argv[2])
     if scn == "reuse":
         return reuse(port)
-    c, a = pair(port)
+    if scn == "zero-window":
+        return zero_window(port)
+    # abort and unread: the client's window must be able to show its buffer
+    c, a = pair(port, 4096 if scn in ("abort", "unread") else 0)
     c.sendall(b"request\n")
     a.recv(100)
     if scn == "client-first":
@@ -116,16 +147,24 @@ def main():
         assert len(read_all(c)) == 3000
         c.close()
     elif scn == "abort":
-        a.sendall(b"reply\n")
-        c.recv(100)
+        # linger-0 abort with nothing unread: the client reads the 3000
+        # bytes (its window reopens with a window update), then resets
+        a.sendall(b"r" * 3000)
+        time.sleep(0.3)
+        got = 0
+        while got < 3000:
+            got += len(c.recv(65536))
+        time.sleep(0.1)
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         c.close()
         time.sleep(0.1)
         a.close()
     elif scn == "unread":
-        a.sendall(b"u" * 1000)
-        time.sleep(0.1)
-        c.close()  # 1000 bytes unread: RST
+        # close with 3000 bytes unread: RST instead of FIN (RFC 9293 3.10.4)
+        a.sendall(b"u" * 3000)
+        time.sleep(0.3)
+        ss("unread", port)  # Recv-Q holds the bytes
+        c.close()
         time.sleep(0.1)
         a.close()
     else:

@@ -51,6 +51,15 @@ expect_exit 2 "--http needs a path" -- connect "${A[@]}" --to 198.18.0.1:7 --htt
 expect_exit 2 "--expect-echo needs something to send" -- connect "${A[@]}" --to 198.18.0.1:7 --expect-echo
 expect_exit 2 "--timeout-s needs a whole number" -- connect "${A[@]}" --to 198.18.0.1:7 --timeout-s x
 expect_exit 2 "unknown option '--nope'" -- connect "${A[@]}" --to 198.18.0.1:7 --nope
+expect_exit 2 "--loss needs a percentage from 0 to 100" -- serve "${A[@]}" --loss 101
+expect_exit 2 "--loss-out needs a percentage" -- connect "${A[@]}" --to 198.18.0.1:7 --loss-out x
+expect_exit 2 "--keepalive needs IDLE,INTVL,CNT" -- connect "${A[@]}" --to 198.18.0.1:7 --keepalive 0,1,1
+expect_exit 2 "--keepalive needs IDLE,INTVL,CNT" -- serve "${A[@]}" --keepalive 5,1
+expect_exit 2 "--rcvbuf must be at least 1024" -- serve "${A[@]}" --rcvbuf 10
+expect_exit 2 "--seed needs a whole number" -- connect "${A[@]}" --to 198.18.0.1:7 --seed -1
+expect_exit 2 "--backlog must be 1..65535" -- serve "${A[@]}" --backlog 0
+expect_exit 2 "--idle-exit-s must be at least 1" -- serve "${A[@]}" --idle-exit-s 0
+expect_exit 2 "--lport must be 1..65535" -- connect "${A[@]}" --to 198.18.0.1:7 --local-port 0
 expect_exit 4 "cannot write pcap file" -- serve "${A[@]}" --pcap "$TMP/no/such/dir/x.pcap"
 expect_exit 4 "cannot write pcap file" -- connect "${A[@]}" --to 198.18.0.1:7 --pcap "$TMP/no/dir/x.pcap"
 

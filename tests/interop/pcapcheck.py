@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """pcapcheck.py - checks a capture of an interop test with tshark.
 
-    pcapcheck.py FILE [--allow-rst] [--wave SPEC]... [--wave-re REGEX]...
+    pcapcheck.py FILE [--allow-rst] [--allow-gaps] [--allow-loss] [--wave SPEC]... [--wave-re REGEX]...
                       [--min-packets N] [--icmp-replies N] [--data-after-fin SRC]
 
 Always: the file must open, hold at least --min-packets packets (default 1),
 and have no malformed packet, no bad IPv4/TCP/ICMP checksum (checked with
 tcp/ip/icmp checksum validation on), and no expert item of severity warning
-or above other than flow-control notes (window full, zero window) and, with
---allow-rst, "Connection reset" (and with --allow-gaps, segments the
-capturer missed). A TCP checksum of 0xffff where 0x0000 was
+or above other than flow-control notes (window full, zero window), D-SACKs
+(a receiver reporting a spurious retransmission, which a loaded machine
+causes) and, with --allow-rst, "Connection reset" (with --allow-gaps,
+segments the capturer missed; with --allow-loss, those and the out-of-order
+segments that loss on the link makes). A TCP checksum of 0xffff where 0x0000 was
 computed is the same number in ones' complement (RFC 1071); Wireshark flags
 it (RFC 1624 prefers 0x0000) and Linux sometimes sends it, so it is only
 noted when it comes from the kernel (198.18.0.1), and fails from tcpwave.
@@ -20,7 +22,9 @@ acknowledges it, written as e.g.
     FIN:.2 ACK:.1 FIN:.1 ACK:.2      (four-way close, 198.18.0.2 first)
     FIN:.2 FIN+ACK:.1 ACK:.2         (the ACK of the first FIN rides on the second)
     RST:.2                           (abort)
-(".2" is 198.18.0.2, tcpwave; ".1" is 198.18.0.1, the kernel.) --wave SPEC
+(".2" is 198.18.0.2, tcpwave; ".1" is 198.18.0.1, the kernel.) A FIN
+retransmitted with the same sequence number (a loaded machine makes the
+kernel's tail-loss probe fire before tcpwave ACKs) appears once. --wave SPEC
 requires one stream's wave to equal SPEC exactly; --wave-re REGEX to match it.
 --data-after-fin SRC requires payload from SRC after the other side's first
 FIN (the half-close case). Prints the waves; exit 0 if all holds, 1 if not.
@@ -33,8 +37,14 @@ import sys
 KERNEL = "198.18.0.1"
 GAPS = ("segment(s) not captured", "segment that wasn't captured")
 FFFF = "Checksum 0xffff instead of 0x0000"
+# What loss on the link makes tshark say (bulk_loss.sh): gaps where a packet
+# was dropped, the retransmission that fills it out of order.
+LOSS = GAPS + ("out-of-order segment",)
+# A D-SACK (RFC 2883) is a receiver reporting a duplicate it got: on a loaded
+# machine the kernel's tail-loss probe or RTO fires before a starved tcpwave
+# ACKs, and both stacks answer the spurious retransmission correctly.
 ALLOWED = ("window specified by the receiver is now completely full", "Zero Window",
-           "TCP Zero Window segment", "Window is full")
+           "TCP Zero Window segment", "Window is full", "D-SACK Sequence")
 
 
 def tshark(path, *args):
@@ -80,6 +90,7 @@ def scan(path):
 def wave(pkts):
     """FIN/RST events of one stream, with the first ACK covering each FIN."""
     events, pending = [], []  # pending: (src, seq after the FIN)
+    fins = set()  # (src, seq) of every FIN seen: a retransmission is not a new event
     for p in pkts:
         tags = []
         acked = [q for q in pending if q[0] != p["src"] and (p["flags"] & 0x10) and p["ack"] >= q[1]]
@@ -87,7 +98,8 @@ def wave(pkts):
             pending.remove(q)
         if p["flags"] & 0x04:
             tags.append("RST")
-        if p["flags"] & 0x01:
+        if p["flags"] & 0x01 and (p["src"], p["seq"] + p["len"]) not in fins:
+            fins.add((p["src"], p["seq"] + p["len"]))
             tags.append("FIN")
             pending.append((p["src"], p["seq"] + p["len"] + 1))
         if acked:
@@ -114,6 +126,9 @@ def main():
     ap.add_argument("--allow-gaps", action="store_true",
                     help="the capturer lost packets (tcpdump's 'dropped by kernel'): "
                          "segments not captured are no error")
+    ap.add_argument("--allow-loss", action="store_true",
+                    help="the link dropped packets (tcpwave --loss): gaps, out-of-order "
+                         "retransmissions and D-SACKs are no error")
     ap.add_argument("--wave", action="append", default=[])
     ap.add_argument("--wave-re", action="append", default=[])
     ap.add_argument("--min-packets", type=int, default=1)
@@ -135,7 +150,8 @@ def main():
         bad.append("%d packets, expected at least %d" % (total, a.min_packets))
     for ln in broken:
         bad.append("malformed or bad checksum: " + ln.strip())
-    allowed = ALLOWED + (("Connection reset",) if a.allow_rst else ()) + (GAPS if a.allow_gaps else ())
+    allowed = ALLOWED + (("Connection reset",) if a.allow_rst else ()) + (GAPS if a.allow_gaps else ()) \
+        + (LOSS if a.allow_loss else ())
     for num, sev, msg, src in experts:
         if FFFF in msg and src == KERNEL:
             print("pcapcheck: note: frame %s: the kernel sent TCP checksum 0xffff, which verifies "

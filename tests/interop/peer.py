@@ -67,8 +67,20 @@ def parse():
     p.add_argument("--expect-reset", action="store_true", help="the connection must be reset")
     p.add_argument("--bind-port", type=int, metavar="N",
                    help="client: connect from this local port (SO_REUSEADDR)")
+    p.add_argument("--keepalive", metavar="IDLE,INTVL,CNT",
+                   help="SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT (seconds, seconds, probes)")
     p.add_argument("--timeout", type=float, default=20.0, metavar="S")
     return p.parse_args()
+
+
+def keepalive(s, spec):
+    """The kernel probes the idle connection (RFC 9293 3.8.4 on Linux)."""
+    idle, intvl, cnt = (int(x) for x in spec.split(","))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, intvl)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, cnt)
+    say("keepalive on: idle %d s, interval %d s, %d probes" % (idle, intvl, cnt))
 
 
 def payload(a):
@@ -218,6 +230,8 @@ def main():
     except OSError as e:
         say("FAIL: %s" % e)
         return 1
+    if a.keepalive:
+        keepalive(s, a.keepalive)
     c = Conn(s, a)
     play(c)
     return verdict(c)

@@ -19,6 +19,8 @@ struct tw_an {
     size_t nbucket, nconn;
     tw_an_conn *all_head, *all_tail; /* in number order */
     uint64_t count, now, last_sweep;
+    uint64_t t0; /* the capture's first TCP frame, for relative times */
+    bool have_t0;
     tw_an_levs levs;       /* segments of the ladder connection */
     tw_vev_list ladder;    /* its events, once it finished */
     bool ladder_done;
@@ -179,6 +181,7 @@ static tw_an_conn *create(tw_an *a, const tw_an_pkt *p) {
     c->incarnation = 1;
     c->first_frame = p->frame;
     c->first_t = p->t;
+    c->capture_t0 = a->t0;
     c->first_closer = -1;
     /* side 0: the client. A SYN's sender, a SYN+ACK's receiver; mid-stream,
      * the side with the higher port (servers mostly listen on low ones). */
@@ -241,6 +244,10 @@ static tw_an_conn *start_incarnation(tw_an *a, tw_an_conn *old, const tw_an_pkt 
 }
 
 int tw_an_feed(tw_an *a, const tw_an_pkt *p) {
+    if (!a->have_t0) {
+        a->have_t0 = true;
+        a->t0 = p->t;
+    }
     if (p->t > a->now) a->now = p->t;
     if (a->now > a->last_sweep + 1000000000ull) {
         a->last_sweep = a->now;

@@ -24,8 +24,20 @@ static void add(tw_an_conn *c, int code, const uint64_t *frames, int nframes, co
     va_start(ap, fmt);
     vsnprintf(d->text, sizeof d->text, fmt, ap);
     va_end(ap);
-    for (int k = 0; k < nframes && d->nframes < TW_AN_DIAG_FRAMES; k++)
-        if (frames[k]) d->frames[d->nframes++] = frames[k];
+    /* in frame order, each once, so a reader can step through them */
+    for (int k = 0; k < nframes && d->nframes < TW_AN_DIAG_FRAMES; k++) {
+        uint64_t f = frames[k];
+        int j = d->nframes;
+        bool dup = f == 0;
+        for (int i = 0; i < d->nframes; i++) dup |= d->frames[i] == f;
+        if (dup) continue;
+        while (j > 0 && d->frames[j - 1] > f) {
+            d->frames[j] = d->frames[j - 1];
+            j--;
+        }
+        d->frames[j] = f;
+        d->nframes++;
+    }
 }
 
 static bool passed(const tw_an_side *s, uint8_t state) {
@@ -156,22 +168,49 @@ static void diag_kind(tw_an_conn *c) {
     }
 }
 
+/* An RST sent from a synchronized state: the verdict of an_seg.c with the
+ * frames that carry it (the peer's last data, the ACK that shows the
+ * window, the window update, the RST). */
+static void diag_rst_close(tw_an_conn *c, int k) {
+    const tw_an_side *s = &c->s[k], *p = &c->s[1 - k];
+    const char *st = tw_state_name(s->rst_state), *me = side_name(k), *peer = side_name(1 - k);
+    const char *unit = s->rst_bytes_known ? "bytes" : "window units (scale not captured)";
+    if (s->rst_verdict == TW_AN_RST_UNREAD) {
+        uint64_t fr[3] = {p->last_data_frame, s->last_ack_frame, s->rst_frame};
+        add(c, TW_AD_UNREAD_RST, fr, 3,
+            "RST on close with unread data: the %s reset in %s holding the %s's data: its "
+            "window fell from %" PRIu32 " to %" PRIu32 " %s as it ACKed them and never reopened "
+            "(RFC 9293 3.10.4)",
+            me, st, peer, s->rst_wnd_from, s->rst_wnd_to, unit);
+    } else if (s->rst_verdict == TW_AN_RST_ABORT) {
+        uint64_t fr[3] = {p->bytes ? p->last_data_frame : 0, p->bytes ? s->reopen_frame : 0,
+                          s->rst_frame};
+        add(c, TW_AD_ABORT, fr, 3,
+            "abortive close (SO_LINGER 0): the %s sent an RST in %s instead of a FIN with "
+            "nothing unread: %s",
+            me, st,
+            p->bytes ? "its window update after the peer's last data gave the room back"
+                     : "the peer sent no data");
+    } else {
+        uint64_t fr[3] = {p->last_data_frame, s->have_ack ? s->last_ack_frame : 0, s->rst_frame};
+        if (s->rst_pending)
+            add(c, TW_AD_ABORT_OR_UNREAD, fr, 3,
+                "RST in %s: abortive close or close with unread data: the %s never ACKed %" PRIu32
+                " byte(s) of the %s's data, so the wire cannot tell whether they were read",
+                st, me, s->rst_pending, peer);
+        else
+            add(c, TW_AD_ABORT_OR_UNREAD, fr, 3,
+                "RST in %s: abortive close or close with unread data: the %s ACKed the %s's "
+                "data but its window (%" PRIu32 " of %" PRIu32 " %s) neither reopened nor fell "
+                "to half",
+                st, me, peer, s->rst_wnd_to, s->rst_wnd_from, unit);
+    }
+}
+
 static void diag_rst(tw_an_conn *c) {
     for (int k = 0; k < 2; k++) {
         const tw_an_side *s = &c->s[k], *p = &c->s[1 - k];
-        if (s->rst && s->rst_unread) {
-            uint64_t fr[2] = {p->last_data_frame, s->rst_frame};
-            add(c, TW_AD_UNREAD_RST, fr, 2,
-                "RST on close with unread data: the %s reset in %s while the %s's data was still "
-                "in its buffer (RFC 9293 SHLD-3)",
-                side_name(k), tw_state_name(s->rst_state), side_name(1 - k));
-        } else if (s->rst) {
-            uint64_t fr[1] = {s->rst_frame};
-            add(c, TW_AD_ABORT, fr, 1,
-                "abortive close: the %s sent an RST in %s instead of a FIN (SO_LINGER 0, or a "
-                "close with unread data: the wire shows no difference here)",
-                side_name(k), tw_state_name(s->rst_state));
-        }
+        if (s->rst) diag_rst_close(c, k);
         if (s->rst_in_tw) {
             uint64_t fr[2] = {p->rst_frame, s->rst_in_tw_frame};
             add(c, TW_AD_RST_IN_TW, fr, 2,
@@ -201,20 +240,36 @@ static void diag_reuse(tw_an_conn *c) {
     }
 }
 
-static void diag_end(tw_an_conn *c, const tw_an_opts *o) {
+/* A sender facing a zero window that never reopened (RFC 9293 §3.8.6.1:
+ * it must keep probing, and may stay so for ever). With its FIN sent and
+ * not ACKed it is stuck in FIN_WAIT_1. Without a FIN on the wire its probes
+ * show data queued, and a close in that state also means FIN_WAIT_1: the
+ * FIN waits behind that data, invisible on the wire. */
+static void diag_zero_window(tw_an_conn *c, const tw_an_opts *o) {
     for (int k = 0; k < 2; k++) {
         const tw_an_side *s = &c->s[k], *p = &c->s[1 - k];
-        bool stuck = s->state == TW_FIN_WAIT_1 || (!s->fin && !s->rst);
-        if (p->zero_wnd && stuck && c->last_t >= p->zero_wnd_t + o->zero_wnd_ns) {
-            uint64_t fr[2] = {p->zero_wnd_frame, s->fin_frame};
-            add(c, TW_AD_ZERO_WINDOW, fr, 2,
-                "%s stuck behind a zero window: the %s has offered window 0 for %.3f s; %s",
-                s->state == TW_FIN_WAIT_1 ? "FIN_WAIT_1" : "sender", side_name(1 - k),
-                (double)(c->last_t - p->zero_wnd_t) / 1e9,
-                s->state == TW_FIN_WAIT_1 ? "its FIN cannot be ACKed until the data before it is"
-                                          : "any FIN waits behind the unsent data");
-        }
+        bool fw1 = s->state == TW_FIN_WAIT_1 && !s->fin_acked;
+        bool stuck = fw1 || (!s->fin && !s->rst && s->zw_probes > 0);
+        if (!p->zero_wnd || !stuck || c->last_t < p->zero_wnd_t + o->zero_wnd_ns) continue;
+        uint64_t fr[4] = {p->zero_wnd_frame, s->fin ? s->fin_frame : 0, s->zw_probe_frame,
+                          s->fin ? s->fin_last_frame : 0};
+        double secs = (double)(c->last_t - p->zero_wnd_t) / 1e9;
+        if (fw1)
+            add(c, TW_AD_ZERO_WINDOW, fr, 4,
+                "stuck in FIN_WAIT_1 behind a zero window: the %s's FIN is not ACKed while the "
+                "%s has offered window 0 for %.3f s; %" PRIu32 " probe(s)/retransmission(s)",
+                side_name(k), side_name(1 - k), secs, s->zw_probes);
+        else
+            add(c, TW_AD_ZERO_WINDOW, fr, 4,
+                "sender stuck behind a zero window: the %s has offered window 0 for %.3f s and "
+                "the %s probed %" PRIu32 " time(s): data queued; if it closed, it is in "
+                "FIN_WAIT_1 with its FIN behind that data (not on the wire)",
+                side_name(1 - k), secs, side_name(k), s->zw_probes);
     }
+}
+
+static void diag_end(tw_an_conn *c, const tw_an_opts *o) {
+    diag_zero_window(c, o);
     if (!c->at_capture_end) return;
     /* TIME_WAIT holders were moved to CLOSED (assumed, 2MSL) by now */
     bool open = false;

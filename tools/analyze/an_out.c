@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "analyze.h"
 #include "view/lifecycle.h"
@@ -23,7 +24,7 @@ static const char *const kind_names[TW_AK__COUNT][2] = {
 static const char *const diag_keys[TW_AD__COUNT] = {
     "long_close_wait", "final_ack_lost", "three_way",       "simultaneous",   "unread_rst",
     "abort",           "tw_reuse",       "rst_in_time_wait", "half_close",    "data_after_fin",
-    "fin_seq_changed", "zero_window",    "unterminated",     "fin_retransmit",
+    "fin_seq_changed", "zero_window",    "unterminated",     "fin_retransmit", "abort_or_unread",
 };
 
 const char *tw_an_kind_name(int k) {
@@ -37,6 +38,27 @@ const char *tw_an_diag_key(int d) {
 }
 const char *tw_an_mark_name(int m) {
     return m == TW_AN_OBSERVED ? "observed" : m == TW_AN_INFERRED ? "inferred" : "assumed";
+}
+
+const char *tw_an_iso_time(uint64_t t_ns, char *buf, size_t cap) {
+    time_t sec = (time_t)(t_ns / 1000000000u);
+    struct tm tm;
+    char day[40];
+    /* captures hold microseconds (pcap_open_offline scales nanosecond files) */
+    unsigned usec = (unsigned)(t_ns % 1000000000u / 1000u);
+    if (!gmtime_r(&sec, &tm) || !strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm))
+        snprintf(day, sizeof day, "@%" PRIu64, t_ns / 1000000000u);
+    snprintf(buf, cap, "%s.%06uZ", day, usec);
+    return buf;
+}
+
+/* A time as the text shows it: ISO 8601 UTC, or seconds since the
+ * capture's first TCP frame ("+1.056000"). */
+static const char *when(const tw_an_conn *c, uint64_t t, int mode, char *buf, size_t cap) {
+    if (mode == TW_AN_TIME_ABS) return tw_an_iso_time(t, buf, cap);
+    uint64_t d = t >= c->capture_t0 ? t - c->capture_t0 : 0;
+    snprintf(buf, cap, "+%" PRIu64 ".%06" PRIu64, d / 1000000000u, d % 1000000000u / 1000u);
+    return buf;
 }
 
 static const char *endpoint(const tw_an_side *s, char *buf, size_t cap) {
@@ -53,9 +75,9 @@ const char *tw_an_filter(const tw_an_conn *c, char *buf, size_t cap) {
     return buf;
 }
 
-static void side_text(const tw_an_conn *c, int k, tw_sbuf *out) {
+static void side_text(const tw_an_conn *c, int k, int mode, tw_sbuf *out) {
     const tw_an_side *s = &c->s[k];
-    char ep[32], d[40];
+    char ep[32], d[40], tm[48];
     tw_sbuf_printf(out, "  %s %s: %" PRIu64 " packets, %" PRIu64 " data bytes", k ? "server" : "client",
                    endpoint(s, ep, sizeof ep), s->pkts, s->bytes);
     if (s->fin) tw_sbuf_printf(out, ", FIN in frame %" PRIu64, s->fin_frame);
@@ -64,8 +86,9 @@ static void side_text(const tw_an_conn *c, int k, tw_sbuf *out) {
     tw_sbuf_puts(out, "\n");
     for (int i = 0; i < s->npath; i++) {
         const tw_an_step *st = &s->path[i];
-        tw_sbuf_printf(out, "    %-12s %-9s frame %-6" PRIu64, tw_state_name(st->state),
-                       tw_an_mark_name(st->mark), st->frame);
+        tw_sbuf_printf(out, "    %-12s %-9s frame %-6" PRIu64 " %-*s", tw_state_name(st->state),
+                       tw_an_mark_name(st->mark), st->frame, mode == TW_AN_TIME_ABS ? 27 : 12,
+                       when(c, st->t, mode, tm, sizeof tm));
         uint64_t dw = tw_an_dwell(c, k, i);
         bool last = i == s->npath - 1;
         if (dw || !last) tw_sbuf_printf(out, " %s", tw_lc_dur(dw, d, sizeof d));
@@ -77,14 +100,17 @@ static void side_text(const tw_an_conn *c, int k, tw_sbuf *out) {
     }
 }
 
-void tw_an_text(const tw_an_conn *c, tw_sbuf *out) {
-    char a[32], b[32], f[160], d[40];
+void tw_an_text(const tw_an_conn *c, int mode, tw_sbuf *out) {
+    char a[32], b[32], f[160], d[40], t1[48], t2[48];
     tw_sbuf_printf(out, "connection %" PRIu64 ": %s -> %s", c->no, endpoint(&c->s[0], a, sizeof a),
                    endpoint(&c->s[1], b, sizeof b));
     if (c->incarnation > 1) tw_sbuf_printf(out, " (incarnation %" PRIu32 ")", c->incarnation);
     tw_sbuf_printf(out, ", frames %" PRIu64 "-%" PRIu64 ", %s%s\n", c->first_frame, c->last_frame,
                    tw_lc_dur(c->last_t - c->first_t, d, sizeof d),
                    c->syn_seen ? "" : ", began before the capture");
+    tw_sbuf_printf(out, "  time: first frame %s, last frame %s%s\n",
+                   when(c, c->first_t, mode, t1, sizeof t1), when(c, c->last_t, mode, t2, sizeof t2),
+                   mode == TW_AN_TIME_ABS ? " (UTC)" : " (s since the capture's first TCP frame)");
     tw_sbuf_printf(out, "  close: %s", tw_an_kind_name(c->kind));
     if (c->first_closer >= 0) {
         const tw_an_side *s = &c->s[c->first_closer];
@@ -94,8 +120,8 @@ void tw_an_text(const tw_an_conn *c, tw_sbuf *out) {
                        rst ? s->rst_frame : s->fin_frame);
     }
     tw_sbuf_puts(out, "\n");
-    side_text(c, 0, out);
-    side_text(c, 1, out);
+    side_text(c, 0, mode, out);
+    side_text(c, 1, mode, out);
     if (c->ndiag) tw_sbuf_puts(out, "  diagnoses:\n");
     for (int i = 0; i < c->ndiag; i++) {
         const tw_an_diag *g = &c->diag[i];
@@ -120,26 +146,35 @@ static void json_str(tw_sbuf *out, const char *s) {
 
 static void json_side(const tw_an_conn *c, int k, tw_sbuf *out) {
     const tw_an_side *s = &c->s[k];
-    char ep[32];
+    char ep[32], tm[48];
     tw_sbuf_printf(out, "\"%s\":{\"endpoint\":", k ? "server" : "client");
     json_str(out, endpoint(s, ep, sizeof ep));
     tw_sbuf_printf(out,
                    ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"fin_frame\":%" PRIu64
-                   ",\"fin_retransmits\":%" PRIu32 ",\"rst_frame\":%" PRIu64 ",\"states\":[",
+                   ",\"fin_retransmits\":%" PRIu32 ",\"rst_frame\":%" PRIu64
+                   ",\"rst_verdict\":\"%s\",\"states\":[",
                    s->pkts, s->bytes, s->fin ? s->fin_frame : 0, s->fin_retrans,
-                   s->rst ? s->rst_frame : 0);
+                   s->rst ? s->rst_frame : 0,
+                   !s->rst                               ? "none"
+                   : s->rst_verdict == TW_AN_RST_UNREAD  ? "unread_data"
+                   : s->rst_verdict == TW_AN_RST_ABORT   ? "abort"
+                   : s->rst_verdict == TW_AN_RST_UNKNOWN ? "abort_or_unread"
+                                                         : "none");
     for (int i = 0; i < s->npath; i++) {
         const tw_an_step *st = &s->path[i];
         tw_sbuf_printf(out, "%s{\"state\":\"%s\",\"mark\":\"%s\",\"frame\":%" PRIu64
-                            ",\"t\":%" PRIu64 ",\"dwell_ns\":%" PRIu64 ",\"cause\":\"%s\"}",
+                            ",\"t\":%" PRIu64 ",\"time\":\"%s\",\"rel_s\":%s"
+                            ",\"dwell_ns\":%" PRIu64 ",\"cause\":\"%s\"}",
                        i ? "," : "", tw_state_name(st->state), tw_an_mark_name(st->mark),
-                       st->frame, st->t, tw_an_dwell(c, k, i), tw_cause_name(st->cause));
+                       st->frame, st->t, tw_an_iso_time(st->t, tm, sizeof tm),
+                       when(c, st->t, TW_AN_TIME_REL, ep, sizeof ep) + 1, tw_an_dwell(c, k, i),
+                       tw_cause_name(st->cause));
     }
     tw_sbuf_puts(out, "]}");
 }
 
 void tw_an_json(const tw_an_conn *c, tw_sbuf *out) {
-    char f[160];
+    char f[160], t1[48], t2[48];
     tw_sbuf_printf(out,
                    "{\"conn\":%" PRIu64 ",\"incarnation\":%" PRIu32 ",\"first_frame\":%" PRIu64
                    ",\"last_frame\":%" PRIu64 ",\"first_t\":%" PRIu64 ",\"last_t\":%" PRIu64
@@ -148,6 +183,8 @@ void tw_an_json(const tw_an_conn *c, tw_sbuf *out) {
                    c->syn_seen ? "true" : "false", tw_an_kind_key(c->kind),
                    c->first_closer < 0 ? "none" : c->first_closer ? "server" : "client",
                    c->at_capture_end ? "true" : "false");
+    tw_sbuf_printf(out, "\"first_time\":\"%s\",\"last_time\":\"%s\",",
+                   tw_an_iso_time(c->first_t, t1, sizeof t1), tw_an_iso_time(c->last_t, t2, sizeof t2));
     json_side(c, 0, out);
     tw_sbuf_putc(out, ',');
     json_side(c, 1, out);

@@ -174,6 +174,16 @@ static int decode(int dlt, const uint8_t *b, size_t caplen, tw_an_pkt *p) {
     p->flags = t[13];
     p->wnd = be16(t + 14);
     p->len = (uint32_t)(h.payload_len - doff);
+    p->ws = -1;
+    /* A SYN's window scale and MSS, when its options were captured: the
+     * receive windows of later segments are scaled by them (RFC 7323 §2.2)
+     * and the MSS sizes the SWS threshold (RFC 9293 §3.8.6.2.2). Options a
+     * stack would reject leave both unknown. */
+    tw_tcp_opts o;
+    if ((p->flags & TW_TH_SYN) && have >= doff && tw_tcp_opts_parse(t + TW_TCP_HDR_LEN, doff - TW_TCP_HDR_LEN, &o) == 0) {
+        if (o.has_ws) p->ws = (int8_t)(o.ws > TW_TCP_MAX_WS ? TW_TCP_MAX_WS : o.ws);
+        if (o.has_mss) p->mss = o.mss;
+    }
     return 0;
 }
 

@@ -5,7 +5,9 @@
  * bookkeeping the diagnoses read: FIN retransmissions and changes, data
  * after a FIN, RSTs and the window. A FIN retransmitted after its ACK was
  * captured proves the ACK was lost past the capture point, so the move that
- * ACK caused is taken back. */
+ * ACK caused is taken back; likewise a FIN its receiver's ACK shows outside
+ * the window. Each side's advertised receive window is followed to tell an
+ * RST with unread data from an abort, and its probes behind a zero window. */
 #include <string.h>
 
 #include "analyze.h"
@@ -52,6 +54,87 @@ static bool open_state(uint8_t st) {
     return st == TW_ESTABLISHED || st == TW_SYN_RECEIVED || st == TW_CLOSE_WAIT;
 }
 
+/* The shift of a side's window fields: its own scale when both SYNs were
+ * seen and both offered one (RFC 7323 §2.2), else 0 (known: false when the
+ * handshake was not captured, so the fields cannot be read as bytes). */
+static unsigned wnd_shift(const tw_an_side *s, const tw_an_side *peer, bool *known) {
+    *known = s->have_isn && peer->have_isn;
+    return *known && s->ws >= 0 && peer->ws >= 0 ? (unsigned)s->ws : 0;
+}
+
+/* Its receive window, from an ACK it sent (not a SYN: unscaled, nor an
+ * RST: Linux frees the unread data before it sends the reset, so that
+ * window says nothing). Kept: the largest window, the ACK at the last time
+ * the window stood there, and whether a window update (same ACK, larger
+ * window: its application made room) followed the last new ACK. */
+static void note_window(tw_an_side *s, const tw_an_side *peer, const tw_an_pkt *p) {
+    bool known;
+    unsigned shift = wnd_shift(s, peer, &known);
+    uint32_t bytes = (uint32_t)p->wnd << shift;
+    bool new_ack = !s->have_ack || gt(p->ack, s->ack_max);
+    if (new_ack) {
+        s->ack_max = p->ack;
+        s->reopened = false;
+    } else if (s->have_ack && p->wnd > s->last_wnd) {
+        s->reopened = true;
+        s->reopen_frame = p->frame;
+    }
+    if (bytes >= s->wnd_bytes_max) {
+        s->wnd_bytes_max = bytes;
+        s->full_ack = p->ack;
+    }
+    s->have_ack = true;
+    s->last_wnd = p->wnd;
+    s->last_ack_frame = p->frame;
+}
+
+/* What the peer's data says about an RST this side sent (RFC 9293 §3.10.4:
+ * a close with data still unread SHLD send an RST, RFC 2525 §2.17; with
+ * nothing unread a close sends a FIN, so an RST is an abort).
+ *   unread:  it ACKed the peer's data while its window fell to half its
+ *            largest or less, and the window never came back before the
+ *            RST. A receiver that reads makes room again; stacks announce
+ *            it once the window has fallen that far (RFC 9293 §3.8.6.2.2
+ *            SWS avoidance: at least min(MSS, half the buffer) of room;
+ *            Linux: a window at or below half its clamp that would double).
+ *            The ratio holds whatever the window scale.
+ *   abort:   the peer sent no data, or every byte was ACKed and a window
+ *            update after the last of them gave the room back.
+ *   unknown: bytes never ACKed, or a window that neither fell that far nor
+ *            reopened (big buffers hide small unread amounts). */
+static void rst_verdict(tw_an_side *s, const tw_an_side *peer, const tw_an_pkt *p) {
+    bool known;
+    unsigned shift = wnd_shift(s, peer, &known);
+    uint32_t ack = s->ack_max;
+    bool have_ack = s->have_ack;
+    if ((p->flags & TW_TH_ACK) && (!have_ack || gt(p->ack, ack))) {
+        ack = p->ack;
+        have_ack = true;
+    }
+    /* the peer's data ends at its FIN, or at the most it sent */
+    uint32_t data_end = peer->fin ? peer->fin_seq : peer->snd_max;
+    bool peer_data = peer->bytes > 0;
+    uint32_t acked = have_ack && gt(ack, data_end) ? data_end : ack;
+    s->rst_pending = !peer_data ? 0
+                     : !have_ack ? (uint32_t)peer->bytes
+                     : gt(data_end, acked) ? data_end - acked : 0;
+    uint32_t last = (uint32_t)s->last_wnd << shift;
+    uint32_t since_full = s->have_ack && gt(acked, s->full_ack) ? acked - s->full_ack : 0;
+    bool shrunk = s->have_ack && s->wnd_bytes_max > 0 && !s->reopened &&
+                  last <= s->wnd_bytes_max / 2 && since_full > 0;
+    /* the bytes it holds: at least what the window lost, at most what it ACKed */
+    uint32_t lost = s->wnd_bytes_max - last;
+    s->rst_held = shrunk ? (lost < since_full ? lost : since_full) : 0;
+    s->rst_wnd_from = s->wnd_bytes_max;
+    s->rst_wnd_to = last;
+    s->rst_bytes_known = known;
+    bool none = !peer_data || (s->rst_pending == 0 && s->reopened);
+    s->rst_verdict = peer_data && shrunk ? TW_AN_RST_UNREAD
+                     : none              ? TW_AN_RST_ABORT
+                                         : TW_AN_RST_UNKNOWN;
+    s->rst_unread = s->rst_verdict == TW_AN_RST_UNREAD;
+}
+
 static void send_rst(tw_an_side *s, const tw_an_side *peer, const tw_an_pkt *p) {
     if (s->state == TW_CLOSED || s->state == TW_LISTEN || s->state == TW_TIME_WAIT || s->rst)
         return;
@@ -59,12 +142,7 @@ static void send_rst(tw_an_side *s, const tw_an_side *peer, const tw_an_pkt *p) 
     s->rst_state = s->state;
     s->rst_frame = p->frame;
     s->rst_t = p->t;
-    /* Unread data: the peer's data came after this side's own last one and
-     * the RST (with ACK, so its window means something) offers less window
-     * than the side did before: the bytes still sit in its buffer. A bare
-     * RST cannot tell this from a linger-0 abort. */
-    s->rst_unread = !s->fin && peer->bytes > 0 && peer->last_data_frame > s->last_data_frame &&
-                    (p->flags & TW_TH_ACK) && p->wnd > 0 && p->wnd < s->wnd_max;
+    rst_verdict(s, peer, p);
     push(s, TW_CLOSED, TW_AN_OBSERVED, s->rst_unread ? TW_CAUSE_USER_CLOSE_UNREAD
                                                       : TW_CAUSE_USER_ABORT,
          p, false);
@@ -106,6 +184,24 @@ static void send_fin(tw_an_side *s, tw_an_side *peer, const tw_an_pkt *p, uint32
     }
 }
 
+/* The peer's FIN moved this side (inferred) when it arrived; an ACK from
+ * this side that does not cover the FIN and whose window ends at or before
+ * it shows the FIN was outside the window, so not accepted (RFC 9293
+ * §3.10.7.4: a segment beyond the window is dropped and ACKed). The move is
+ * taken back, and a retransmission of the FIN may make it again. */
+static void refuse_peer_fin(tw_an_side *s, tw_an_side *peer, const tw_an_pkt *p) {
+    if (!peer->fin || (p->flags & (TW_TH_SYN | TW_TH_RST)) || ge(p->ack, peer->fin_seq + 1)) return;
+    bool known;
+    unsigned shift = wnd_shift(s, peer, &known);
+    if (gt(p->ack + ((uint32_t)p->wnd << shift), peer->fin_seq)) return;
+    tw_an_step *st = &s->path[s->npath - 1];
+    if (s->npath > 1 && st->by_recv && st->need && st->cause != TW_CAUSE_RCV_ACK_OF_FIN &&
+        (st->state == TW_CLOSE_WAIT || st->state == TW_CLOSING || st->state == TW_TIME_WAIT)) {
+        pop(s);
+        peer->fin_refused = true;
+    }
+}
+
 void tw_an_on_send(tw_an_conn *c, int si, const tw_an_pkt *p) {
     tw_an_side *s = &c->s[si], *peer = &c->s[1 - si];
     uint8_t f = p->flags;
@@ -114,6 +210,8 @@ void tw_an_on_send(tw_an_conn *c, int si, const tw_an_pkt *p) {
         if (!s->have_isn) {
             s->have_isn = true;
             s->isn = p->seq;
+            s->ws = p->ws;
+            s->mss = p->mss;
         }
         if (!(f & TW_TH_ACK) && s->state == TW_CLOSED)
             push(s, TW_SYN_SENT, TW_AN_OBSERVED, TW_CAUSE_USER_CONNECT, p, false);
@@ -123,6 +221,7 @@ void tw_an_on_send(tw_an_conn *c, int si, const tw_an_pkt *p) {
     bool first_ack_of_peer_fin = false;
     if (f & TW_TH_ACK) {
         upgrade(s, p->ack);
+        refuse_peer_fin(s, peer, p);
         if (peer->fin && ge(p->ack, peer->fin_seq + 1) && !s->acked_peer_fin) {
             s->acked_peer_fin = true;
             first_ack_of_peer_fin = true;
@@ -153,7 +252,16 @@ void tw_an_on_send(tw_an_conn *c, int si, const tw_an_pkt *p) {
         send_rst(s, peer, p);
         return;
     }
+    /* Data, a FIN, or an empty segment below what the peer ACKed (a
+     * zero-window probe, SEG.SEQ = SND.UNA - 1 in Linux and BSD) while the
+     * peer's window is zero; a plain ACK at SND.UNA is not one. */
+    if (peer->zero_wnd && p->frame > peer->zero_wnd_frame &&
+        (p->len > 0 || (f & TW_TH_FIN) || (peer->have_ack && p->seq != peer->ack_max))) {
+        s->zw_probes++;
+        s->zw_probe_frame = p->frame;
+    }
     if (f & TW_TH_FIN) send_fin(s, peer, p, end, first_ack_of_peer_fin);
+    if ((f & TW_TH_ACK) && !(f & TW_TH_SYN)) note_window(s, peer, p);
     s->wnd = p->wnd;
     if (p->wnd > s->wnd_max && !(f & TW_TH_SYN)) s->wnd_max = p->wnd; /* SYN windows are unscaled */
     if (p->wnd == 0 && !s->zero_wnd && !(f & TW_TH_SYN)) {
@@ -200,7 +308,8 @@ void tw_an_on_recv(tw_an_conn *c, int ri, const tw_an_pkt *p) {
         r->fin_acked = true;
         if (!r->fin_ack_frame) r->fin_ack_frame = p->frame; /* the first ACK: the lost one */
     }
-    bool new_fin = (f & TW_TH_FIN) && s->fin && s->fin_frame == p->frame;
+    bool new_fin = (f & TW_TH_FIN) && s->fin && (s->fin_frame == p->frame || s->fin_refused);
+    if (new_fin) s->fin_refused = false;
     uint32_t fin_next = s->fin_seq + 1;
     switch (r->state) {
     case TW_FIN_WAIT_1:

@@ -39,6 +39,8 @@ typedef struct tw_an_pkt {
     uint32_t seq, ack, len; /* len: TCP payload bytes (from the IP length) */
     uint8_t flags;
     uint16_t wnd; /* raw window field */
+    int8_t ws;    /* window scale option of a SYN, -1 when absent (RFC 7323 §2.2) */
+    uint16_t mss; /* MSS option of a SYN, 0 when absent */
 } tw_an_pkt;
 
 typedef struct tw_an_reader tw_an_reader;
@@ -95,6 +97,7 @@ typedef struct tw_an_side {
     bool fin_acked;             /* the peer's ACK of it was seen */
     uint64_t fin_ack_frame;
     bool merged;                /* its FIN carried the first ACK of the peer's FIN */
+    bool fin_refused;           /* the peer's ACK showed it outside its window: not taken yet */
     bool fin_changed;           /* a later FIN with another sequence number */
     uint64_t fin_changed_frame;
     uint64_t data_after_fin;    /* new payload bytes beyond its own FIN */
@@ -107,17 +110,46 @@ typedef struct tw_an_side {
     bool rst;
     uint8_t rst_state;
     uint64_t rst_frame, rst_t;
-    bool rst_unread;           /* the peer's data was waiting when it reset */
+    bool rst_unread;           /* the peer's data was waiting when it reset (rst_verdict UNREAD) */
     bool rst_in_tw;            /* an RST reached it in TIME_WAIT */
     uint64_t rst_in_tw_frame;
+    /* its SYN's options (RFC 7323 window scale: -1 none) */
+    int8_t ws;
+    uint16_t mss;
+    /* its receive window as its ACKs advertise it (RST segments excluded:
+     * Linux frees unread data before it sends the reset), for telling a
+     * close with unread data from an abort (RFC 9293 §3.10.4) */
+    bool have_ack;
+    bool reopened;          /* a window update (no new ACK) followed its last new ACK */
+    uint32_t ack_max;       /* highest ACK it sent */
+    uint32_t full_ack;      /* its ACK when the window last stood at its largest */
+    uint32_t wnd_bytes_max; /* largest window (scaled when the scale is known) */
+    uint16_t last_wnd;      /* raw window of its last ACK, and that frame */
+    uint64_t last_ack_frame, reopen_frame;
+    /* its RST: the verdict, the peer's bytes it never ACKed (pending), the
+     * bytes its shrunk window shows it held (at least), the window's fall */
+    uint8_t rst_verdict;    /* TW_AN_RST_* */
+    bool rst_bytes_known;   /* window scale known: the windows are bytes */
+    uint32_t rst_held, rst_pending, rst_wnd_from, rst_wnd_to;
     /* window */
     uint16_t wnd, wnd_max;
     bool zero_wnd;
     uint64_t zero_wnd_frame, zero_wnd_t;
+    /* its segments while the peer's window was zero: probes or
+     * retransmissions, the sign that it has data queued (RFC 9293 §3.8.6.1) */
+    uint32_t zw_probes;
+    uint64_t zw_probe_frame;
     uint64_t last_data_frame, last_data_t;
     uint32_t snd_max;
     bool have_snd;
 } tw_an_side;
+
+/* What the wire says about an RST sent by an endpoint in a synchronized
+ * state (an_seg.c rst_verdict): the peer's data provably still in its
+ * buffer (its window fell to half or less as it ACKed them and never
+ * reopened), nothing left unread (an abortive close, SO_LINGER 0), or the
+ * wire cannot tell. */
+enum { TW_AN_RST_NONE, TW_AN_RST_UNREAD, TW_AN_RST_ABORT, TW_AN_RST_UNKNOWN };
 
 enum tw_an_kind {
     TW_AK_FOUR_WAY,
@@ -145,6 +177,7 @@ enum tw_an_diag_code {
     TW_AD_ZERO_WINDOW,
     TW_AD_UNTERMINATED,
     TW_AD_FIN_RETRANS,
+    TW_AD_ABORT_OR_UNREAD, /* RST with the peer's data not ACKed: the wire cannot tell */
     TW_AD__COUNT
 };
 
@@ -153,7 +186,7 @@ enum tw_an_diag_code {
 
 typedef struct tw_an_diag {
     int code; /* tw_an_diag_code */
-    char text[200];
+    char text[320];
     uint64_t frames[TW_AN_DIAG_FRAMES];
     int nframes;
 } tw_an_diag;
@@ -166,6 +199,7 @@ typedef struct tw_an_conn {
     tw_an_side s[2];       /* [0] client (sent the SYN, or the first packet), [1] server */
     bool syn_seen;
     uint64_t first_frame, last_frame, first_t, last_t;
+    uint64_t capture_t0;   /* time of the capture's first TCP frame (relative times) */
     /* this incarnation began on a 4-tuple whose previous one held TIME_WAIT */
     int reuse;             /* TW_AN_REUSE_* */
     int reuse_side;        /* side that held TIME_WAIT */
@@ -247,7 +281,13 @@ const char *tw_an_mark_name(int m);  /* "observed", "inferred", "assumed" */
 const char *tw_an_filter(const tw_an_conn *c, char *buf, size_t cap);
 
 #include "view/sbuf.h"
-void tw_an_text(const tw_an_conn *c, tw_sbuf *out);
+/* Times in the text: seconds since the capture's first TCP frame, or
+ * absolute ISO 8601 UTC (the JSON carries both). */
+enum { TW_AN_TIME_REL, TW_AN_TIME_ABS };
+void tw_an_text(const tw_an_conn *c, int time_mode, tw_sbuf *out);
+/* ISO 8601 UTC with microseconds, "2024-05-01T04:58:41.613442Z", of a time
+ * in ns since the epoch. */
+const char *tw_an_iso_time(uint64_t t_ns, char *buf, size_t cap);
 void tw_an_json(const tw_an_conn *c, tw_sbuf *out);
 
 /* Totals over finished connections, for --stats. */

@@ -17,7 +17,8 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: tcpwave analyze FILE [--conn N] [--json] [--stats] [--close-wait-ms N]\n"
-            "                       [--msl-s N] [--zero-window-ms N] [--relative|--absolute|--symbolic]\n"
+            "                       [--msl-s N] [--zero-window-ms N] [--time rel|abs]\n"
+            "                       [--relative|--absolute|--symbolic]\n"
             "\n"
             "Reads a capture (pcap or pcapng: Ethernet, raw IP, Linux cooked SLL/SLL2 or\n"
             "loopback; e.g. from tcpdump -w, or tcpwave demo --pcap) and, for each TCP/IPv4\n"
@@ -36,6 +37,8 @@ static void usage(FILE *f) {
             "  --close-wait-ms N  CLOSE_WAIT longer than this is diagnosed (default 5000)\n"
             "  --msl-s N          maximum segment lifetime; TIME_WAIT = 2 MSL (default 30)\n"
             "  --zero-window-ms N a zero window this long is diagnosed (default 5000)\n"
+            "  --time rel|abs     times in the text: seconds since the capture's first TCP\n"
+            "                     frame (rel, default) or ISO 8601 UTC (abs); --json has both\n"
             "  --relative, --absolute, --symbolic   sequence numbers in the ladder\n"
             "\n"
             "exit status: 0 analyzed, 1 unreadable, corrupt or truncated capture (the error\n"
@@ -45,6 +48,7 @@ static void usage(FILE *f) {
             "  tcpwave demo --scenario three-way --pcap close.pcap\n"
             "  tcpwave analyze close.pcap\n"
             "  tcpwave analyze close.pcap --conn 1 --symbolic\n"
+            "  tcpwave analyze close.pcap --time abs\n"
             "  tcpdump -i lo -w lo.pcap tcp port 8080 ... ; tcpwave analyze lo.pcap --stats\n");
 }
 
@@ -52,6 +56,7 @@ typedef struct an_args {
     const char *file;
     tw_an_opts o;
     tw_seqmode mode;
+    int time_mode; /* TW_AN_TIME_* */
     bool json, stats;
 } an_args;
 
@@ -103,7 +108,13 @@ static int parse_args(int argc, char **argv, an_args *a) {
         const char *o = argv[i];
         bool takes = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) takes |= !strcmp(o, valued[k]);
-        if (takes) {
+        if (!strcmp(o, "--time")) {
+            if (i + 1 >= argc) return bad_usage("%s needs rel or abs", o);
+            const char *v = argv[++i];
+            if (!strcmp(v, "rel")) a->time_mode = TW_AN_TIME_REL;
+            else if (!strcmp(v, "abs")) a->time_mode = TW_AN_TIME_ABS;
+            else return bad_usage("--time takes rel or abs, not '%s'", v);
+        } else if (takes) {
             if (i + 1 >= argc) return bad_usage("%s needs a value", o);
             if (parse_valued(a, o, argv[++i])) return 2;
         } else if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
@@ -133,7 +144,7 @@ static void on_conn(void *ctx, const tw_an_conn *c) {
     tw_an_stats_add(&r->st, c, &r->a->o);
     if (r->a->o.ladder_conn && r->a->o.ladder_conn != c->no) return;
     if (r->a->json) tw_an_json(c, &r->out);
-    else tw_an_text(c, &r->out);
+    else tw_an_text(c, r->a->time_mode, &r->out);
     fputs(tw_sbuf_str(&r->out), stdout);
     r->out.len = 0;
     if (r->out.s) r->out.s[0] = '\0';

@@ -234,7 +234,9 @@ static void usage(FILE *f) {
             "use --msl-s 1 to keep it short). Prints every segment and state change.\n"
             "\n"
             "  --to A.B.C.D:PORT    the server (required)\n"
-            "  --lport N            local port (default: an ephemeral one)\n"
+            "  --lport N, --local-port N\n"
+            "                       local port (default: an ephemeral one); the same port\n"
+            "                       twice reuses a 4-tuple the kernel may hold in TIME_WAIT\n"
             "  --send TEXT          send TEXT (escapes \\n \\r \\t \\\\ \\xHH)\n"
             "  --send-bytes N       send N bytes of the pattern i %% 251\n"
             "  --send-stdin         send what stdin gives until its end\n"
@@ -321,6 +323,7 @@ static int set_source(client *c, const char *a, const char *v) {
 static int parse_one(client *c, int argc, char **argv, int *i) {
     const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     uint64_t x;
+    if (!strcmp(a, "--local-port")) a = "--lport";
     bool needs_value = !strcmp(a, "--to") || !strcmp(a, "--lport") || !strcmp(a, "--send") ||
                        !strcmp(a, "--send-bytes") || !strcmp(a, "--http") || !strcmp(a, "--out");
     if (needs_value && !v) {
@@ -410,6 +413,9 @@ static int verdict(client *c, int run_rc) {
 }
 
 static int start(client *c) {
+    /* The stack's clock to now first: the ISN's clock part (RFC 6528 M) and
+     * the connection's timers start from the real time of the connect. */
+    tw_stack_poll(c->st, tw_tunloop_clock());
     c->h = tw_socket(c->st);
     int e = c->h < 0 ? c->h : (c->lport ? tw_bind(c->st, c->h, c->lport) : 0);
     if (!e) e = tw_connect(c->st, c->h, c->raddr, c->rport);
@@ -417,6 +423,8 @@ static int start(client *c) {
         fprintf(stderr, "tcpwave connect: cannot connect: %s\n", tw_strerror(e));
         return TW_EXIT_FAIL;
     }
+    /* After tw_connect(): options set on a new socket do not reach its connection. */
+    if (tw_tunrun_sockopts(&c->o, c->st, c->h)) return TW_EXIT_FAIL;
     tw_sock_info info;
     if (tw_sock_info_get(c->st, c->h, &info) == 0) c->id = info.conn_id;
     if (c->src == SRC_STDIN) {

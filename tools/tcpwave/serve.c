@@ -17,7 +17,8 @@
 #include "tunrun.h"
 #include "util/time.h"
 
-#define MAX_CONNS 64
+#define MAX_CONNS 256 /* connections the application holds at once; more wait in the backlog */
+#define IDLE_CHECK TW_MS(100) /* how often --idle-exit-s looks at the stack */
 #define PEND_CAP 65536u
 #define REQ_CAP 2048u
 
@@ -50,6 +51,10 @@ typedef struct server {
     uint64_t count;  /* --count N: stop after N connections reached CLOSED (0: never) */
     uint64_t closed; /* connections that reached CLOSED for good */
     uint64_t accepted, resets;
+    uint64_t backlog;     /* --backlog N */
+    uint64_t idle_exit;   /* --idle-exit-s N (ns; 0: never) */
+    uint64_t idle_since;  /* when the stack was last seen empty (0: not empty) */
+    bool idle_exited;
     int ls;
     tw_tunrun *r;
     tw_stack *st;
@@ -84,6 +89,17 @@ static void http_respond(sconn *c) {
                      status, c->body_text ? "text/plain" : "application/octet-stream", c->body_len);
     c->hdr_len = (uint32_t)k;
     c->req_done = true;
+}
+
+/* The peer's FIN came before the end of a request head: answer what there
+ * is (most likely 400), or nothing when nothing came, so the connection
+ * still closes instead of sitting in CLOSE_WAIT. */
+static void http_at_eof(sconn *c) {
+    if (c->req_len) {
+        http_respond(c);
+        return;
+    }
+    c->req_done = true; /* hdr_len = body_len = 0: nothing to send */
 }
 
 static bool http_out_done(const sconn *c) {
@@ -160,6 +176,7 @@ static bool conn_read(server *s, sconn *c) {
         if (n == 0) {
             c->eof = true;
             tw_tunrun_say(s->r, c->id, "app: end of stream (the peer's FIN was read)");
+            if (s->mode == MODE_HTTP && !c->req_done) http_at_eof(c);
             progress = true;
             break;
         }
@@ -236,9 +253,13 @@ static bool reply_done(server *s, sconn *c) {
 /* Closes (or half-closes, or aborts) when it is this side's turn. Returns
  * true when the handle was released. */
 static bool maybe_close(server *s, sconn *c) {
+    /* Once the peer's FIN is read and our part is out, nothing more can
+     * come: close even if the exchange was cut short (no CLOSE_WAIT left
+     * behind by a client that gave up). */
+    bool ended = c->eof && out_done(s, c);
     bool want = c->shut ? c->eof
-                        : (s->o.close_first == TW_CLOSE_FIRST_SERVER ? reply_done(s, c)
-                                                                     : c->eof && out_done(s, c));
+                        : (s->o.close_first == TW_CLOSE_FIRST_SERVER ? reply_done(s, c) || ended
+                                                                     : ended);
     if (!want) return false;
     if (!c->shut && s->o.close_delay) {
         uint64_t now = tw_tunloop_clock();
@@ -279,7 +300,36 @@ static void schedule_wake(server *s) {
     uint64_t t = TW_TIME_NEVER;
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->c[i].h >= 0 && s->c[i].close_at && s->c[i].close_at < t) t = s->c[i].close_at;
+    /* TIME_WAIT records expire inside the stack without an event: look again soon. */
+    if (s->idle_exit && s->accepted) {
+        uint64_t next = tw_tunloop_clock() + IDLE_CHECK;
+        if (next < t) t = next;
+    }
     tw_tunloop_wake_at(tw_tunrun_loop(s->r), t);
+}
+
+static uint64_t slots_in_use(const server *s) {
+    uint64_t n = 0;
+    for (int i = 0; i < MAX_CONNS; i++) n += s->c[i].h >= 0;
+    return n;
+}
+
+/* --idle-exit-s: once a connection was accepted, stop after the stack has
+ * held no connection, no TIME_WAIT record and the application no handle but
+ * the listener's for that long. A leak never gets there. */
+static void check_idle(server *s) {
+    if (!s->idle_exit || !s->accepted || s->idle_exited) return;
+    uint64_t now = tw_tunloop_clock();
+    if (tw_stack_conn_count(s->st) || tw_stack_time_wait_count(s->st) || slots_in_use(s)) {
+        s->idle_since = 0;
+        return;
+    }
+    if (!s->idle_since) s->idle_since = now;
+    if (now - s->idle_since < s->idle_exit) return;
+    s->idle_exited = true;
+    tw_tunrun_say(s->r, 0, "idle for %" PRIu64 " s: no connection, no TIME_WAIT record "
+                           "(--idle-exit-s)", s->idle_exit / TW_SEC(1));
+    tw_tunloop_stop(tw_tunrun_loop(s->r));
 }
 
 static void accept_all(server *s) {
@@ -292,6 +342,7 @@ static void accept_all(server *s) {
         if (h < 0) return;
         memset(c, 0, sizeof *c);
         c->h = h;
+        s->idle_since = 0;
         tw_sock_info info;
         if (tw_sock_info_get(s->st, h, &info) == 0) c->id = info.conn_id;
         if (s->mode == MODE_ECHO && !(c->pend = malloc(PEND_CAP))) {
@@ -330,6 +381,7 @@ static void on_wake(void *ctx, tw_tunloop *l) {
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->c[i].h >= 0) conn_step(s, &s->c[i]);
     accept_all(s);
+    check_idle(s);
     schedule_wake(s);
 }
 
@@ -339,6 +391,38 @@ static void on_closed(void *ctx, uint32_t conn_id, int cause) {
     server *s = ctx;
     s->closed++;
     if (s->count && s->closed >= s->count) tw_tunloop_stop(tw_tunrun_loop(s->r));
+}
+
+/* ---------------------------------------------------------------- leaks */
+
+/* What is left in the stack and the application when serve stops, and
+ * where every connection that entered TIME_WAIT went: 2MSL expiry, reuse
+ * by a new SYN, an early end for want of room, or still held (a record, or
+ * a connection whose handle is open). */
+static void leak_report(server *s) {
+    tw_stack_poll(s->st, tw_tunloop_clock());
+    const uint64_t *c = tw_stack_counters(s->st);
+    uint64_t live = tw_stack_conn_count(s->st), tw = tw_stack_time_wait_count(s->st);
+    uint64_t socks = tw_stack_sock_count(s->st), slots = slots_in_use(s);
+    uint64_t gone = c[TW_C_TW_EXPIRE] + c[TW_C_TW_REUSE] + c[TW_C_TW_OVERFLOW];
+    printf("serve: at exit: %" PRIu64 " live connections, %" PRIu64 " TIME_WAIT records, %" PRIu64
+           " socket handles open (1 is the listener), %" PRIu64 " application slots in use\n",
+           live, tw, socks, slots);
+    printf("serve: TIME_WAIT: %" PRIu64 " entered = %" PRIu64 " expired + %" PRIu64 " reused + %" PRIu64
+           " cut short (table full) + %" PRIu64 " still held%s\n",
+           c[TW_C_TW_ENTER], c[TW_C_TW_EXPIRE], c[TW_C_TW_REUSE], c[TW_C_TW_OVERFLOW],
+           c[TW_C_TW_ENTER] - gone,
+           c[TW_C_TW_ENTER] >= gone && c[TW_C_TW_ENTER] - gone <= tw + live ? "" : " (MISMATCH)");
+    printf("serve: opened %" PRIu64 " = closed %" PRIu64 " + live %" PRIu64 " + TIME_WAIT records %" PRIu64
+           "%s\n",
+           c[TW_C_CONN_PASSIVE_OPEN] + c[TW_C_CONN_ACTIVE_OPEN], c[TW_C_CONN_CLOSED], live, tw,
+           c[TW_C_CONN_PASSIVE_OPEN] + c[TW_C_CONN_ACTIVE_OPEN] == c[TW_C_CONN_CLOSED] + live + tw
+               ? ""
+               : " (MISMATCH)");
+    bool clean = !live && !tw && socks == 1 && !slots;
+    printf("serve: leak check: %s\n",
+           clean ? "clean (no connection, no TIME_WAIT record, only the listener's handle)"
+                 : "NOT CLEAN (something is still held; see above)");
 }
 
 /* ---------------------------------------------------------------- command */
@@ -359,15 +443,23 @@ static void usage(FILE *f) {
             "                             answer N pattern bytes after the client's FIN\n"
             "                       hold: never read (closing then sends RST)\n"
             "  --count N            exit after N connections reached CLOSED, TIME_WAIT\n"
-            "                       included (use --msl-s 1 to keep it short)\n");
+            "                       included (use --msl-s 1 to keep it short)\n"
+            "  --backlog N          connections waiting to be accepted (default 16; a SYN\n"
+            "                       to a full backlog is dropped and counted)\n"
+            "  --idle-exit-s N      once a connection came, exit after N s with no\n"
+            "                       connection and no TIME_WAIT record left (soak tests)\n");
     tw_tunrun_usage_common(f);
     fprintf(f,
             "\nClosing: with --close-first client (default for echo and discard) the server\n"
             "closes once it has read the client's FIN and sent everything; with\n"
             "--close-first server (default for http and hold) it closes as soon as its reply\n"
             "is queued (echo/discard: after --expect-bytes N bytes, default 1).\n"
-            "\nExit status: 0 stopped (--count reached, or a signal), 2 bad arguments,\n"
-            "3 --timeout-s passed, 4 the TUN device or pcap file could not be opened.\n"
+            "\nAt exit (however it ends) a leak check: live connections, TIME_WAIT records\n"
+            "and how the ones that entered TIME_WAIT left it, socket handles still open,\n"
+            "and the application's connection slots; with --stats every counter.\n"
+            "\nExit status: 0 stopped (--count reached, --idle-exit-s, or a signal),\n"
+            "2 bad arguments, 3 --timeout-s passed, 4 the TUN device or pcap file could\n"
+            "not be opened.\n"
             "\nexample (the kernel side has 198.18.0.1/24 on tw0, see README):\n"
             "  tcpwave serve --tun tw0 --addr 198.18.0.2 --port 80 --mode http\n"
             "  curl http://198.18.0.2/\n");
@@ -381,7 +473,8 @@ static int parse_args(server *s, int argc, char **argv) {
         if (rc < 0) return -1;
         if (rc > 0) continue;
         bool valued = !strcmp(a, "--port") || !strcmp(a, "--count") || !strcmp(a, "--mode") ||
-                      !strcmp(a, "--reply-bytes");
+                      !strcmp(a, "--reply-bytes") || !strcmp(a, "--backlog") ||
+                      !strcmp(a, "--idle-exit-s");
         if (valued && !v) {
             fprintf(stderr, "tcpwave serve: %s needs a value (see tcpwave serve --help)\n", a);
             return -1;
@@ -399,6 +492,21 @@ static int parse_args(server *s, int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "--reply-bytes")) {
             if (tw_tunrun_parse_u64("serve", a, v, 1ull << 40, &s->reply_bytes)) return -1;
+            i++;
+        } else if (!strcmp(a, "--backlog")) {
+            if (tw_tunrun_parse_u64("serve", a, v, 65535, &s->backlog)) return -1;
+            if (s->backlog == 0) {
+                fprintf(stderr, "tcpwave serve: --backlog must be 1..65535\n");
+                return -1;
+            }
+            i++;
+        } else if (!strcmp(a, "--idle-exit-s")) {
+            if (tw_tunrun_parse_u64("serve", a, v, 86400, &x)) return -1;
+            if (x == 0) {
+                fprintf(stderr, "tcpwave serve: --idle-exit-s must be at least 1\n");
+                return -1;
+            }
+            s->idle_exit = TW_SEC(x);
             i++;
         } else if (!strcmp(a, "--count")) {
             if (tw_tunrun_parse_u64("serve", a, v, 1000000000, &s->count)) return -1;
@@ -435,6 +543,7 @@ int tw_cli_serve(int argc, char **argv) {
     if (!s) return TW_EXIT_SETUP;
     tw_tunrun_opts_default(&s->o, "serve");
     s->port = 80;
+    s->backlog = 16;
     for (int i = 0; i < MAX_CONNS; i++) s->c[i].h = -1;
     int rc = parse_args(s, argc, argv);
     if (rc) {
@@ -450,7 +559,8 @@ int tw_cli_serve(int argc, char **argv) {
     s->st = tw_tunrun_stack(s->r);
     s->ls = tw_socket(s->st);
     int e = s->ls < 0 ? s->ls : tw_bind(s->st, s->ls, s->port);
-    if (!e) e = tw_listen(s->st, s->ls, 16);
+    if (!e) e = tw_listen(s->st, s->ls, (int)s->backlog);
+    if (!e && tw_tunrun_sockopts(&s->o, s->st, s->ls)) e = -TW_EINVAL;
     char ip[20];
     if (e) {
         fprintf(stderr, "tcpwave serve: cannot listen on port %u: %s\n", s->port, tw_strerror(e));
@@ -468,6 +578,7 @@ int tw_cli_serve(int argc, char **argv) {
     printf("serve: %" PRIu64 " connections accepted, %" PRIu64 " reached CLOSED, %" PRIu64
            " ended by an error\n",
            s->accepted, s->closed, s->resets);
+    leak_report(s);
     for (int i = 0; i < MAX_CONNS; i++)
         if (s->c[i].h >= 0) free(s->c[i].pend);
     int frc = tw_tunrun_finish(s->r);

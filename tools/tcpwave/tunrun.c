@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "link/fault.h"
 #include "link/pcap.h"
 #include "link/tun.h"
 #include "util/time.h"
@@ -31,6 +32,8 @@ struct tw_tunrun {
     tw_tun *tun;
     tw_pcap *pcap;
     tw_pcap_tap tap;
+    tw_fault_link fault;
+    bool have_fault;
     tw_link *link;
     tw_stack *st;
     tw_tunloop *loop;
@@ -125,16 +128,82 @@ static bool parse_flag(tw_tunrun_opts *o, const char *a) {
     return true;
 }
 
+static bool is_link_option(const char *a) {
+    return !strcmp(a, "--loss") || !strcmp(a, "--loss-in") || !strcmp(a, "--loss-out") ||
+           !strcmp(a, "--seed") || !strcmp(a, "--rcvbuf") || !strcmp(a, "--sndbuf") ||
+           !strcmp(a, "--keepalive");
+}
+
+/* A percentage 0..100 with an optional fraction ("0.5"), as a fraction. */
+static int parse_pct(const char *cmd, const char *flag, const char *v, double *out) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !(x >= 0.0 && x <= 100.0)) {
+        fprintf(stderr, "tcpwave %s: %s needs a percentage from 0 to 100 (e.g. 0.5), got '%s'\n",
+                cmd, flag, v);
+        return -1;
+    }
+    *out = x / 100.0;
+    return 0;
+}
+
+/* --keepalive IDLE,INTVL,CNT (seconds, seconds, probes). */
+static int parse_keepalive(tw_tunrun_opts *o, const char *v) {
+    unsigned idle, intvl, cnt;
+    char extra;
+    if (sscanf(v, "%u,%u,%u%c", &idle, &intvl, &cnt, &extra) != 3 || idle < 1 || idle > 32767 ||
+        intvl < 1 || intvl > 32767 || cnt < 1 || cnt > 255) {
+        fprintf(stderr, "tcpwave %s: --keepalive needs IDLE,INTVL,CNT: seconds idle before the "
+                        "first probe (1..32767), seconds between probes (1..32767), unanswered "
+                        "probes before giving up (1..255), e.g. 2,1,3; got '%s'\n", o->cmd, v);
+        return -1;
+    }
+    o->keepalive = true;
+    o->ka_idle = (int)idle;
+    o->ka_intvl = (int)intvl;
+    o->ka_cnt = (int)cnt;
+    return 0;
+}
+
+static int parse_link_option(tw_tunrun_opts *o, const char *a, const char *v) {
+    const char *c = o->cmd;
+    uint64_t x;
+    if (!strcmp(a, "--loss")) {
+        if (parse_pct(c, a, v, &o->loss_in)) return -1;
+        o->loss_out = o->loss_in;
+    } else if (!strcmp(a, "--loss-in")) {
+        return parse_pct(c, a, v, &o->loss_in);
+    } else if (!strcmp(a, "--loss-out")) {
+        return parse_pct(c, a, v, &o->loss_out);
+    } else if (!strcmp(a, "--seed")) {
+        if (tw_tunrun_parse_u64(c, a, v, UINT64_MAX, &o->seed)) return -1;
+        o->have_seed = true;
+    } else if (!strcmp(a, "--keepalive")) {
+        return parse_keepalive(o, v);
+    } else { /* --rcvbuf, --sndbuf: ring sizes, up to 1 GiB (window scale 14) */
+        if (tw_tunrun_parse_u64(c, a, v, 1u << 30, &x)) return -1;
+        if (x < 1024) {
+            fprintf(stderr, "tcpwave %s: %s must be at least 1024 bytes\n", c, a);
+            return -1;
+        }
+        if (!strcmp(a, "--rcvbuf")) o->rcvbuf = (uint32_t)x;
+        else o->sndbuf = (uint32_t)x;
+    }
+    return 0;
+}
+
 int tw_tunrun_parse_common(tw_tunrun_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL, *c = o->cmd;
     uint64_t x;
     if (parse_flag(o, a)) return 1;
     if (strcmp(a, "--tun") && strcmp(a, "--addr") && strcmp(a, "--pcap") && strcmp(a, "--msl-s") &&
         strcmp(a, "--timeout-s") && strcmp(a, "--close-first") && strcmp(a, "--close-delay-ms") &&
-        strcmp(a, "--expect-bytes"))
+        strcmp(a, "--expect-bytes") && !is_link_option(a))
         return 0;
     if (need_value(c, a, v)) return -1;
     (*i)++;
+    if (is_link_option(a)) return parse_link_option(o, a, v) ? -1 : 1;
     if (!strcmp(a, "--tun")) {
         if (!*v || strlen(v) > 15) {
             fprintf(stderr, "tcpwave %s: --tun needs a device name of 1 to 15 characters\n", c);
@@ -208,7 +277,43 @@ void tw_tunrun_usage_common(FILE *f) {
             "  --timeout-s N        give up after N seconds (exit status 3; default none)\n"
             "  --absolute           print absolute sequence numbers\n"
             "  --quiet              print only SYN/FIN/RST segments, no app send/recv lines\n"
-            "  --stats              print the stack's non-zero counters at the end\n");
+            "  --stats              print the stack's non-zero counters at the end\n"
+            "  --keepalive I,N,C    keep-alive probes after I s idle, N s apart, giving up\n"
+            "                       after C unanswered ones (SO_KEEPALIVE, TCP_KEEPIDLE,\n"
+            "                       TCP_KEEPINTVL, TCP_KEEPCNT), e.g. --keepalive 2,1,3\n"
+            "  --rcvbuf N, --sndbuf N  receive / send ring per connection in bytes\n"
+            "                       (default 65535; the window scale follows --rcvbuf)\n"
+            "  --loss PCT           drop PCT %% of the packets each way (e.g. 0.5), seeded\n"
+            "                       and counted; --loss-in / --loss-out for one way only\n"
+            "                       (in: from the kernel, out: to it). The --pcap capture\n"
+            "                       is the wire: it lacks the dropped outgoing packets\n"
+            "  --seed N             seed of the --loss pattern and of the stack (ISN\n"
+            "                       secret, ports): reproducible runs for tests. Without\n"
+            "                       it the ISN secret is random (RFC 6528), loss seed 1\n");
+}
+
+int tw_tunrun_sockopts(const tw_tunrun_opts *o, tw_stack *st, int h) {
+    if (!o->keepalive) return 0;
+    const int one = 1;
+    const struct {
+        int opt;
+        const int *v;
+        const char *name;
+    } set[] = {
+        {TW_SO_KEEPALIVE, &one, "SO_KEEPALIVE"},
+        {TW_TCP_KEEPIDLE, &o->ka_idle, "TCP_KEEPIDLE"},
+        {TW_TCP_KEEPINTVL, &o->ka_intvl, "TCP_KEEPINTVL"},
+        {TW_TCP_KEEPCNT, &o->ka_cnt, "TCP_KEEPCNT"},
+    };
+    for (size_t k = 0; k < sizeof set / sizeof set[0]; k++) {
+        int e = tw_setsockopt(st, h, set[k].opt, set[k].v, sizeof(int));
+        if (e) {
+            fprintf(stderr, "tcpwave %s: setting %s failed: %s\n", o->cmd, set[k].name,
+                    tw_strerror(e));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- trace */
@@ -373,6 +478,12 @@ static int open_link(tw_tunrun *r) {
         tw_pcap_tap_init(&r->tap, r->link, r->pcap, off);
         r->link = &r->tap.link;
     }
+    if (o->loss_in > 0 || o->loss_out > 0) {
+        /* Outside the tap: the capture is the wire (see link/fault.h). */
+        tw_fault_link_init(&r->fault, r->link, o->loss_in, o->loss_out, o->have_seed ? o->seed : 1);
+        r->link = &r->fault.link;
+        r->have_fault = true;
+    }
     return 0;
 }
 
@@ -391,7 +502,10 @@ int tw_tunrun_start(const tw_tunrun_opts *o, const tw_tunloop_app *app,
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
     cfg.addr = o->addr;
-    cfg.seed = random_seed(); /* RFC 6528: the ISN secret must not be guessable */
+    /* RFC 6528: the ISN secret must not be guessable, unless a test asks. */
+    cfg.seed = o->have_seed ? o->seed : random_seed();
+    if (o->rcvbuf) cfg.rcvbuf = o->rcvbuf;
+    if (o->sndbuf) cfg.sndbuf = o->sndbuf;
     cfg.msl = o->msl;
     cfg.delack_fin = o->delack_fin;
     cfg.trace = on_trace;
@@ -452,6 +566,15 @@ int tw_tunrun_finish(tw_tunrun *r) {
         printf("counters:\n");
         for (int k = 0; k < TW_C__COUNT; k++)
             if (c[k]) printf("  %-24s %10" PRIu64 "  %s\n", tw_counter_name(k), c[k], tw_counter_desc(k));
+    }
+    if (r->have_fault) {
+        const tw_fault_stats *f = &r->fault.stats;
+        printf("loss: dropped %" PRIu64 " of %" PRIu64 " packets from the kernel (%.2f %%), %" PRIu64
+               " of %" PRIu64 " to it (%.2f %%), seed %" PRIu64 "\n",
+               f->in_dropped, f->in, f->in ? 100.0 * (double)f->in_dropped / (double)f->in : 0.0,
+               f->out_dropped, f->out,
+               f->out ? 100.0 * (double)f->out_dropped / (double)f->out : 0.0,
+               r->o.have_seed ? r->o.seed : 1);
     }
     tw_tunloop_free(r->loop);
     tw_stack_free(r->st);

@@ -51,6 +51,14 @@ typedef struct tw_tunrun_opts {
     uint64_t close_delay;   /* --close-delay-ms N (ns) */
     uint64_t expect_bytes;  /* --expect-bytes N */
     bool have_expect;
+    /* the link and the stack */
+    double loss_in, loss_out; /* --loss/--loss-in/--loss-out PCT, as fractions */
+    uint64_t seed;            /* --seed N: the loss and the stack's ISN secret */
+    bool have_seed;
+    uint32_t rcvbuf, sndbuf;  /* --rcvbuf/--sndbuf N (0: the stack's default) */
+    /* --keepalive IDLE,INTVL,CNT: SO_KEEPALIVE + TCP_KEEPIDLE/KEEPINTVL/KEEPCNT */
+    bool keepalive;
+    int ka_idle, ka_intvl, ka_cnt;
 } tw_tunrun_opts;
 
 void tw_tunrun_opts_default(tw_tunrun_opts *o, const char *cmd);
@@ -61,6 +69,10 @@ int tw_tunrun_parse_common(tw_tunrun_opts *o, int argc, char **argv, int *i);
 int tw_tunrun_check(const tw_tunrun_opts *o);
 /* Help text of the common options. */
 void tw_tunrun_usage_common(FILE *f);
+/* Sets the socket options the common options ask for (--keepalive) on
+ * socket h: a connected socket, or a listener that hands them on. Prints the
+ * reason and returns -1 if the stack refused one. */
+int tw_tunrun_sockopts(const tw_tunrun_opts *o, tw_stack *st, int h);
 
 /* Parsers that print "tcpwave CMD: FLAG ..." on error and return -1. */
 int tw_tunrun_parse_u64(const char *cmd, const char *flag, const char *v, uint64_t max,
