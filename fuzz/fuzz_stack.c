@@ -638,9 +638,15 @@ static void check_invariants(void) {
     }
     for (uint32_t i = st->tw_head; i != TW_NIL; i = st->tw[i].fnext) {
         const tw_twrec *r = &st->tw[i];
-        if (tw__table_lookup(st, r->raddr, r->lport, r->rport) != (i | TW_TWBIT))
+        /* A record a new SYN is reopening (TW_RF_SUSP) gives its 4-tuple to
+         * that SYN_RECEIVED child until the handshake ends either way. */
+        uint32_t want = (r->flags & TW_RF_SUSP) ? r->hnext : (i | TW_TWBIT);
+        if (tw__table_lookup(st, r->raddr, r->lport, r->rport) != want)
             fail("TIME_WAIT record %u (port %u -> %u) is shadowed in the 4-tuple table", i,
                  r->lport, r->rport);
+        if ((r->flags & TW_RF_SUSP) && tw__slot(st, r->hnext)->c.state != TW_SYN_RECEIVED)
+            fail("TIME_WAIT record %u suspended for a child in %s", i,
+                 tw_state_name(tw__slot(st, r->hnext)->c.state));
     }
 }
 

@@ -76,7 +76,9 @@ uint64_t tw_stack_now(const tw_stack *st);
 
 /* Counter array of TW_C__COUNT entries (see tw_stats.h). */
 const uint64_t *tw_stack_counters(const tw_stack *st);
-/* Live full connections and TIME_WAIT records. */
+/* Live full connections, and 4-tuples held in TIME_WAIT by compact records
+ * (a record whose 4-tuple a new SYN is reopening counts again only if the
+ * new incarnation dies before ESTABLISHED). */
 size_t tw_stack_conn_count(const tw_stack *st);
 size_t tw_stack_time_wait_count(const tw_stack *st);
 /* Socket handles open (listeners and new sockets included): what a leak

@@ -92,7 +92,8 @@
     X(SYNCOOKIE_SENT, "SYN cookies sent: SYN-ACKs for a full listener, no state kept (RFC 4987 3.6)") \
     X(SYNCOOKIE_ACCEPTED, "connections opened by an ACK that returned a valid SYN cookie") \
     X(SYNCOOKIE_REJECTED, "ACKs to a listener sending cookies whose cookie is forged or stale (RST sent)") \
-    X(DROP_SYNCOOKIE_ACCEPT_FULL, "drop: valid SYN-cookie ACK, but the listener's accept queue is full")
+    X(DROP_SYNCOOKIE_ACCEPT_FULL, "drop: valid SYN-cookie ACK, but the listener's accept queue is full") \
+    X(TW_REUSE_UNDONE, "reopened TIME_WAIT 4-tuples back in TIME_WAIT: the new SYN was an old duplicate (RFC 1122 4.2.2.13)")
 
 enum tw_counter {
 #define TW_X_ENUM(name, desc) TW_C_##name,

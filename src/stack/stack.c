@@ -281,6 +281,7 @@ tw_slot *tw__slot_new(tw_stack *st) {
     s->mem = mem;
     s->in_use = 1;
     s->hnext = s->acc_next = TW_NIL;
+    s->tw_susp = TW_NIL;
     s->dirty = dirty;
     s->dirty_next = dirty ? dirty_next : TW_NIL;
     s->sock = s->listener = -1;
@@ -292,6 +293,15 @@ tw_slot *tw__slot_new(tw_stack *st) {
 
 void tw__slot_release(tw_stack *st, tw_slot *s) {
     tw__table_remove_slot(st, s);
+    if (s->tw_susp != TW_NIL) {
+        /* A child that reopened a TIME_WAIT 4-tuple died before ESTABLISHED
+         * (the peer reset our SYN-ACK: its SYN was an old duplicate, or it
+         * never answered): the 4-tuple goes back to TIME_WAIT for what is
+         * left of its 2MSL (RFC 1122 §4.2.2.13, RFC 9293 MAY-2 (2)). */
+        tw__tw_resume(st, s->tw_susp);
+        s->tw_susp = TW_NIL;
+        st->counters[TW_C_TW_REUSE_UNDONE]++;
+    }
     tw_wheel_cancel(&st->wheel, &s->timer);
     if (s->listener >= 0) {
         tw_listener *l = &st->listeners[s->listener];
@@ -391,6 +401,16 @@ static void to_time_wait_record(tw_stack *st, tw_slot *s) {
     tw__slot_release(st, s);
 }
 
+/* The child that reopened a TIME_WAIT 4-tuple got past SYN_RECEIVED: the new
+ * incarnation is real, so the old one's TIME_WAIT ends here. */
+static void end_reopened_record(tw_stack *st, tw_slot *s) {
+    const tw_twrec *r = &st->tw[s->tw_susp];
+    tw__trace_state(&st->env, r->id, TW_TIME_WAIT, TW_CLOSED, TW_CAUSE_TW_REUSE, st->now,
+                    st->cfg.addr, r->lport, r->raddr, r->rport);
+    st->counters[TW_C_CONN_CLOSED]++;
+    tw__tw_remove(st, s->tw_susp); /* clears s->tw_susp */
+}
+
 void tw__settle(tw_stack *st, tw_slot *s) {
     tw_tcp_conn *c = &s->c;
     uint8_t ev = c->events;
@@ -414,6 +434,8 @@ void tw__settle(tw_stack *st, tw_slot *s) {
         l->acc_tail = s->idx;
         tw__queue_event(st, l->sock, TW_EVT_ACCEPTABLE, 0);
     }
+    if (s->tw_susp != TW_NIL && c->state != TW_SYN_RECEIVED && c->state != TW_CLOSED)
+        end_reopened_record(st, s);
     bool orphan = s->sock < 0 && (s->listener < 0 || c->state == TW_CLOSED);
     if (c->state == TW_TIME_WAIT && orphan && !(c->flags & TW_TF_ACK_NOW)) {
         to_time_wait_record(st, s);
@@ -467,15 +489,18 @@ static bool listener_has_room(const tw_stack *st, uint32_t li) {
 }
 
 /* A segment for a TIME_WAIT record. Returns true when the SYN should go on to
- * listener *li (the 4-tuple was reopened; *iss_floor is then the old SND.NXT). */
+ * listener *li (the 4-tuple was reopened; *iss_floor is then the old SND.NXT).
+ * The record then stays, suspended by listener_input(), until the new
+ * incarnation is ESTABLISHED (tw__settle ends it) or dies first
+ * (tw__slot_release puts it back). */
 static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uint32_t *li,
                             uint32_t *iss_floor) {
     tw_twrec *r = &st->tw[i];
     tw_tcp_tw tw = {.snd_nxt = tw_seq(r->snd_nxt),
                     .rcv_nxt = tw_seq(r->rcv_nxt),
                     .wnd = r->wnd,
-                    .ts = r->ts != 0,
-                    .ts_offset = r->ts ? tw_tcp_ts_offset_from(r->hash) : 0,
+                    .ts = (r->flags & TW_RF_TS) != 0,
+                    .ts_offset = (r->flags & TW_RF_TS) ? tw_tcp_ts_offset_from(r->hash) : 0,
                     .ts_recent = r->ts_recent};
     trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_SEG_IN, seg, 0, 0);
     uint16_t reason = 0;
@@ -508,11 +533,7 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uin
         send_seg(st, r->id, TW_TIME_WAIT, &ack, TW_SEGMETA_TW);
         return false;
     case TW_TWV_REUSE:
-        tw__trace_state(&st->env, r->id, TW_TIME_WAIT, TW_CLOSED, TW_CAUSE_TW_REUSE, st->now,
-                        st->cfg.addr, r->lport, r->raddr, r->rport);
-        st->counters[TW_C_CONN_CLOSED]++;
         *iss_floor = r->snd_nxt;
-        tw__tw_remove(st, i);
         return true;
     case TW_TWV_DROP:
     default:
@@ -562,10 +583,11 @@ static bool cookie_ack_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg, u
 }
 
 /* A segment for listener li (RFC 9293 §3.10.7.2). iss_floor: NULL, or the
- * SND.NXT of the TIME_WAIT incarnation this SYN just ended. hash: the
- * segment's 4-tuple hash (tw__tuple_hash), from the lookup that missed. */
+ * SND.NXT of the TIME_WAIT incarnation this SYN reopens; rec: that
+ * incarnation's record, or TW_NIL. hash: the segment's 4-tuple hash
+ * (tw__tuple_hash), from the lookup that found no connection. */
 static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
-                           const uint32_t *iss_floor, uint64_t hash) {
+                           const uint32_t *iss_floor, uint32_t rec, uint64_t hash) {
     tw_listener *l = &st->listeners[li];
     uint8_t f = seg->flags;
     if ((f & TW_TH_RST) || !(f & TW_TH_SYN) || (f & TW_TH_ACK)) {
@@ -605,6 +627,10 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
     s->listener = (int32_t)li;
     l->pending++;
     st->counters[TW_C_CONN_PASSIVE_OPEN]++;
+    if (rec != TW_NIL) { /* the record makes way for the child (TW_RF_SUSP) */
+        tw__tw_suspend(st, rec, s->idx);
+        s->tw_susp = rec;
+    }
     tw__table_insert_slot(st, s, (uint32_t)hash);
     conn_input(st, s, seg);
 }
@@ -649,13 +675,13 @@ int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
     uint32_t li, floor_;
     if (s) {
         if (conn_time_wait_reuse(st, s, &seg, &li, &floor_))
-            listener_input(st, li, &seg, &floor_, h);
+            listener_input(st, li, &seg, &floor_, TW_NIL, h);
         else conn_input(st, s, &seg);
     } else if (e != TW_NIL) {
         if (tw_record_input(st, e & ~TW_TWBIT, &seg, &li, &floor_))
-            listener_input(st, li, &seg, &floor_, h);
+            listener_input(st, li, &seg, &floor_, e & ~TW_TWBIT, h);
     } else if (tw__port_listening(st, seg.dst_port, &li)) {
-        listener_input(st, li, &seg, NULL, h);
+        listener_input(st, li, &seg, NULL, TW_NIL, h);
     } else {
         /* RFC 9293 §3.10.7.1: no connection; RST unless the segment is one. */
         st->counters[TW_C_DROP_NO_SOCKET]++;
@@ -720,7 +746,7 @@ uint64_t tw_stack_next_deadline(tw_stack *st) {
 uint64_t tw_stack_now(const tw_stack *st) { return st->now; }
 const uint64_t *tw_stack_counters(const tw_stack *st) { return st->counters; }
 size_t tw_stack_conn_count(const tw_stack *st) { return st->nlive; }
-size_t tw_stack_time_wait_count(const tw_stack *st) { return st->tw_count; }
+size_t tw_stack_time_wait_count(const tw_stack *st) { return st->tw_count - st->tw_nsusp; }
 
 size_t tw_stack_time_wait_record_size(void) {
     /* the record plus two 4-byte bucket heads: the bucket array doubles

@@ -39,6 +39,7 @@ typedef struct tw_slot {
     tw_tcp_conn c;
     tw_wheel_entry timer;
     uint32_t idx;
+    uint32_t tw_susp;    /* the TIME_WAIT record this SYN_RECEIVED child reopened, or TW_NIL */
     uint32_t dirty_next; /* next slot with pending output */
     uint32_t acc_next;   /* next slot in its listener's accept queue */
     int32_t sock;        /* owning socket handle, -1 when orphaned */
@@ -64,8 +65,20 @@ typedef struct __attribute__((packed, aligned(4))) tw_twrec {
     uint32_t ts_recent;    /* TS.Recent when ts (RFC 7323 §4.3; RFC 6191 compares SYNs to it) */
     uint16_t wnd;
     uint8_t live;
-    uint8_t ts;            /* timestamps in use; the offset is recomputed from hash */
+    uint8_t flags;         /* TW_RF_*; with TW_RF_TS the offset is recomputed from hash */
 } tw_twrec;
+
+enum {
+    TW_RF_TS = 1,   /* the incarnation used RFC 7323 timestamps */
+    /* A new SYN reopened the 4-tuple and the new incarnation has not yet
+     * completed its handshake: the record is out of the 4-tuple table (the
+     * SYN_RECEIVED child holds the 4-tuple; hnext is that child's slot) but
+     * keeps its place in the FIFO, so that if the SYN proves an old
+     * duplicate (the child dies before ESTABLISHED, e.g. on the peer's RST)
+     * the 4-tuple returns to TIME_WAIT with its old timer (RFC 1122
+     * §4.2.2.13, RFC 9293 MAY-2 condition (2)). */
+    TW_RF_SUSP = 2,
+};
 
 /* What the port choice remembers of a recent destination (table.c): its
  * hash F/G, and the 4-tuple hash of its next candidate port, computed (and
@@ -137,6 +150,7 @@ struct tw_stack {
     /* TIME_WAIT records: growable array, FIFO by expiry, free list */
     tw_twrec *tw;
     uint32_t tw_cap, tw_count, tw_free, tw_head, tw_tail;
+    uint32_t tw_nsusp; /* records of tw_count suspended by a reopening SYN (TW_RF_SUSP) */
 
     tw_listener *listeners;
     uint32_t nlisteners;
@@ -207,6 +221,12 @@ void tw__table_insert_slot(tw_stack *st, tw_slot *s, uint32_t hash);
 void tw__table_remove_slot(tw_stack *st, tw_slot *s);
 uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c, uint32_t hash);
 void tw__tw_remove(tw_stack *st, uint32_t i);
+/* Record i is reopened by a SYN whose child is slot `slot` (TW_RF_SUSP):
+ * out of the 4-tuple table, still in the FIFO. */
+void tw__tw_suspend(tw_stack *st, uint32_t i, uint32_t slot);
+/* The child of suspended record i died before ESTABLISHED (and is out of
+ * the table): the record holds the 4-tuple in TIME_WAIT again. */
+void tw__tw_resume(tw_stack *st, uint32_t i);
 void tw__tw_restart(tw_stack *st, uint32_t i, uint64_t expiry);
 void tw__tw_prefetch(const tw_stack *st);
 /* An ephemeral port for a connection to raddr:rport whose 4-tuple is free;

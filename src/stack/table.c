@@ -217,7 +217,7 @@ uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c, uint32_t hash) {
     r->id = c->id;
     r->wnd = (uint16_t)tw__tcp_rcv_window(c);
     r->live = 1;
-    r->ts = (c->xopts & TW_XO_TS) != 0;
+    r->flags = (c->xopts & TW_XO_TS) ? TW_RF_TS : 0;
     r->ts_recent = c->ts_recent;
     r->hnext = TW_NIL;
     r->hash = hash;
@@ -229,12 +229,35 @@ uint32_t tw__tw_insert(tw_stack *st, const tw_tcp_conn *c, uint32_t hash) {
 
 void tw__tw_remove(tw_stack *st, uint32_t i) {
     tw_twrec *r = &st->tw[i];
-    remove_entry(st, i | TW_TWBIT, r->hash);
+    if (r->flags & TW_RF_SUSP) {
+        /* Out of the table already; the child no longer has a record to
+         * return to. */
+        tw__slot(st, r->hnext)->tw_susp = TW_NIL;
+        st->tw_nsusp--;
+    } else {
+        remove_entry(st, i | TW_TWBIT, r->hash);
+    }
     fifo_unlink(st, i);
     r->live = 0;
     r->fnext = st->tw_free;
     st->tw_free = i;
     st->tw_count--;
+}
+
+void tw__tw_suspend(tw_stack *st, uint32_t i, uint32_t slot) {
+    tw_twrec *r = &st->tw[i];
+    remove_entry(st, i | TW_TWBIT, r->hash);
+    r->flags |= TW_RF_SUSP;
+    r->hnext = slot;
+    st->tw_nsusp++;
+}
+
+void tw__tw_resume(tw_stack *st, uint32_t i) {
+    tw_twrec *r = &st->tw[i];
+    r->flags &= (uint8_t)~TW_RF_SUSP;
+    r->hnext = TW_NIL;
+    st->tw_nsusp--;
+    insert_entry(st, i | TW_TWBIT, r->hash);
 }
 
 #if defined(__GNUC__)
@@ -419,7 +442,8 @@ static uint32_t check_table(const tw_stack *st) {
             if (tw__table_lookup(st, raddr, lport, rport) != e) check_fail("4-tuple shared", e, b);
         }
     }
-    if (seen_tw != st->tw_count) check_fail("TIME_WAIT count mismatch", seen_tw, st->tw_count);
+    if (seen_tw + st->tw_nsusp != st->tw_count)
+        check_fail("TIME_WAIT count mismatch", seen_tw + st->tw_nsusp, st->tw_count);
     if (seen_tw + seen_slots != st->nhashed) check_fail("table entry count", seen_tw + seen_slots, st->nhashed);
     return seen_slots;
 }
@@ -427,16 +451,24 @@ static uint32_t check_table(const tw_stack *st) {
 /* The expiry FIFO holds exactly the live records, doubly linked, in order. */
 static void check_fifo(const tw_stack *st) {
     uint64_t last = 0;
-    uint32_t n = 0, prev = TW_NIL;
+    uint32_t n = 0, prev = TW_NIL, nsusp = 0;
     for (uint32_t i = st->tw_head; i != TW_NIL; prev = i, i = st->tw[i].fnext, n++) {
         const tw_twrec *r = &st->tw[i];
         if (n > st->tw_count || !r->live) check_fail("FIFO holds a dead record", i, n);
         if (r->fprev != prev) check_fail("FIFO back link", i, prev);
         if (r->expiry < last) check_fail("FIFO out of order", i, n);
         last = r->expiry;
+        if (r->flags & TW_RF_SUSP) { /* held by a live SYN_RECEIVED child pointing back */
+            if (r->hnext >= st->nslots) check_fail("suspended record's child out of range", i, r->hnext);
+            const tw_slot *s = tw__slot(st, r->hnext);
+            if (!s->in_use || s->tw_susp != i || s->c.state != TW_SYN_RECEIVED)
+                check_fail("suspended record's child", i, r->hnext);
+            nsusp++;
+        }
     }
     if (prev != st->tw_tail) check_fail("FIFO tail", prev, st->tw_tail);
     if (n != st->tw_count) check_fail("FIFO length mismatch", n, st->tw_count);
+    if (nsusp != st->tw_nsusp) check_fail("suspended record count", nsusp, st->tw_nsusp);
 }
 
 /* Slots: live count, table membership of every open connection, the wheel
@@ -467,6 +499,10 @@ static void check_slots(const tw_stack *st, uint32_t slots_in_table) {
         if (s->listener >= 0 &&
             ((uint32_t)s->listener >= st->nlisteners || !st->listeners[s->listener].in_use))
             check_fail("slot's listener is gone", i, (uint32_t)s->listener);
+        if (s->tw_susp != TW_NIL &&
+            (s->tw_susp >= st->tw_cap || !(st->tw[s->tw_susp].flags & TW_RF_SUSP) ||
+             st->tw[s->tw_susp].hnext != i))
+            check_fail("child's suspended record does not point back", i, s->tw_susp);
     }
     if (live != st->nlive) check_fail("live slot count", live, st->nlive);
     if (hashed != slots_in_table) check_fail("slots in table", hashed, slots_in_table);

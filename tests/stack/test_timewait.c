@@ -192,10 +192,10 @@ TEST(new_syn_above_rcv_nxt_reopens_the_4tuple) {
     ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_REUSE], 1);
     ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
     ASSERT_EQ(tw_stack_conn_count(x.st), 1);
-    const tw_trace_ev *e = tw_end_ev(&x, old_id);
-    ASSERT_TRUE(e != NULL);
-    ASSERT_U64_EQ(e->t, t1);
-    ASSERT_EQ(e->cause, TW_CAUSE_TW_REUSE);
+    /* The old incarnation's TIME_WAIT ends when the new one is established
+     * (until then an RST would prove the SYN an old duplicate). */
+    ASSERT_TRUE(tw_end_ev(&x, old_id) == NULL);
+    tw__stack_check(x.st);
     const sx_pkt *sa = sx_take(&x, &cur);
     ASSERT_EQ(sa->seg.flags, TW_TH_SYN | TW_TH_ACK);
     ASSERT_EQ(sa->seg.ack.v, c.rcv + 100001);
@@ -203,6 +203,11 @@ TEST(new_syn_above_rcv_nxt_reopens_the_4tuple) {
     uint32_t iss = sa->seg.seq.v;
     sx_seg ack = sx_mk(41000, 80, TW_TH_ACK, c.rcv + 100001, iss + 1);
     ASSERT_EQ(sx_input(&x, t1 + TW_MS(1), &ack), 0);
+    const tw_trace_ev *e = tw_end_ev(&x, old_id);
+    ASSERT_TRUE(e != NULL);
+    ASSERT_U64_EQ(e->t, t1 + TW_MS(1));
+    ASSERT_EQ(e->cause, TW_CAUSE_TW_REUSE);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_REUSE_UNDONE], 0);
     int s2 = tw_accept(x.st, l, NULL, NULL);
     ASSERT_CMP(s2, >=, 0);
     tw_sock_info info;
@@ -641,6 +646,83 @@ TEST(record_reopened_by_newer_timestamp_below_rcv_nxt) {
     ASSERT_TRUE(tw_seq_gt(sa->seg.seq, tw_seq(c.snd)));
     ASSERT_EQ(sa->seg.opt.tsecr, 2300);
     ASSERT_EQ(ts_offset_of(sa), off);
+    tw__stack_check(x.st);
+    sx_free(&x);
+}
+
+/* RFC 1122 §4.2.2.13 / RFC 9293 MAY-2 condition (2): a SYN that reopened a
+ * TIME_WAIT 4-tuple but proves an old duplicate (the peer resets our
+ * SYN-ACK: it never sent that SYN) puts the 4-tuple back in TIME_WAIT with
+ * the old timer, and the old incarnation's record answers as before. */
+TEST(old_duplicate_syn_returns_the_4tuple_to_time_wait) {
+    sx x;
+    sx_init(&x, NULL);
+    int l = sx_listen(&x, 80, 4);
+    size_t cur = 0;
+    sx_conn c;
+    sx_passive_open(&x, &c, l, 80, 41000, 700000, &cur);
+    uint32_t old_id = conn_id_of(&x, c.sock);
+    uint64_t t = sx_active_close(&x, &c, &cur);
+    uint64_t t1 = t + TW_SEC(3);
+    sx_seg syn = sx_mk(41000, 80, TW_TH_SYN, c.rcv + 100000, 0);
+    ASSERT_EQ(sx_input(&x, t1, &syn), 0);
+    const sx_pkt *sa = sx_take(&x, &cur);
+    ASSERT_EQ(sa->seg.flags, TW_TH_SYN | TW_TH_ACK);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
+    tw__stack_check(x.st);
+    /* The peer knows nothing of that SYN: <SEQ=SEG.ACK><CTL=RST>. */
+    sx_seg rst = sx_mk(41000, 80, TW_TH_RST, c.rcv + 100001, 0);
+    ASSERT_EQ(sx_input(&x, t1 + TW_MS(1), &rst), 0);
+    ASSERT_EQ(tw_stack_conn_count(x.st), 0);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 1);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_REUSE_UNDONE], 1);
+    ASSERT_TRUE(tw_end_ev(&x, old_id) == NULL);
+    ASSERT_U64_EQ(tw_stack_next_deadline(x.st), t + 2 * MSL);
+    tw__stack_check(x.st);
+    /* The record is the old incarnation again: its peer's retransmitted FIN
+     * is re-ACKed with the old numbers. */
+    sx_seg fin = sx_mk(41000, 80, TW_TH_FIN | TW_TH_ACK, c.rcv - 1, c.snd);
+    ASSERT_EQ(sx_input(&x, t1 + TW_SEC(1), &fin), 0);
+    SX_EXPECT(sx_take(&x, &cur), TW_TH_ACK, c.snd, c.rcv, 0);
+    ASSERT_U64_EQ(tw_stack_next_deadline(x.st), t1 + TW_SEC(1) + 2 * MSL);
+    sx_run_until(&x, t1 + TW_SEC(1) + 2 * MSL);
+    const tw_trace_ev *e = tw_end_ev(&x, old_id);
+    ASSERT_TRUE(e != NULL);
+    ASSERT_EQ(e->cause, TW_CAUSE_TIMEOUT_2MSL);
+    ASSERT_U64_EQ(e->t, t1 + TW_SEC(1) + 2 * MSL);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
+    ASSERT_EQ(sx_nsent(&x), cur);
+    tw__stack_check(x.st);
+    sx_free(&x);
+}
+
+/* The old record's 2MSL may run out while the reopening SYN's child still
+ * waits in SYN_RECEIVED: the record ends then (2MSL), and the child dying
+ * later has nothing to return to. */
+TEST(reopened_record_expires_while_child_waits) {
+    sx x;
+    sx_init(&x, NULL);
+    int l = sx_listen(&x, 80, 4);
+    size_t cur = 0;
+    sx_conn c;
+    sx_passive_open(&x, &c, l, 80, 41000, 700000, &cur);
+    uint32_t old_id = conn_id_of(&x, c.sock);
+    uint64_t t = sx_active_close(&x, &c, &cur);
+    uint64_t t1 = t + 2 * MSL - TW_MS(500);
+    sx_seg syn = sx_mk(41000, 80, TW_TH_SYN, c.rcv + 100000, 0);
+    ASSERT_EQ(sx_input(&x, t1, &syn), 0);
+    ASSERT_EQ(sx_take(&x, &cur)->seg.flags, TW_TH_SYN | TW_TH_ACK);
+    sx_run_until(&x, t + 2 * MSL);
+    const tw_trace_ev *e = tw_end_ev(&x, old_id);
+    ASSERT_TRUE(e != NULL);
+    ASSERT_EQ(e->cause, TW_CAUSE_TIMEOUT_2MSL);
+    ASSERT_EQ(tw_stack_conn_count(x.st), 1);
+    tw__stack_check(x.st);
+    sx_seg rst = sx_mk(41000, 80, TW_TH_RST, c.rcv + 100001, 0);
+    ASSERT_EQ(sx_input(&x, t + 2 * MSL + TW_MS(1), &rst), 0);
+    ASSERT_EQ(tw_stack_conn_count(x.st), 0);
+    ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
+    ASSERT_U64_EQ(sx_ctr(&x)[TW_C_TW_REUSE_UNDONE], 0);
     tw__stack_check(x.st);
     sx_free(&x);
 }
