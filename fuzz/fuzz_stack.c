@@ -403,7 +403,10 @@ static void check_out(flow *f, const tw_tcp_seg *s) {
         c = &tw__slot(G.st, e)->c;
         id = c->id;
     }
-    if (id != f->st_conn) { /* another incarnation: start over */
+    if (id != f->st_conn || id == 0) {
+        /* Another incarnation: start over. Id 0 is a stateless answer (a SYN
+         * cookie SYN-ACK for a full listener): each answers its own SYN, so
+         * nothing carries over from one to the next. */
         f->st_conn = id;
         f->st_fin = f->st_ack_mono = false;
         f->edge_valid = false;
