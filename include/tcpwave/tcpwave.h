@@ -35,6 +35,8 @@ typedef struct tw_stack_cfg {
     uint8_t syn_retries, data_retries; /* defaults 6, 15 */
     bool delack_enabled;         /* default true */
     bool delack_fin;             /* delay the ACK of a FIN: three-way close (default false) */
+    bool delack_synack;          /* delay the ACK of the SYN-ACK (active open), so data written
+                                    on TW_EVT_CONNECTED carries it (default false) */
     bool nagle;                  /* default true */
     uint32_t rcvbuf, sndbuf;     /* per-connection ring sizes (default 65535) */
     bool ws;                     /* offer RFC 7323 window scaling, the shift sized to
@@ -164,7 +166,8 @@ int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info);
 typedef enum tw_sockopt {
     TW_SO_LINGER = 1,   /* struct tw_linger. On with l_linger 0: tw_close() is an abort
                            (RST, no TIME_WAIT). On with l_linger > 0: tw_close() never
-                           blocks, so it is the ordinary graceful close */
+                           blocks, so it is the ordinary graceful close, as BSD's close()
+                           of a non-blocking socket with a linger time */
     TW_SO_KEEPALIVE,    /* 0/1: keep-alive probes on an idle connection (default off) */
     TW_SO_RCVBUF,       /* receive ring in bytes: before connect/listen only (-TW_EINVAL
                            once the connection has sent or received anything); at most
@@ -184,6 +187,9 @@ typedef enum tw_sockopt {
                            it with our FIN: the three-way close (default: delack_fin) */
     TW_TCP_USER_TIMEOUT, /* unsigned int, ms: abort with ETIMEDOUT when sent data stays
                            unacknowledged that long (RFC 5482); 0 = none (default) */
+    TW_TCP_DELACK_SYNACK, /* 0/1: delay the ACK of the peer's SYN-ACK (as a delayed ACK),
+                           so that data written on TW_EVT_CONNECTED carries it: the
+                           handshake ends with the request (default: delack_synack) */
 } tw_sockopt;
 
 typedef struct tw_linger {

@@ -155,6 +155,7 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     cfg->data_retries = t.data_retries;
     cfg->delack_enabled = t.delack_enabled;
     cfg->delack_fin = t.delack_fin;
+    cfg->delack_synack = t.delack_synack;
     cfg->nagle = t.nagle;
     cfg->rcvbuf = t.rcvbuf;
     cfg->sndbuf = t.sndbuf;
@@ -198,13 +199,15 @@ int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
     t->data_retries = cfg->data_retries;
     t->delack_enabled = cfg->delack_enabled;
     t->delack_fin = cfg->delack_fin;
+    t->delack_synack = cfg->delack_synack;
     t->nagle = cfg->nagle;
     t->rcvbuf = cfg->rcvbuf;
     t->sndbuf = cfg->sndbuf;
     t->ws = cfg->ws;
     t->timestamps = cfg->timestamps;
     t->sack = cfg->sack;
-    st->env.trace = trace_push;
+    /* Without an observer the connections build no trace events at all. */
+    st->env.trace = cfg->trace ? trace_push : NULL;
     st->env.trace_ctx = st;
     st->env.counters = st->counters;
     st->tx = (tw_tcp_tx){conn_emit, st, st->scratch, sizeof st->scratch};
@@ -669,7 +672,9 @@ int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
         }
         return rc;
     }
-    uint64_t h = tw__tuple_hash(st, seg.src_addr, seg.dst_port, seg.src_port);
+    /* tw__tuple_hash(), memoised: segments of a connection come in runs. */
+    uint64_t h = tw_hash_tuple_memo(&st->in_memo, st->key, st->cfg.addr, seg.dst_port,
+                                    seg.src_addr, seg.src_port);
     uint32_t e = tw__table_find(st, (uint32_t)h, seg.src_addr, seg.dst_port, seg.src_port);
     tw_slot *s = slot_from_entry(st, e);
     uint32_t li, floor_;

@@ -21,6 +21,7 @@
 
 #include "tcp/tcp.h"
 #include "wire/ipv4.h"
+#include "util/hash.h"
 #include "util/rng.h"
 #include "util/wheel.h"
 
@@ -132,6 +133,7 @@ struct tw_stack {
     tw_link *link;
     uint64_t now;
     uint8_t key[16];       /* hash + ISN secret (RFC 6528) */
+    tw_tuple_memo in_memo; /* 4-tuple hash of the last segment in (tw_stack_input) */
     tw_rng rng;
     uint32_t next_conn_id;
     uint16_t ip_id;

@@ -40,6 +40,8 @@ typedef struct tw_tcp_cfg {
     bool delack_enabled;       /* delay ACKs of data (default true) */
     bool delack_fin;           /* delay the ACK of a peer's FIN, so an application close
                                   merges it with our FIN: the three-way close (default false) */
+    bool delack_synack;        /* active open: delay the ACK of the peer's SYN-ACK, so data
+                                  written on CONNECTED carries it (default false) */
     bool nagle;                /* RFC 9293 §3.7.4 (default true) */
     uint16_t challenge_ack_limit; /* RFC 5961 §7: per connection and second (default 10, 0 = none) */
     uint32_t rcvbuf, sndbuf;   /* ring sizes in bytes (default 65535) */
@@ -212,6 +214,7 @@ enum {
     TW_UF_KEEP_PROBE = 2, /* a keep-alive probe is due at the next output */
     TW_UF_DELACK_FIN = 4, /* delay the ACK of the peer's FIN: the three-way close */
     TW_UF_LINGER = 8,     /* SO_LINGER on; with linger_s 0 a close is an abort */
+    TW_UF_DELACK_SYNACK = 16, /* delay the ACK of the SYN-ACK: the request carries it */
 };
 
 /* conn->xopts bits: what our SYN offered (REQ) and what both SYNs carried. */
@@ -329,7 +332,10 @@ uint32_t tw_tcp_tsval(uint32_t offset, tw_time_t now);
 uint32_t tw_tcp_ts_offset_from(uint32_t keyed);
 
 /* Internal helpers shared by the tcp/ files. */
-void tw__tcp_count(const tw_tcp_conn *c, int counter);
+/* Counts one event in the stack's counters (inline: several per segment). */
+static inline void tw__tcp_count(const tw_tcp_conn *c, int counter) {
+    c->env->counters[counter]++;
+}
 void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now);
 tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c);
 void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t rtt);
@@ -441,6 +447,7 @@ enum {
     TW_SET_LINGER = 4,    /* SO_LINGER on (linger_s seconds) */
     TW_SET_NODELAY = 8,   /* TCP_NODELAY */
     TW_SET_REUSEADDR = 16, /* SO_REUSEADDR (kept for getsockopt; see sockopt.c) */
+    TW_SET_DELACK_SYNACK = 32, /* the deferred handshake ACK switch */
 };
 typedef struct tw_tcp_settings {
     uint8_t bits;         /* TW_SET_* */

@@ -26,6 +26,13 @@ static tw_tcp_result drop(const tw_tcp_conn *c, tw_tcp_action a, int reason) {
 /* Immediate ACK owed (unacceptable segment, out-of-order data, ...). */
 static void ack_now(tw_tcp_conn *c) { c->flags |= TW_TF_ACK_NOW; }
 
+/* A delayed ACK owed: output leaves it to the timer (cfg->delack after the
+ * first segment it covers) or to the next segment we send anyway. */
+static void schedule_delack(tw_tcp_conn *c, tw_time_t now) {
+    c->flags |= TW_TF_DELACK;
+    if (c->t_delack == TW_TIME_NEVER) c->t_delack = now + c->cfg->delack;
+}
+
 /* RFC 5961 challenge ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. At most
  * cfg->challenge_ack_limit are sent per second and per connection (RFC 5961
  * §7): a per-connection budget, unlike a global one, tells an off-path
@@ -67,8 +74,7 @@ static void schedule_ack(tw_tcp_conn *c, uint32_t bytes, tw_time_t now) {
         ack_now(c);
         return;
     }
-    c->flags |= TW_TF_DELACK;
-    if (c->t_delack == TW_TIME_NEVER) c->t_delack = now + c->cfg->delack;
+    schedule_delack(c, now);
 }
 
 /* MSS option of a SYN (RFC 9293 §3.7.1): the send MSS is the smaller of the
@@ -141,6 +147,23 @@ static tw_tcp_result listen_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_se
     return accept_();
 }
 
+/* RFC 9293 §3.10.7.3 has the ACK of a SYN-ACK formed and sent at once, and
+ * lets "data or controls that were queued for transmission" ride on it. With
+ * TW_UF_DELACK_SYNACK (TW_TCP_DELACK_SYNACK) the ACK becomes a delayed ACK
+ * instead (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3: at most cfg->delack, which
+ * is under 0.5 s), so the request an application writes when it learns of
+ * the connection carries it: one segment fewer per connection, as Linux does
+ * when a write is pending or in its interactive (pingpong) mode, and as
+ * lwIP's applications get by writing from their connected callback. When
+ * nothing is written in time the timer sends the ACK alone. Not when the
+ * SYN-ACK carried data or a FIN (not taken in SYN_SENT: an immediate ACK
+ * tells the peer to send them again) or a zero window (our data could not
+ * go, and the ACK would wait for nothing). */
+static bool defer_synack_ack(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    return (c->uflags & TW_UF_DELACK_SYNACK) && c->cfg->delack_enabled && seg->len == 0 &&
+           !(seg->flags & TW_TH_FIN) && c->snd_wnd != 0;
+}
+
 /* RFC 9293 §3.10.7.3, SYN_SENT. */
 static tw_tcp_result syn_sent_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
     bool has_ack = seg->flags & TW_TH_ACK;
@@ -167,7 +190,8 @@ static tw_tcp_result syn_sent_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_
         c->t_rexmt = TW_TIME_NEVER;
         take_window(c, seg);
         c->max_snd_wnd = c->snd_wnd;
-        ack_now(c);
+        if (defer_synack_ack(c, seg)) schedule_delack(c, now);
+        else ack_now(c);
         became_established(c, TW_CAUSE_RCV_SYN_ACK, now);
         return accept_();
     }
@@ -389,8 +413,7 @@ static void take_fin(tw_tcp_conn *c, tw_time_t now) {
         /* The switch between the four-way and the three-way close: a delayed
          * ACK lets the application's close put our FIN on the same segment. */
         if ((c->uflags & TW_UF_DELACK_FIN) && c->cfg->delack_enabled) {
-            c->flags |= TW_TF_DELACK;
-            if (c->t_delack == TW_TIME_NEVER) c->t_delack = now + c->cfg->delack;
+            schedule_delack(c, now);
         } else {
             ack_now(c);
         }

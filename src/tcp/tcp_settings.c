@@ -11,6 +11,7 @@ void tw_tcp_settings_default(tw_tcp_settings *s, const tw_tcp_cfg *cfg) {
     s->bits = 0;
     if (cfg->keepalive) s->bits |= TW_SET_KEEPALIVE;
     if (cfg->delack_fin) s->bits |= TW_SET_DELACK_FIN;
+    if (cfg->delack_synack) s->bits |= TW_SET_DELACK_SYNACK;
     if (!cfg->nagle) s->bits |= TW_SET_NODELAY;
     s->ka_cnt = cfg->keepcnt;
     s->linger_s = 0;
@@ -26,6 +27,7 @@ void tw_tcp_settings_get(const tw_tcp_conn *c, tw_tcp_settings *s) {
     s->bits = 0;
     if (c->uflags & TW_UF_KEEPALIVE) s->bits |= TW_SET_KEEPALIVE;
     if (c->uflags & TW_UF_DELACK_FIN) s->bits |= TW_SET_DELACK_FIN;
+    if (c->uflags & TW_UF_DELACK_SYNACK) s->bits |= TW_SET_DELACK_SYNACK;
     if (c->uflags & TW_UF_LINGER) s->bits |= TW_SET_LINGER;
     if (c->flags & TW_TF_NODELAY) s->bits |= TW_SET_NODELAY;
     s->ka_cnt = c->ka_cnt;
@@ -65,8 +67,9 @@ int tw_tcp_settings_apply(tw_tcp_conn *c, const tw_tcp_settings *s, tw_time_t no
     if (s->user_timeout != c->user_timeout) tw_tcp_set_user_timeout(c, s->user_timeout, now);
     c->fw2_timeout = s->fw2_timeout;
     c->linger_s = s->linger_s;
-    c->uflags &= (uint8_t)~(TW_UF_DELACK_FIN | TW_UF_LINGER);
+    c->uflags &= (uint8_t)~(TW_UF_DELACK_FIN | TW_UF_LINGER | TW_UF_DELACK_SYNACK);
     if (s->bits & TW_SET_DELACK_FIN) c->uflags |= TW_UF_DELACK_FIN;
+    if (s->bits & TW_SET_DELACK_SYNACK) c->uflags |= TW_UF_DELACK_SYNACK;
     if (s->bits & TW_SET_LINGER) c->uflags |= TW_UF_LINGER;
     if (s->bits & TW_SET_NODELAY) c->flags |= TW_TF_NODELAY;
     else c->flags &= ~(uint32_t)TW_TF_NODELAY;

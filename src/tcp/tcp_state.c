@@ -115,12 +115,11 @@ void tw_tcp_set_state(tw_tcp_conn *c, tw_state to, tw_cause cause, tw_time_t now
     tw_state from = c->state;
     c->state = to;
     c->state_since = now;
-    tw__trace_state(c->env, c->id, from, to, cause, now, c->laddr, c->lport, c->raddr, c->rport);
+    if (c->env->trace) /* the ten arguments cost a frame even when nobody traces */
+        tw__trace_state(c->env, c->id, from, to, cause, now, c->laddr, c->lport, c->raddr,
+                        c->rport);
 }
 
-void tw__tcp_count(const tw_tcp_conn *c, int counter) {
-    c->env->counters[counter]++;
-}
 
 void tw__tcp_trace_timer(const tw_tcp_conn *c, tw_timer_kind k, tw_time_t now) {
     if (!c->env->trace) return;
@@ -151,6 +150,7 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->data_retries = 15;
     cfg->delack_enabled = true;
     cfg->delack_fin = false;
+    cfg->delack_synack = false;
     cfg->nagle = true;
     cfg->challenge_ack_limit = 10;
     cfg->rcvbuf = 65535;
@@ -186,6 +186,7 @@ void tw_tcp_init(tw_tcp_conn *c, const tw_tcp_cfg *cfg, const tw_tcp_env *env, u
     /* Per-connection settings start as the configuration says. */
     if (cfg->keepalive) c->uflags |= TW_UF_KEEPALIVE;
     if (cfg->delack_fin) c->uflags |= TW_UF_DELACK_FIN;
+    if (cfg->delack_synack) c->uflags |= TW_UF_DELACK_SYNACK;
     c->ka_idle = cfg->keepidle;
     c->ka_intvl = cfg->keepintvl;
     c->ka_cnt = cfg->keepcnt;

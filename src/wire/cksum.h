@@ -17,12 +17,17 @@ uint64_t tw_cksum_add(uint64_t acc, const void *p, size_t len);
  * Inline: it runs on every header in and out. Each fold keeps the value mod
  * 2^16 - 1 (RFC 1071 §4.1 "fold 32-bit sum to 16 bits"). */
 static inline uint16_t tw_cksum_fin(uint64_t acc) {
-    acc = (acc & 0xffffffffu) + (acc >> 32); /* < 2^33 */
-    acc = (acc & 0xffffffffu) + (acc >> 32); /* <= 2^32 */
-    acc = (acc & 0xffffu) + (acc >> 16);     /* <= 0x1ffff */
-    acc = (acc & 0xffffu) + (acc >> 16);     /* <= 0x10000 */
-    acc = (acc & 0xffffu) + (acc >> 16);     /* <= 0xffff */
-    return (uint16_t)~acc;
+    /* Two one's-complement additions, each with its end-around carry (RFC
+     * 1071 §1): the halves of the 64-bit sum, then of the 32-bit result.
+     * The same value as folding repeatedly until nothing carries, which is
+     * what the shifts-and-masks form would take five steps to reach. */
+    uint32_t hi = (uint32_t)(acc >> 32);
+    uint32_t s = (uint32_t)acc + hi;
+    s += s < hi;
+    uint16_t h16 = (uint16_t)(s >> 16);
+    uint16_t r = (uint16_t)((uint16_t)s + h16);
+    r = (uint16_t)(r + (r < h16));
+    return (uint16_t)~r;
 }
 /* The running sum of the TCP/UDP pseudo-header (RFC 9293 §3.1): addresses in
  * host order, protocol number, and the transport length. The zero byte and

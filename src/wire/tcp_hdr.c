@@ -60,7 +60,8 @@ static bool flags_valid(uint8_t f) {
     return (f & (TW_TH_SYN | TW_TH_ACK | TW_TH_RST | TW_TH_FIN)) != 0;
 }
 
-int tw_tcp_parse(const tw_tcp_view *v, uint32_t src, uint32_t dst, tw_tcp_seg *seg) {
+/* The body of tw_tcp_parse(), inline in tw_packet_parse(): every packet in. */
+static inline int tcp_parse(const tw_tcp_view *v, uint32_t src, uint32_t dst, tw_tcp_seg *seg) {
     const uint8_t *b = v->buf;
 
     /* The pseudo-header length field is 16 bits; a longer "segment" cannot
@@ -90,12 +91,19 @@ int tw_tcp_parse(const tw_tcp_view *v, uint32_t src, uint32_t dst, tw_tcp_seg *s
     return 0;
 }
 
+int tw_tcp_parse(const tw_tcp_view *v, uint32_t src, uint32_t dst, tw_tcp_seg *seg) {
+    return tcp_parse(v, src, dst, seg);
+}
+
 size_t tw_tcp_hdr_emit_len(const tw_tcp_seg *seg) {
     return TW_TCP_HDR_LEN + tw_tcp_opts_emit_len(&seg->opt);
 }
 
 int tw_tcp_emit(const tw_tcp_seg *seg, uint8_t *buf, size_t cap) {
-    size_t hdr_len = tw_tcp_hdr_emit_len(seg);
+    /* The timestamps-only layout, the common case, is sized and written
+     * here without the general emitter's two passes (tcp_opt.c). */
+    bool ts_only = tw_tcp_opts_ts_only(&seg->opt);
+    size_t hdr_len = ts_only ? TW_TCP_HDR_LEN + TW_TCP_OPTS_TS_LEN : tw_tcp_hdr_emit_len(seg);
     size_t total = hdr_len + seg->len;
     if (total > IP_MAX_LEN || cap < total) return -TW_EINVAL;
 
@@ -113,8 +121,12 @@ int tw_tcp_emit(const tw_tcp_seg *seg, uint8_t *buf, size_t cap) {
     wr16(buf + TCP_OFF_CKSUM, 0);
     wr16(buf + TCP_OFF_URP, seg->urp);
 
-    int olen = tw_tcp_opts_emit(&seg->opt, buf + TW_TCP_HDR_LEN, hdr_len - TW_TCP_HDR_LEN);
-    if (olen < 0) return olen; /* cannot happen: sized by emit_len above */
+    if (ts_only) {
+        tw_tcp_opts_emit_ts(&seg->opt, buf + TW_TCP_HDR_LEN);
+    } else {
+        int olen = tw_tcp_opts_emit(&seg->opt, buf + TW_TCP_HDR_LEN, hdr_len - TW_TCP_HDR_LEN);
+        if (olen < 0) return olen; /* cannot happen: sized by emit_len above */
+    }
 
     /* RFC 9293 §3.1: the checksum covers pseudo-header, header and data,
      * computed with the checksum field itself zero. */
@@ -162,22 +174,23 @@ int tw_packet_emit(const tw_tcp_seg *seg, uint16_t ip_id, uint8_t *buf, size_t c
         .id = ip_id,
         .total_len = (uint16_t)total,
     };
-    int r = tw_ipv4_emit(&ip, buf, cap);
-    if (r < 0) return r;
+    tw__ipv4_emit(&ip, buf); /* cap >= 20 was checked above */
     return (int)total;
 }
 
 int tw_packet_parse(const uint8_t *pkt, size_t len, tw_tcp_seg *seg) {
     tw_ipv4_view iv;
     tw_ipv4_hdr ip;
-    int err = tw_ipv4_view_init(&iv, pkt, len);
+    /* The inline bodies of tw_ipv4_view_init/tw_ipv4_parse (ipv4.h) and of
+     * tw_tcp_parse: one call per packet, the IPv4 header kept in registers. */
+    int err = tw__ipv4_view_init(&iv, pkt, len);
     if (err) return err;
-    err = tw_ipv4_parse(&iv, &ip);
+    err = tw__ipv4_parse(&iv, &ip);
     if (err) return err;
     if (ip.proto != TW_IPPROTO_TCP) return TW_C_DROP_IP_PROTO;
 
     tw_tcp_view tv;
     err = tw_tcp_view_init(&tv, ip.payload, ip.payload_len);
     if (err) return err;
-    return tw_tcp_parse(&tv, ip.src, ip.dst, seg);
+    return tcp_parse(&tv, ip.src, ip.dst, seg);
 }

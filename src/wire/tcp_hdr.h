@@ -90,6 +90,27 @@ unsigned tw_tcp_opts_emit_nsack(const tw_tcp_opts *o);
  * the bytes written (== tw_tcp_opts_emit_len(o)) or -TW_EINVAL if cap is too
  * small. */
 int tw_tcp_opts_emit(const tw_tcp_opts *o, uint8_t *buf, size_t cap);
+/* The options of nearly every segment after the handshake once RFC 7323
+ * timestamps are in use: NOP, NOP, TS (the layout of RFC 7323 Appendix A),
+ * 12 bytes whose first four are 01 01 08 0a. The emitter and the parser
+ * take it on a fast path; the result is the same as the general code's. */
+#define TW_TCP_OPTS_TS_LEN 12
+#define TW_TCP_OPTS_TS_HEAD 0x0101080au
+/* True when `o` holds a timestamps option and nothing else. */
+static inline bool tw_tcp_opts_ts_only(const tw_tcp_opts *o) {
+    return o->has_ts && !(o->has_mss | o->has_ws | o->sack_ok | (o->nsack != 0));
+}
+/* Writes NOP, NOP, TS(tsval, tsecr) of `o` into the 12 bytes at `p`. */
+static inline void tw_tcp_opts_emit_ts(const tw_tcp_opts *o, uint8_t *p) {
+    const uint32_t w[3] = {TW_TCP_OPTS_TS_HEAD, o->tsval, o->tsecr};
+    for (int i = 0; i < 3; i++) {
+        p[4 * i] = (uint8_t)(w[i] >> 24);
+        p[4 * i + 1] = (uint8_t)(w[i] >> 16);
+        p[4 * i + 2] = (uint8_t)(w[i] >> 8);
+        p[4 * i + 3] = (uint8_t)w[i];
+    }
+}
+
 /* Bytes the header + options of `seg` take when emitted (20..60, multiple of 4). */
 size_t tw_tcp_hdr_emit_len(const tw_tcp_seg *seg);
 /* Writes header, options and payload of `seg` with the checksum computed from

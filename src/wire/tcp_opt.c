@@ -86,6 +86,16 @@ static int opt_record(uint8_t kind, const uint8_t *p, size_t olen, tw_tcp_opts *
 
 int tw_tcp_opts_parse(const uint8_t *p, size_t len, tw_tcp_opts *o) {
     memset(o, 0, sizeof *o);
+    /* Fast path: NOP, NOP, TS is what every segment after the SYNs carries
+     * once timestamps are in use (RFC 7323 Appendix A's layout, which Linux,
+     * the BSDs and tcpwave send). One compare of the first four bytes
+     * recognizes it; the loop below would record the same values. */
+    if (len == TW_TCP_OPTS_TS_LEN && rd32(p) == TW_TCP_OPTS_TS_HEAD) {
+        o->has_ts = true;
+        o->tsval = rd32(p + 4);
+        o->tsecr = rd32(p + 8);
+        return 0;
+    }
     size_t i = 0;
     while (i < len) {
         uint8_t kind = p[i];
@@ -132,12 +142,18 @@ static inline bool opts_none(const tw_tcp_opts *o) {
 }
 
 size_t tw_tcp_opts_emit_len(const tw_tcp_opts *o) {
+    if (tw_tcp_opts_ts_only(o)) return TW_TCP_OPTS_TS_LEN;
     if (opts_none(o)) return 0;
     unsigned n = tw_tcp_opts_emit_nsack(o);
     return opts_fixed_len(o) + (n ? 2 + OLEN_SACK_BASE + n * OLEN_SACK_BLOCK : 0);
 }
 
 int tw_tcp_opts_emit(const tw_tcp_opts *o, uint8_t *buf, size_t cap) {
+    if (tw_tcp_opts_ts_only(o)) {
+        if (cap < TW_TCP_OPTS_TS_LEN) return -TW_EINVAL;
+        tw_tcp_opts_emit_ts(o, buf);
+        return TW_TCP_OPTS_TS_LEN;
+    }
     if (opts_none(o)) return 0;
     size_t total = tw_tcp_opts_emit_len(o);
     if (cap < total) return -TW_EINVAL;

@@ -1,7 +1,8 @@
 /* test_sockopt.c - socket options with their BSD meanings through a stack
  * (src/sock/sockopt.c): defaults, errors, options acting on a connection at
  * once, children inheriting their listener's options, SO_LINGER 0 as an
- * abort, TCP_LINGER2, the three-way close switch, TCP_USER_TIMEOUT,
+ * abort, TCP_LINGER2, the three-way close switch, the deferred handshake ACK
+ * (between two stacks), TCP_USER_TIMEOUT,
  * SO_KEEPALIVE with its times, ring sizes and the window scale they set,
  * tw_tcp_info_get, and the stack-wide RFC 7323 switches. */
 #include "sx.h"
@@ -46,6 +47,7 @@ TEST(sockopt_defaults_on_a_new_socket) {
     ASSERT_EQ(get_int(&x, s, TW_TCP_USER_TIMEOUT), 0);
     ASSERT_EQ(get_int(&x, s, TW_TCP_LINGER2), 60);
     ASSERT_EQ(get_int(&x, s, TW_TCP_DELACK_FIN), 0);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_DELACK_SYNACK), 0);
     ASSERT_EQ(get_int(&x, s, TW_SO_REUSEADDR), 0);
     tw_linger l = {7, 7};
     size_t len = sizeof l;
@@ -421,6 +423,149 @@ TEST(stack_cfg_rfc7323_and_sack_switches) {
     ASSERT_FALSE(syn->seg.opt.has_ws);
     ASSERT_FALSE(syn->seg.opt.has_ts);
     ASSERT_FALSE(syn->seg.opt.sack_ok);
+    sx_free(&x);
+}
+
+/* ---- the deferred handshake ACK (TW_TCP_DELACK_SYNACK), between two stacks ----
+ * Each sx stack is SX_ADDR and talks to SX_PEER, so a packet one sends is
+ * handed to the other with the addresses swapped. */
+
+/* Feeds every packet `from` sent since *cur to `to`, 1 ms later; returns how many. */
+static int relay(sx *from, size_t *cur, sx *to) {
+    int n = 0;
+    while (*cur < sx_nsent(from)) {
+        const sx_pkt *p = sx_take(from, cur);
+        tw_tcp_seg seg = p->seg;
+        seg.src_addr = SX_PEER;
+        seg.dst_addr = SX_ADDR;
+        uint8_t buf[2048];
+        int len = tw_packet_emit(&seg, 9, buf, sizeof buf);
+        ASSERT_CMP(len, >, 0);
+        uint64_t t = (from->now > to->now ? from->now : to->now) + TW_MS(1);
+        ASSERT_EQ(sx_input_raw(to, t, buf, (size_t)len), 0);
+        n++;
+    }
+    return n;
+}
+
+/* The events of `sock` queued on `x`, OR-ed. */
+static uint32_t events_of(sx *x, int sock) {
+    tw_event ev;
+    uint32_t what = 0;
+    while (tw_next_event(x->st, &ev))
+        if (ev.sock == sock) what |= ev.what;
+    return what;
+}
+
+/* Client a connects to server b and writes a 64-byte request when CONNECTED
+ * arrives; returns the segments a sent after the SYN-ACK, the first of them
+ * in *first. The server must hold the request, accepted, either way. */
+static int handshake_then_request(bool defer, sx_pkt *first) {
+    sx a, b;
+    sx_init(&a, NULL);
+    sx_init(&b, NULL);
+    size_t ca = 0, cb = 0;
+    int l = sx_listen(&b, 80, 4);
+    int s = tw_socket(a.st);
+    ASSERT_EQ(tw_connect(a.st, s, SX_PEER, 80), 0);
+    if (defer) ASSERT_EQ(set_int(&a, s, TW_TCP_DELACK_SYNACK, 1), 0);
+    ASSERT_EQ(get_int(&a, s, TW_TCP_DELACK_SYNACK), defer ? 1 : 0);
+    sx_poll(&a, a.now);
+    ASSERT_EQ(sx_sent(&a, 0)->seg.flags, TW_TH_SYN);
+    ASSERT_EQ(relay(&a, &ca, &b), 1);                        /* SYN */
+    ASSERT_EQ(sx_sent(&b, 0)->seg.flags, TW_TH_SYN | TW_TH_ACK);
+    uint32_t iss = sx_sent(&a, 0)->seg.seq.v, irs = sx_sent(&b, 0)->seg.seq.v;
+    size_t after_synack = sx_nsent(&a);
+    ASSERT_EQ(relay(&b, &cb, &a), 1);                        /* SYN-ACK */
+    ASSERT_TRUE(events_of(&a, s) & TW_EVT_CONNECTED);
+    uint8_t req[64];
+    memset(req, 'q', sizeof req);
+    ASSERT_EQ(tw_send(a.st, s, req, sizeof req), 64);
+    sx_poll(&a, a.now);
+    int sent = (int)(sx_nsent(&a) - after_synack);
+    ASSERT_CMP(sent, >=, 1);
+    *first = *sx_sent(&a, after_synack);
+    /* The last segment is the request, with the handshake's ACK field. */
+    SX_EXPECT(sx_sent(&a, sx_nsent(&a) - 1), TW_TH_ACK | TW_TH_PSH, iss + 1, irs + 1, 64);
+    ASSERT_EQ(relay(&a, &ca, &b), sent);
+    /* The server: established by whichever segment came first, the request
+     * accepted with it, and its own ACK of it delayed (nothing sent). */
+    ASSERT_CMP(sx_state_time(&b, TW_SYN_RECEIVED, TW_ESTABLISHED, 0), !=, UINT64_MAX);
+    ASSERT_EQ(sx_nsent(&b), cb);
+    sx_poll(&b, b.now);
+    ASSERT_TRUE(events_of(&b, l) & TW_EVT_ACCEPTABLE);
+    int c = tw_accept(b.st, l, NULL, NULL);
+    ASSERT_CMP(c, >=, 0);
+    ASSERT_TRUE(events_of(&b, c) & TW_EVT_READABLE);
+    uint8_t got[128];
+    ASSERT_EQ(tw_recv(b.st, c, got, sizeof got), 64);
+    ASSERT_EQ(memcmp(got, req, 64), 0);
+    ASSERT_EQ(sx_ctr(&a)[TW_C_DELACK_SENT], 0);
+    sx_free(&a);
+    sx_free(&b);
+    return sent;
+}
+
+TEST(sockopt_delack_synack_off_acks_then_sends_the_request) {
+    sx_pkt first;
+    ASSERT_EQ(handshake_then_request(false, &first), 2);
+    ASSERT_EQ(first.seg.flags, TW_TH_ACK); /* the handshake ACK went alone */
+    ASSERT_EQ(first.seg.len, 0);
+}
+
+TEST(sockopt_delack_synack_request_completes_the_handshake) {
+    sx_pkt first;
+    ASSERT_EQ(handshake_then_request(true, &first), 1); /* one segment fewer */
+    ASSERT_EQ(first.seg.flags, TW_TH_ACK | TW_TH_PSH);
+    ASSERT_EQ(first.seg.len, 64);
+}
+
+TEST(sockopt_delack_synack_acks_after_the_delack_timer) {
+    sx x;
+    sx_init(&x, NULL);
+    size_t cur = 0;
+    int s = tw_socket(x.st);
+    ASSERT_EQ(tw_connect(x.st, s, SX_PEER, 80), 0);
+    ASSERT_EQ(set_int(&x, s, TW_TCP_DELACK_SYNACK, 1), 0);
+    sx_poll(&x, x.now);
+    const sx_pkt *syn = sx_take(&x, &cur);
+    uint32_t snd = syn->seg.seq.v + 1;
+    uint16_t lport = syn->seg.src_port;
+    sx_seg sa = sx_mk(80, lport, TW_TH_SYN | TW_TH_ACK, 7000, snd);
+    sa.mss = 1460;
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &sa), 0);
+    uint64_t t0 = x.now;
+    ASSERT_EQ(sx_nsent(&x), cur); /* the ACK waits */
+    ASSERT_EQ(tw_stack_next_deadline(x.st), t0 + TW_MS(200));
+    sx_run_until(&x, t0 + TW_MS(200) - 1);
+    ASSERT_EQ(sx_nsent(&x), cur);
+    sx_run_until(&x, t0 + TW_MS(200));
+    const sx_pkt *ack = sx_take(&x, &cur);
+    SX_EXPECT(ack, TW_TH_ACK, snd, 7001, 0);
+    ASSERT_EQ(ack->t, t0 + TW_MS(200));
+    ASSERT_EQ(sx_ctr(&x)[TW_C_DELACK_SENT], 1);
+    sx_free(&x);
+}
+
+TEST(sockopt_delack_synack_default_from_the_stack_cfg) {
+    tw_stack_cfg cfg;
+    tw_stack_cfg_default(&cfg);
+    ASSERT_FALSE(cfg.delack_synack);
+    cfg.delack_synack = true;
+    sx x;
+    sx_init(&x, &cfg);
+    int s = tw_socket(x.st);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_DELACK_SYNACK), 1);
+    size_t cur = 0;
+    ASSERT_EQ(tw_connect(x.st, s, SX_PEER, 80), 0);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_DELACK_SYNACK), 1);
+    sx_poll(&x, x.now);
+    const sx_pkt *syn = sx_take(&x, &cur);
+    sx_seg sa = sx_mk(80, syn->seg.src_port, TW_TH_SYN | TW_TH_ACK, 7000, syn->seg.seq.v + 1);
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &sa), 0);
+    ASSERT_EQ(sx_nsent(&x), cur);
+    ASSERT_EQ(set_int(&x, s, TW_TCP_DELACK_SYNACK, 0), 0);
+    ASSERT_EQ(get_int(&x, s, TW_TCP_DELACK_SYNACK), 0);
     sx_free(&x);
 }
 

@@ -482,8 +482,12 @@ void conn_established(void) {
     tw_tcp_opts po = fx_peer_syn_opts();
     if (po.has_ts) po.tsecr = F.syn_tsval; /* echo our SYN's TSval */
     send_seg_opt(SYN | ACK, F.o.peer_iss, F.o.iss + 1, NULL, 0, F.o.peer_wnd, &po);
-    expect_segs(1);
-    expect_seg(0, ACK, F.o.iss + 1, F.o.peer_iss + 1, 0);
+    if (F.o.cfg.delack_synack && F.o.cfg.delack_enabled && F.o.peer_wnd) {
+        expect_silence(); /* the handshake ACK waits for our data (or the delayed-ACK timer) */
+    } else {
+        expect_segs(1);
+        expect_seg(0, ACK, F.o.iss + 1, F.o.peer_iss + 1, 0);
+    }
     expect_state(TW_ESTABLISHED);
     fx_settle();
 }
