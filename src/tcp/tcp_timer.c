@@ -57,6 +57,8 @@ void tw__tcp_rtt_sample_k(tw_tcp_conn *c, tw_time_t r, uint32_t n) {
 
 void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t r) { tw__tcp_rtt_sample_k(c, r, 1); }
 
+static bool probe_limit_reached(tw_tcp_conn *c);
+
 static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
     bool syn_phase = c->state == TW_SYN_SENT || c->state == TW_SYN_RECEIVED;
     unsigned limit = syn_phase ? c->cfg->syn_retries : c->cfg->data_retries;
@@ -71,6 +73,27 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
         c->snd_nxt = c->snd_una;
         c->flags |= TW_TF_RETRANSMITTING;
         c->rtt_timing = false;
+        return;
+    }
+    if (!syn_phase && c->snd_wnd == 0) {
+        /* Only our FIN is outstanding, and the peer keeps its window closed:
+         * the FIN takes a sequence number, so it cannot be taken either, and
+         * its retransmission is the zero-window probe. As for data, a peer
+         * that answers is never given up on (MUST-37); one that stops
+         * answering, or that holds an orphan's window closed for as many
+         * probes as data_retries (RFC 6429), ends it. Backed off like the
+         * persist timer, without counting toward R2. */
+        if (c->persist_shift < 16) c->persist_shift++;
+        if (probe_limit_reached(c)) {
+            tw__tcp_count(c, TW_C_CONN_TIMEDOUT);
+            tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_RETRANSMIT, TW_ETIMEDOUT, now);
+            return;
+        }
+        c->snd_nxt = c->snd_una;
+        c->flags |= TW_TF_RETRANSMITTING;
+        c->rtt_timing = false;
+        tw_time_t t = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
+        c->t_rexmt = now + (t > c->cfg->rto_max ? c->cfg->rto_max : t);
         return;
     }
     if (c->rexmt_count >= limit) {

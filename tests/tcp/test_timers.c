@@ -456,4 +456,69 @@ TEST(timers_time_wait_is_2_msl_from_cfg) {
     expect_states("CLOSED:TIMEOUT_2MSL");
 }
 
+/* Only our FIN is outstanding and the peer holds its window closed, ACKing
+ * each FIN retransmission without taking it (a zero window takes no FIN
+ * either): those retransmissions are the zero-window probes, so a peer that
+ * answers keeps the connection for ever (MUST-37), backed off like the
+ * persist timer up to the RTO cap, and none counts toward R2. Found by
+ * fuzz_stack. */
+TEST(timers_fin_in_zero_window_answered_never_gives_up) {
+    fx_opts o = fx_defaults();
+    o.cfg.data_retries = 3;
+    fx_next(&o);
+    conn_established();
+    advance(FX_RTT);
+    send_seg(ACK, 5001, 1001, NULL, 0, 0); /* window closed */
+    ASSERT_EQ(tw_tcp_shutdown(&F.c, F.now), 0);
+    run_output();
+    expect_seg(0, FIN | ACK, 1001, 5001, 0);
+    fx_settle();
+    tw_time_t gap = TW_SEC(1), sent = F.now;
+    for (int i = 0; i < 12; i++) { /* four times data_retries */
+        tw_test_context("retransmission %d", i + 1);
+        advance_to_deadline();
+        ASSERT_U64_EQ(F.now - sent, gap); /* 1, 2, 4 ... s, capped at 60 s */
+        sent = F.now;
+        expect_segs(1);
+        expect_seg(0, FIN | ACK, 1001, 5001, 0);
+        advance(FX_RTT);
+        send_seg(ACK, 5001, 1001, NULL, 0, 0); /* answered, still closed */
+        expect_silence();
+        expect_state(TW_FIN_WAIT_1);
+        gap = gap * 2 > TW_SEC(60) ? TW_SEC(60) : gap * 2;
+    }
+    ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 0);
+    /* The window opens: the FIN is taken and acknowledged. */
+    send_seg(ACK, 5001, 1001, NULL, 0, FX_WND);
+    advance_to_deadline();
+    expect_seg(0, FIN | ACK, 1001, 5001, 0);
+    send_seg(ACK, 5001, 1002, NULL, 0, FX_WND);
+    expect_state(TW_FIN_WAIT_2);
+}
+
+/* The same with a peer that stops answering: data_retries+1 unanswered FIN
+ * probes end the connection (MUST-20). */
+TEST(timers_fin_in_zero_window_unanswered_gives_up) {
+    fx_opts o = fx_defaults();
+    o.cfg.data_retries = 3;
+    fx_next(&o);
+    conn_established();
+    advance(FX_RTT);
+    send_seg(ACK, 5001, 1001, NULL, 0, 0);
+    ASSERT_EQ(tw_tcp_shutdown(&F.c, F.now), 0);
+    run_output();
+    expect_seg(0, FIN | ACK, 1001, 5001, 0);
+    fx_settle();
+    for (int i = 0; i < 3; i++) {
+        tw_test_context("retransmission %d", i + 1);
+        advance_to_deadline();
+        expect_segs(1);
+        expect_seg(0, FIN | ACK, 1001, 5001, 0);
+    }
+    advance_to_deadline();
+    expect_silence();
+    expect_state(TW_CLOSED);
+    ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 1);
+}
+
 TEST_MAIN()
