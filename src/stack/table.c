@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "stack/stack.h"
+#include "util/bigmem.h"
 #include "util/hash.h"
 
 /* SipHash-2-4 of the 4-tuple under the stack's secret. One value serves the
@@ -41,6 +42,7 @@ static inline uint32_t bucket_of(const tw_stack *st, uint32_t hash) {
 /* n empty buckets. */
 static uint32_t *alloc_buckets(uint32_t n) {
     uint32_t *b = malloc((size_t)n * sizeof *b);
+    tw_bigmem_hint(b, (size_t)n * sizeof *b); /* before the memset touches it */
     if (b) memset(b, 0xff, (size_t)n * sizeof *b);
     return b;
 }
@@ -188,7 +190,18 @@ static uint32_t tw_alloc(tw_stack *st) {
         if (st->tw_cap >= st->cfg.max_time_wait) return TW_NIL;
         uint32_t ncap = st->tw_cap ? st->tw_cap * 2 : 256;
         if (ncap > st->cfg.max_time_wait) ncap = st->cfg.max_time_wait;
-        tw_twrec *n = realloc(st->tw, (size_t)ncap * sizeof *n);
+        size_t bytes = (size_t)ncap * sizeof(tw_twrec);
+        tw_twrec *n;
+        if (bytes < TW_BIGMEM_MIN) {
+            n = realloc(st->tw, bytes);
+        } else {
+            /* A fresh block marked for huge pages before the copy touches
+             * it (realloc would move the old 4 KB pages as they are). */
+            n = malloc(bytes);
+            tw_bigmem_hint(n, bytes);
+            if (n && st->tw) memcpy(n, st->tw, (size_t)st->tw_cap * sizeof(tw_twrec));
+            if (n) free(st->tw);
+        }
         if (!n) return TW_NIL;
         st->tw = n;
         for (uint32_t k = ncap; k-- > st->tw_cap;) { /* lowest index popped first */
