@@ -207,6 +207,8 @@ int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport) {
     c->c.ts_offset = tw_tcp_ts_offset_from((uint32_t)hash);
     st->counters[TW_C_CONN_ACTIVE_OPEN]++;
     tw__table_insert_slot(st, c, (uint32_t)hash);
+    /* The first segment back (the SYN-ACK) finds its hash in the memo. */
+    tw_tuple_memo_put(&st->in_memo, lport, raddr, rport, hash);
     c->sock = s;
     e->kind = TW_SK_CONN;
     e->ref = c->idx;

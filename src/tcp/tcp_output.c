@@ -23,7 +23,8 @@ static uint32_t rcv_wnd_max(const tw_tcp_conn *c) { return 65535u << c->rcv_wsca
 /* The window we could offer: free receive space, as much as the window
  * field can carry, never shrinking below what was already advertised. */
 uint32_t tw__tcp_rcv_wnd(const tw_tcp_conn *c) {
-    uint32_t free_ = tw_ring_free(&c->rcvbuf);
+    /* tw_ring_free() read in place: every segment sent asks (advertise) */
+    uint32_t free_ = c->rcvbuf.cap - c->rcvbuf.len;
     if (free_ > rcv_wnd_max(c)) free_ = rcv_wnd_max(c);
     int32_t promised = tw_seq_diff(c->rcv_adv, c->rcv_nxt);
     if (promised > 0 && (uint32_t)promised > free_) free_ = (uint32_t)promised;
@@ -451,6 +452,13 @@ static int send_sack_rest(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     return n;
 }
 
+/* RFC 5681 §4.1: nothing in flight and no data sent for more than an RTO:
+ * the ACK clock is gone, start again from the restart window. */
+static inline void idle_restart(tw_tcp_conn *c, tw_time_t now) {
+    if (tw_seq_eq(c->snd_una, c->snd_max) && c->t_last_send && now - c->t_last_send > c->rto)
+        c->cc->idle(c);
+}
+
 static int send_rst(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     /* ABORT (RFC 9293 §3.10.5): <SEQ=SND.NXT><CTL=RST>. SND.MAX is used so a
      * retransmission in progress does not put the RST below the peer's
@@ -492,14 +500,25 @@ int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     default:
         break;
     }
+    /* Nothing can be due (a third of the calls in a request-reply
+     * exchange): no probe, keep-alive, retransmission or ACK asked for, an
+     * empty send buffer (no data to send, nothing for the persist timer to
+     * guard: maybe_arm_persist() would return at once), no FIN waiting at
+     * SND.NXT and no window update. What the full path below does then is
+     * the idle restart and the SWS override's end, done here as well. */
+    if (!(c->flags & (TW_TF_FORCE_PROBE | TW_TF_ACK_NOW)) && c->sndbuf.len == 0 &&
+        !(c->uflags & TW_UF_KEEP_PROBE) && !(c->ccf & (TW_CCF_SACK | TW_CCF_REXMT)) &&
+        !((c->flags & TW_TF_FIN_QUEUED) && tw_seq_eq(c->snd_nxt, c->fin_seq)) &&
+        !window_update_due(c)) {
+        idle_restart(c, now);
+        c->flags &= ~(uint32_t)TW_TF_SWS_OVERRIDE;
+        return 0;
+    }
     if (c->flags & TW_TF_FORCE_PROBE) n += send_probe(c, now, tx);
     if (c->uflags & TW_UF_KEEP_PROBE) n += send_keepalive(c, now, tx);
     if (c->ccf & (TW_CCF_SACK | TW_CCF_REXMT))
         n += (c->ccf & TW_CCF_SACK) ? send_sack_holes(c, now, tx) : send_rexmt(c, now, tx);
-    /* RFC 5681 §4.1: nothing in flight and no data sent for more than an
-     * RTO: the ACK clock is gone, start again from the restart window. */
-    if (tw_seq_eq(c->snd_una, c->snd_max) && c->t_last_send && now - c->t_last_send > c->rto)
-        c->cc->idle(c);
+    idle_restart(c, now);
     /* Bounded: each round sends at least one byte, a FIN or the only ACK. */
     while (send_one(c, now, tx)) n++;
     if (c->ccf & TW_CCF_SACK) n += send_sack_rest(c, now, tx);

@@ -49,4 +49,14 @@ static inline uint64_t tw_hash_tuple_memo(tw_tuple_memo *m, const uint8_t key[16
     return m->hash;
 }
 
+/* Puts into `m` a 4-tuple whose tw_hash_tuple() value `hash` the caller
+ * has just computed under the memo's key and laddr: a connect does so for
+ * its table entry and ISN, and the first segment back (the SYN-ACK) then
+ * finds it here instead of hashing again. */
+static inline void tw_tuple_memo_put(tw_tuple_memo *m, uint16_t lport, uint32_t raddr,
+                                     uint16_t rport, uint64_t hash) {
+    m->tuple = (uint64_t)raddr << 32 | (uint64_t)lport << 16 | rport;
+    m->hash = hash;
+}
+
 #endif

@@ -1,5 +1,5 @@
 /* wheel.c - the hierarchical timing wheel; see wheel.h for the layout and the
- * invariants W1-W6 that every function here preserves. */
+ * invariants W1-W7 that every function here preserves. */
 #include "util/wheel.h"
 
 #include <string.h>
@@ -69,16 +69,25 @@ static void place(tw_wheel *w, tw_wheel_entry *e) {
     }
 }
 
-/* Unlink an armed entry and keep count and the min cache right (W6). */
-static void detach(tw_wheel *w, tw_wheel_entry *e) {
+/* Take an armed entry off its list, keeping occ (W5) and slot_min (W7)
+ * right; e->where, count and the min cache (W6) are the caller's. */
+static inline void unlink_entry(tw_wheel *w, tw_wheel_entry *e) {
     uint32_t where = e->where;
-    list_remove(list_of(w, where), e);
     if (where >= TW_WHEEL_SLOT0) {
         uint32_t id = where - TW_WHEEL_SLOT0;
         unsigned lvl = id / TW_WHEEL_SLOTS, s = id % TW_WHEEL_SLOTS;
-        if (!w->slot[lvl][s].head) w->occ[lvl] &= ~((uint64_t)1 << s);
+        tw_wheel_list *l = &w->slot[lvl][s];
+        list_remove(l, e);
+        if (!l->head) w->occ[lvl] &= ~((uint64_t)1 << s);
         else if (e->expiry == w->slot_min[lvl][s]) w->stale[lvl] |= (uint64_t)1 << s; /* W7 */
+    } else {
+        list_remove(where == TW_WHEEL_DUE ? &w->due : &w->overflow, e);
     }
+}
+
+/* Unlink an armed entry and keep count and the min cache right (W6). */
+static void detach(tw_wheel *w, tw_wheel_entry *e) {
+    unlink_entry(w, e);
     e->where = TW_WHEEL_UNARMED;
     w->count--;
     if (w->count == 0) {
@@ -104,18 +113,31 @@ void tw_wheel_entry_init(tw_wheel_entry *e) {
     e->where = TW_WHEEL_UNARMED;
 }
 
-bool tw_wheel_armed(const tw_wheel_entry *e) { return e->where != TW_WHEEL_UNARMED; }
-
 size_t tw_wheel_count(const tw_wheel *w) { return w->count; }
 
 tw_time_t tw_wheel_now(const tw_wheel *w) { return w->now; }
 
+/* A connection re-arms its entry at almost every step (the retransmission
+ * and delayed-ACK deadlines take turns), so re-arming moves the entry from
+ * list to list without the detach-then-arm round trip through count and
+ * the min cache. */
 void tw_wheel_arm(tw_wheel *w, tw_wheel_entry *e, tw_time_t expiry) {
-    if (e->where != TW_WHEEL_UNARMED) detach(w, e);
+    tw_time_t old = e->expiry;
+    bool was_armed = e->where != TW_WHEEL_UNARMED;
+    if (was_armed) unlink_entry(w, e);
+    else w->count++;
     e->expiry = expiry;
     place(w, e);
-    w->count++;
-    if (w->min_valid && expiry < w->min_cache) w->min_cache = expiry;
+    /* W6: the new expiry is the minimum if it is the only one or below the
+     * cached minimum; the cache is stale only if the entry held the minimum
+     * and moved above it (another entry may or may not share that value). */
+    if (w->count == 1) {
+        w->min_cache = expiry;
+        w->min_valid = true;
+    } else if (w->min_valid) {
+        if (expiry <= w->min_cache) w->min_cache = expiry;
+        else if (was_armed && old == w->min_cache) w->min_valid = false;
+    }
 }
 
 void tw_wheel_cancel(tw_wheel *w, tw_wheel_entry *e) {
@@ -220,7 +242,8 @@ void tw_wheel_advance(tw_wheel *w, tw_time_t now) {
     /* Advancing never changes the set of armed entries, so min_cache stays. */
 }
 
-tw_wheel_entry *tw_wheel_pop_due(tw_wheel *w, tw_time_t now) {
+/* tw_wheel_pop_due() (wheel.h) once its inline test found something to do. */
+tw_wheel_entry *tw__wheel_pop_due(tw_wheel *w, tw_time_t now) {
     tw_wheel_entry *e;
     if (now >= w->now) {
         tw_wheel_advance(w, now);

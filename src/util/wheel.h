@@ -93,8 +93,9 @@ void tw_wheel_entry_init(tw_wheel_entry *e);
 void tw_wheel_arm(tw_wheel *w, tw_wheel_entry *e, tw_time_t expiry);
 /* Disarm e; a no-op if it is not armed. O(1). */
 void tw_wheel_cancel(tw_wheel *w, tw_wheel_entry *e);
-/* True if e is armed (including due but not yet popped). */
-bool tw_wheel_armed(const tw_wheel_entry *e);
+/* True if e is armed (including due but not yet popped). Inline: the stack
+ * asks at every settle of a connection. */
+static inline bool tw_wheel_armed(const tw_wheel_entry *e) { return e->where != TW_WHEEL_UNARMED; }
 /* The exact smallest expiry among armed entries, or TW_TIME_NEVER if none.
  * Cached; recomputing scans one slot (or the due list). */
 tw_time_t tw_wheel_next(tw_wheel *w);
@@ -103,8 +104,15 @@ tw_time_t tw_wheel_next(tw_wheel *w);
 void tw_wheel_advance(tw_wheel *w, tw_time_t now);
 /* Advance to `now`, then remove and return one armed entry with
  * expiry <= now, or NULL. The order among due entries is deterministic and
- * roughly by expiry (exactly by slot, arbitrary within a slot). */
-tw_wheel_entry *tw_wheel_pop_due(tw_wheel *w, tw_time_t now);
+ * roughly by expiry (exactly by slot, arbitrary within a slot). Inline for
+ * the common answer, NULL with no time passed (`now` not past the wheel's
+ * time) and nothing due, which leaves the wheel as it is: a stack polls far
+ * more often than its timers fire. */
+tw_wheel_entry *tw__wheel_pop_due(tw_wheel *w, tw_time_t now);
+static inline tw_wheel_entry *tw_wheel_pop_due(tw_wheel *w, tw_time_t now) {
+    if (now <= w->now && !w->due.head) return NULL;
+    return tw__wheel_pop_due(w, now);
+}
 /* Number of armed entries. */
 size_t tw_wheel_count(const tw_wheel *w);
 /* The wheel's current time (the latest `now` it was advanced to). */

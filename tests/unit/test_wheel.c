@@ -1,7 +1,7 @@
 /* test_wheel.c - tw_wheel: hand-written cases (exact next, cancel, re-arm,
  * past expiries, far-future overflow, count) and long random runs checked
- * against a brute-force model, with the wheel's invariants (wheel.h W1-W6)
- * verified structurally along the way. */
+ * against a brute-force model, with the wheel's invariants (wheel.h W1-W6,
+ * W6's min cache included) verified structurally along the way. */
 #include "test.h"
 #include "util/rng.h"
 #include "util/wheel.h"
@@ -18,6 +18,13 @@ static size_t check_list(const tw_wheel_list *l, uint32_t where) {
     }
     ASSERT_TRUE(l->tail == prev);
     return n;
+}
+
+/* The smaller of m and every expiry on l. */
+static tw_time_t list_min(const tw_wheel_list *l, tw_time_t m) {
+    for (const tw_wheel_entry *e = l->head; e; e = e->next)
+        if (e->expiry < m) m = e->expiry;
+    return m;
 }
 
 static void check_wheel(tw_wheel *w) {
@@ -44,6 +51,12 @@ static void check_wheel(tw_wheel *w) {
         }
     }
     ASSERT_EQ(total, w->count); /* W6 */
+    if (w->min_valid) { /* W6: a valid cache holds the exact minimum */
+        tw_time_t m = list_min(&w->due, list_min(&w->overflow, TW_TIME_NEVER));
+        for (unsigned L = 0; L < TW_WHEEL_LEVELS; L++)
+            for (unsigned s = 0; s < TW_WHEEL_SLOTS; s++) m = list_min(&w->slot[L][s], m);
+        ASSERT_U64_EQ(w->min_cache, m);
+    }
 }
 
 /* ---- hand-written cases ------------------------------------------------- */
@@ -141,6 +154,44 @@ TEST(wheel_rearm_moves) {
     tw_wheel_arm(&w, &a, TW_MS(40));
     ASSERT_TRUE(tw_wheel_pop_due(&w, TW_MS(39)) == NULL);
     ASSERT_TRUE(tw_wheel_pop_due(&w, TW_MS(40)) == &a);
+}
+
+/* tw_wheel_arm() moves an armed entry without a detach: the cached minimum
+ * must follow when the moved entry held it, shared it, or undercuts it. */
+TEST(wheel_rearm_keeps_min_exact) {
+    tw_wheel w;
+    tw_wheel_init(&w, TW_SEC(30));
+    tw_wheel_entry a, b, c;
+    tw_wheel_entry_init(&a);
+    tw_wheel_entry_init(&b);
+    tw_wheel_entry_init(&c);
+    tw_wheel_arm(&w, &a, TW_SEC(31));
+    tw_wheel_arm(&w, &a, TW_SEC(30) + TW_MS(200)); /* the only entry, moved earlier */
+    ASSERT_U64_EQ(tw_wheel_next(&w), TW_SEC(30) + TW_MS(200));
+    tw_wheel_arm(&w, &a, TW_SEC(31)); /* and later */
+    ASSERT_U64_EQ(tw_wheel_next(&w), TW_SEC(31));
+    tw_wheel_arm(&w, &b, TW_SEC(31)); /* b shares the minimum */
+    check_wheel(&w);
+    tw_wheel_arm(&w, &a, TW_SEC(32)); /* a leaves it: b still holds it */
+    check_wheel(&w);
+    ASSERT_U64_EQ(tw_wheel_next(&w), TW_SEC(31));
+    tw_wheel_arm(&w, &b, TW_SEC(33)); /* the minimum moves up to a */
+    check_wheel(&w);
+    ASSERT_U64_EQ(tw_wheel_next(&w), TW_SEC(32));
+    tw_wheel_arm(&w, &c, TW_SEC(40));
+    tw_wheel_arm(&w, &c, TW_SEC(30) + 5); /* a later entry undercuts the minimum */
+    check_wheel(&w);
+    ASSERT_U64_EQ(tw_wheel_next(&w), TW_SEC(30) + 5);
+    tw_wheel_arm(&w, &c, TW_SEC(29)); /* into the past: due at once */
+    check_wheel(&w);
+    ASSERT_U64_EQ(tw_wheel_next(&w), TW_SEC(29));
+    tw_wheel_arm(&w, &c, TW_SEC(34)); /* out of due again */
+    check_wheel(&w);
+    ASSERT_U64_EQ(tw_wheel_next(&w), TW_SEC(32));
+    ASSERT_EQ(tw_wheel_count(&w), 3);
+    ASSERT_TRUE(tw_wheel_pop_due(&w, TW_SEC(32)) == &a);
+    ASSERT_TRUE(tw_wheel_pop_due(&w, TW_SEC(32)) == NULL);
+    check_wheel(&w);
 }
 
 TEST(wheel_past_expiry_due_at_once) {
