@@ -39,13 +39,6 @@ static inline unsigned top_group(uint64_t diff) {
     return (unsigned)(63 - __builtin_clzll(diff)) / TW_WHEEL_BITS;
 }
 
-static inline tw_wheel_list *list_of(tw_wheel *w, uint32_t where) {
-    if (where == TW_WHEEL_DUE) return &w->due;
-    if (where == TW_WHEEL_OVERFLOW) return &w->overflow;
-    uint32_t id = where - TW_WHEEL_SLOT0;
-    return &w->slot[id / TW_WHEEL_SLOTS][id % TW_WHEEL_SLOTS];
-}
-
 /* Put an unlinked entry (expiry already set) on the list W2-W4 demand. */
 static void place(tw_wheel *w, tw_wheel_entry *e) {
     if (e->expiry <= w->now) {
