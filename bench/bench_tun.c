@@ -171,11 +171,12 @@ static void check_isolated(const char *want, const char *who) {
     while (fgets(line, sizeof line, f)) {
         char ifn[32];
         unsigned dst, gw, flags, mask;
-        if (sscanf(line, "%31s %x %x %x %*d %*d %*d %x", ifn, &dst, &gw, &flags, &mask) != 5) continue;
+        if (sscanf(line, "%31s %x %x %x %*d %*d %*d %x", ifn, &dst, &gw, &flags, &mask) != 5)
+            continue;
         uint32_t d = ntohl(dst), m = ntohl(mask);
         if ((d & 0xFFFE0000u) != 0xC6120000u || (m & 0xFFFE0000u) != 0xFFFE0000u)
-            bench_die("%s: refusing to run: route to %08x/%08x via %s leaves 198.18.0.0/15", who, d, m,
-                      ifn);
+            bench_die("%s: refusing to run: route to %08x/%08x via %s leaves 198.18.0.0/15", who, d,
+                      m, ifn);
     }
     fclose(f);
 }
@@ -235,10 +236,10 @@ static bool wait_listening(uint32_t addr, uint16_t port, double secs) {
 /* ---------------------------------------------------------------- a process's costs */
 
 typedef struct pcost {
-    double cpu_ns;           /* precise (CPU clock / rusage) */
-    double user_ns, sys_ns;  /* split (ticks, scaled to cpu_ns for another process) */
-    double syscr, syscw;     /* read/write system calls (/proc/PID/io) */
-    double vcsw, ivcsw;      /* voluntary / involuntary context switches */
+    double cpu_ns;          /* precise (CPU clock / rusage) */
+    double user_ns, sys_ns; /* split (ticks, scaled to cpu_ns for another process) */
+    double syscr, syscw;    /* read/write system calls (/proc/PID/io) */
+    double vcsw, ivcsw;     /* voluntary / involuntary context switches */
 } pcost;
 
 static void proc_sample(pid_t pid, pcost *c) {
@@ -263,7 +264,8 @@ static void proc_sample(pid_t pid, pcost *c) {
         if (f && fgets(buf, sizeof buf, f)) {
             char *q = strrchr(buf, ')');
             unsigned long ut = 0, st = 0;
-            if (q && sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
+            if (q && sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                            &st) == 2) {
                 double tick = 1e9 / (double)sysconf(_SC_CLK_TCK);
                 c->user_ns = (double)ut * tick;
                 c->sys_ns = (double)st * tick;
@@ -416,8 +418,8 @@ static pid_t start_veth_server(void) {
         }
         char c = 'n';
         if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1) _exit(2);
-        if (sh("ip link set lo up && ip addr add 198.18.1.2/24 dev " VETH_S " && ip link set " VETH_S
-               " up"))
+        if (sh("ip link set lo up && ip addr add 198.18.1.2/24 dev " VETH_S
+               " && ip link set " VETH_S " up"))
             _exit(2);
         check_isolated("lo " VETH_S, "veth server");
         c = 'r';
@@ -746,7 +748,7 @@ static void raw(uint64_t n) {
         while (read(fd, buf, sizeof buf) > 0) ok = true;
     }
     if (!ok) bench_die("raw: the kernel never answered an echo on " TUN_RAW);
-    const int B = 64; /* below the device queue (500) */
+    const int B = 64;       /* below the device queue (500) */
     double r[2][4] = {{0}}; /* [small/full][write drop, write echo, read, -] */
     for (int sz = 0; sz < 2; sz++) {
         size_t len = sz ? 1500 : 92;
@@ -756,14 +758,16 @@ static void raw(uint64_t n) {
         for (uint64_t k = 0; k < rounds; k++) {
             double t0 = bench_cpu_ns();
             for (int i = 0; i < B; i++)
-                if (write(fd, pkt, len) != (ssize_t)len) bench_die("raw: write: %s", strerror(errno));
+                if (write(fd, pkt, len) != (ssize_t)len)
+                    bench_die("raw: write: %s", strerror(errno));
             t_drop += bench_cpu_ns() - t0;
         }
         for (uint64_t k = 0; k < rounds; k++) {
             echo_pkt(pkt, len, (uint16_t)k, false);
             double t0 = bench_cpu_ns();
             for (int i = 0; i < B; i++)
-                if (write(fd, pkt, len) != (ssize_t)len) bench_die("raw: write: %s", strerror(errno));
+                if (write(fd, pkt, len) != (ssize_t)len)
+                    bench_die("raw: write: %s", strerror(errno));
             double t1 = bench_cpu_ns();
             int cnt = 0;
             while (cnt < B && read(fd, buf, sizeof buf) > 0) cnt++;
@@ -772,8 +776,9 @@ static void raw(uint64_t n) {
             got += (uint64_t)cnt;
             if (cnt < B) got += drain(fd, buf, (uint64_t)(B - cnt));
         }
-        if (got < rounds * B * 9 / 10) bench_die("raw: %llu of %llu echo replies", (unsigned long long)got,
-                                                  (unsigned long long)(rounds * B));
+        if (got < rounds * B * 9 / 10)
+            bench_die("raw: %llu of %llu echo replies", (unsigned long long)got,
+                      (unsigned long long)(rounds * B));
         r[sz][0] = t_drop / (double)(rounds * B);
         r[sz][1] = t_echo / (double)(rounds * B);
         r[sz][2] = t_read / (double)got;
@@ -790,7 +795,8 @@ static void raw(uint64_t n) {
         for (uint64_t k = 0; k < n; k++)
             fprintf(dn, "%4llu.%06llu  #%-3u <---  %-7s seq=%u ack=%u len=%u win=%u\n",
                     (unsigned long long)(k / 1000000), (unsigned long long)(k % 1000000),
-                    (unsigned)(k & 255), "FIN|ACK", (unsigned)k * 7u, (unsigned)k * 13u, 0u, 65535u);
+                    (unsigned)(k & 255), "FIN|ACK", (unsigned)k * 7u, (unsigned)k * 13u, 0u,
+                    65535u);
         line = (bench_cpu_ns() - t0) / (double)n;
         fclose(dn);
     }
@@ -820,7 +826,8 @@ static void cleanup(void) {
     }
     /* The namespace takes its devices with it; deleting them is tidier. */
     sh("ip link del " TUN_CHURN " 2>/dev/null; ip link del " TUN_BULK " 2>/dev/null; "
-       "ip link del " TUN_RAW " 2>/dev/null; ip link del " TUN_LIB " 2>/dev/null; ip link del " VETH_C " 2>/dev/null; true");
+       "ip link del " TUN_RAW " 2>/dev/null; ip link del " TUN_LIB
+       " 2>/dev/null; ip link del " VETH_C " 2>/dev/null; true");
 }
 
 int main(int argc, char **argv) {
@@ -832,7 +839,8 @@ int main(int argc, char **argv) {
     bool veth_first = bench_flag(argc, argv, "--veth-first");
     const char *only = bench_arg(argc, argv, "--only", NULL);
 #define WANT(name) (!only || strcmp(only, name) == 0)
-    bool do_tun = !bench_flag(argc, argv, "--no-tun"), do_veth = !bench_flag(argc, argv, "--no-veth");
+    bool do_tun = !bench_flag(argc, argv, "--no-tun"),
+         do_veth = !bench_flag(argc, argv, "--no-veth");
     if (do_tun && (!tcpwave || access(tcpwave, X_OK)))
         bench_die("--tcpwave PATH (the tcpwave CLI) is required for the TUN workloads");
     if (geteuid() != 0) bench_die("needs root (network namespaces, TUN and veth devices)");
@@ -877,11 +885,13 @@ int main(int argc, char **argv) {
 
     const path *order[2] = {veth_first ? &pv : &pt, veth_first ? &pt : &pv};
     for (int i = 0; i < 2; i++)
-        if (order[i]->tun ? do_tun && WANT("serve") : do_veth && WANT("veth")) churn(order[i], secs, max_n);
+        if (order[i]->tun ? do_tun && WANT("serve") : do_veth && WANT("veth"))
+            churn(order[i], secs, max_n);
     if (do_tun && WANT("lib")) churn(&pl, secs, max_n);
     const path *border[2] = {veth_first ? &pv : &pb, veth_first ? &pb : &pv};
     for (int i = 0; i < 2; i++)
-        if (border[i]->tun ? do_tun && WANT("bulk-tun") : do_veth && WANT("bulk-veth")) bulk(border[i], bytes);
+        if (border[i]->tun ? do_tun && WANT("bulk-tun") : do_veth && WANT("bulk-veth"))
+            bulk(border[i], bytes);
     if (do_tun && raw_n && WANT("raw")) raw(raw_n);
     return 0;
 }

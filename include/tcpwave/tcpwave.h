@@ -24,33 +24,33 @@
 typedef struct tw_stack tw_stack;
 
 typedef struct tw_stack_cfg {
-    uint32_t addr;               /* our IPv4 address, host order */
-    uint64_t seed;               /* seeds the ISN secret and port selection (determinism) */
+    uint32_t addr; /* our IPv4 address, host order */
+    uint64_t seed; /* seeds the ISN secret and port selection (determinism) */
     /* TCP tunables (durations in ns) */
-    uint16_t mss;                /* default 1460 */
-    uint64_t msl;                /* default 30 s: TIME_WAIT lasts 2*msl */
+    uint16_t mss;                           /* default 1460 */
+    uint64_t msl;                           /* default 30 s: TIME_WAIT lasts 2*msl */
     uint64_t rto_initial, rto_min, rto_max; /* defaults 1 s, 1 s, 60 s (RFC 6298) */
-    uint64_t delack;             /* default 200 ms */
-    uint64_t fin_wait_2_timeout; /* default 60 s; 0 = wait for ever */
-    uint8_t syn_retries, data_retries; /* defaults 6, 15 */
-    bool delack_enabled;         /* default true */
-    bool delack_fin;             /* delay the ACK of a FIN: three-way close (default false) */
-    bool delack_synack;          /* delay the ACK of the SYN-ACK (active open), so data written
-                                    on TW_EVT_CONNECTED carries it (default false) */
-    bool nagle;                  /* default true */
-    uint32_t rcvbuf, sndbuf;     /* per-connection ring sizes (default 65535) */
-    bool ws;                     /* offer RFC 7323 window scaling, the shift sized to
-                                    rcvbuf (default true) */
-    bool timestamps;             /* offer RFC 7323 timestamps: RTT per ACK, PAWS (default true) */
-    bool sack;                   /* offer RFC 2018 SACK-permitted; SACK blocks in our ACKs while
-                                    out-of-order data is held (default true) */
+    uint64_t delack;                        /* default 200 ms */
+    uint64_t fin_wait_2_timeout;            /* default 60 s; 0 = wait for ever */
+    uint8_t syn_retries, data_retries;      /* defaults 6, 15 */
+    bool delack_enabled;                    /* default true */
+    bool delack_fin;         /* delay the ACK of a FIN: three-way close (default false) */
+    bool delack_synack;      /* delay the ACK of the SYN-ACK (active open), so data written
+                                on TW_EVT_CONNECTED carries it (default false) */
+    bool nagle;              /* default true */
+    uint32_t rcvbuf, sndbuf; /* per-connection ring sizes (default 65535) */
+    bool ws;                 /* offer RFC 7323 window scaling, the shift sized to
+                                rcvbuf (default true) */
+    bool timestamps;         /* offer RFC 7323 timestamps: RTT per ACK, PAWS (default true) */
+    bool sack;               /* offer RFC 2018 SACK-permitted; SACK blocks in our ACKs while
+                                out-of-order data is held (default true) */
     /* limits */
-    uint32_t max_conns;          /* full connections (default 4096) */
-    uint32_t max_time_wait;      /* compact TIME_WAIT records (default 262144) */
+    uint32_t max_conns;                  /* full connections (default 4096) */
+    uint32_t max_time_wait;              /* compact TIME_WAIT records (default 262144) */
     uint16_t ephemeral_lo, ephemeral_hi; /* default 32768..60999 (as Linux) */
-    bool syn_cookies;            /* answer a SYN that finds its listener's backlog (or the
-                                    connection pool) full with a SYN cookie instead of
-                                    dropping it (RFC 4987 §3.6; default true) */
+    bool syn_cookies;                    /* answer a SYN that finds its listener's backlog (or the
+                                            connection pool) full with a SYN cookie instead of
+                                            dropping it (RFC 4987 §3.6; default true) */
     /* observation: called with each trace event at the end of the step that
      * produced it. It must not call into the stack. May be NULL. */
     void (*trace)(void *ctx, const tw_trace_ev *ev);
@@ -164,29 +164,29 @@ int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info);
  * tw_connect() opens (see sockopt.c): set it after tw_connect() instead.
  * Values are ints unless said otherwise. */
 typedef enum tw_sockopt {
-    TW_SO_LINGER = 1,   /* struct tw_linger. On with l_linger 0: tw_close() is an abort
-                           (RST, no TIME_WAIT). On with l_linger > 0: tw_close() never
-                           blocks, so it is the ordinary graceful close, as BSD's close()
-                           of a non-blocking socket with a linger time */
-    TW_SO_KEEPALIVE,    /* 0/1: keep-alive probes on an idle connection (default off) */
-    TW_SO_RCVBUF,       /* receive ring in bytes: before connect/listen only (-TW_EINVAL
-                           once the connection has sent or received anything); at most
-                           tw_stack_cfg.rcvbuf, larger values are cut to it */
-    TW_SO_SNDBUF,       /* send ring in bytes: as TW_SO_RCVBUF, at most tw_stack_cfg.sndbuf */
-    TW_SO_REUSEADDR,    /* 0/1: accepted and reported; tw_bind() already lets a port be
-                           bound while old connections on it sit in TIME_WAIT */
-    TW_TCP_NODELAY,     /* 0/1: Nagle's algorithm off (as tw_set_nodelay) */
-    TW_TCP_KEEPIDLE,    /* seconds idle before the first keep-alive probe, 1..32767
-                           (default 7200) */
-    TW_TCP_KEEPINTVL,   /* seconds between unanswered probes, 1..32767 (default 75) */
-    TW_TCP_KEEPCNT,     /* unanswered probes before the connection is aborted with
-                           ETIMEDOUT, 1..255 (default 9) */
-    TW_TCP_LINGER2,     /* seconds an orphaned connection may wait in FIN_WAIT_2 for the
-                           peer's FIN; 0: the stack's fin_wait_2_timeout; < 0: for ever */
-    TW_TCP_DELACK_FIN,  /* 0/1: delay the ACK of the peer's FIN so that our close merges
-                           it with our FIN: the three-way close (default: delack_fin) */
-    TW_TCP_USER_TIMEOUT, /* unsigned int, ms: abort with ETIMEDOUT when sent data stays
-                           unacknowledged that long (RFC 5482); 0 = none (default) */
+    TW_SO_LINGER = 1,     /* struct tw_linger. On with l_linger 0: tw_close() is an abort
+                             (RST, no TIME_WAIT). On with l_linger > 0: tw_close() never
+                             blocks, so it is the ordinary graceful close, as BSD's close()
+                             of a non-blocking socket with a linger time */
+    TW_SO_KEEPALIVE,      /* 0/1: keep-alive probes on an idle connection (default off) */
+    TW_SO_RCVBUF,         /* receive ring in bytes: before connect/listen only (-TW_EINVAL
+                             once the connection has sent or received anything); at most
+                             tw_stack_cfg.rcvbuf, larger values are cut to it */
+    TW_SO_SNDBUF,         /* send ring in bytes: as TW_SO_RCVBUF, at most tw_stack_cfg.sndbuf */
+    TW_SO_REUSEADDR,      /* 0/1: accepted and reported; tw_bind() already lets a port be
+                             bound while old connections on it sit in TIME_WAIT */
+    TW_TCP_NODELAY,       /* 0/1: Nagle's algorithm off (as tw_set_nodelay) */
+    TW_TCP_KEEPIDLE,      /* seconds idle before the first keep-alive probe, 1..32767
+                             (default 7200) */
+    TW_TCP_KEEPINTVL,     /* seconds between unanswered probes, 1..32767 (default 75) */
+    TW_TCP_KEEPCNT,       /* unanswered probes before the connection is aborted with
+                             ETIMEDOUT, 1..255 (default 9) */
+    TW_TCP_LINGER2,       /* seconds an orphaned connection may wait in FIN_WAIT_2 for the
+                             peer's FIN; 0: the stack's fin_wait_2_timeout; < 0: for ever */
+    TW_TCP_DELACK_FIN,    /* 0/1: delay the ACK of the peer's FIN so that our close merges
+                             it with our FIN: the three-way close (default: delack_fin) */
+    TW_TCP_USER_TIMEOUT,  /* unsigned int, ms: abort with ETIMEDOUT when sent data stays
+                            unacknowledged that long (RFC 5482); 0 = none (default) */
     TW_TCP_DELACK_SYNACK, /* 0/1: delay the ACK of the peer's SYN-ACK (as a delayed ACK),
                            so that data written on TW_EVT_CONNECTED carries it: the
                            handshake ends with the request (default: delack_synack) */
@@ -216,22 +216,22 @@ enum {
 /* The TCP state of a connection, as Linux's TCP_INFO (times in ns). */
 typedef struct tw_tcp_info {
     tw_state state;
-    uint8_t options;          /* TW_TI_OPT_* */
-    uint8_t snd_wscale;       /* the peer's shift: its windows are this many bits larger */
-    uint8_t rcv_wscale;       /* our shift */
-    uint16_t snd_mss;         /* effective send MSS (min of the peer's and ours) */
-    uint16_t smss;            /* payload of a full segment: snd_mss less per-segment options */
-    uint16_t rcv_mss;         /* the MSS we advertised */
+    uint8_t options;           /* TW_TI_OPT_* */
+    uint8_t snd_wscale;        /* the peer's shift: its windows are this many bits larger */
+    uint8_t rcv_wscale;        /* our shift */
+    uint16_t snd_mss;          /* effective send MSS (min of the peer's and ours) */
+    uint16_t smss;             /* payload of a full segment: snd_mss less per-segment options */
+    uint16_t rcv_mss;          /* the MSS we advertised */
     uint64_t rtt, rttvar, rto; /* smoothed RTT and its variation (RFC 6298), current RTO */
-    uint32_t cwnd, ssthresh;  /* congestion window and slow-start threshold (bytes) */
-    uint32_t bytes_in_flight; /* sent, not yet acknowledged (SND.MAX - SND.UNA) */
-    uint32_t snd_wnd;         /* the peer's window (scaled) */
-    uint32_t rcv_wnd;         /* the window we advertise now (bytes) */
+    uint32_t cwnd, ssthresh;   /* congestion window and slow-start threshold (bytes) */
+    uint32_t bytes_in_flight;  /* sent, not yet acknowledged (SND.MAX - SND.UNA) */
+    uint32_t snd_wnd;          /* the peer's window (scaled) */
+    uint32_t rcv_wnd;          /* the window we advertise now (bytes) */
     uint32_t unacked_backoffs; /* consecutive RTO expiries of the current segment */
-    uint32_t total_retrans;   /* segments retransmitted over the connection's life */
+    uint32_t total_retrans;    /* segments retransmitted over the connection's life */
     uint32_t keepalive_probes; /* keep-alive probes sent since the peer was last heard */
-    uint32_t fast_retrans;    /* fast retransmits (third duplicate ACK) over its life */
-    uint8_t in_recovery;      /* 1 while in fast recovery (RFC 5681 §3.2, RFC 6582) */
+    uint32_t fast_retrans;     /* fast retransmits (third duplicate ACK) over its life */
+    uint8_t in_recovery;       /* 1 while in fast recovery (RFC 5681 §3.2, RFC 6582) */
 } tw_tcp_info;
 
 /* Fills `info` for a connected or accepted socket (a listener or a new

@@ -29,59 +29,59 @@
 
 /* RFC 9293 §3.3.2 states. The order matters (as in BSD tcp_fsm.h): every state
  * from ESTABLISHED on is synchronized, see tw_state_synchronized(). */
-#define TW_STATES(X)                                                            \
-    X(CLOSED)                                                                   \
-    X(LISTEN)                                                                   \
-    X(SYN_SENT)                                                                 \
-    X(SYN_RECEIVED)                                                             \
-    X(ESTABLISHED)                                                              \
-    X(CLOSE_WAIT)                                                               \
-    X(FIN_WAIT_1)                                                               \
-    X(CLOSING)                                                                  \
-    X(LAST_ACK)                                                                 \
-    X(FIN_WAIT_2)                                                               \
+#define TW_STATES(X)                                                                               \
+    X(CLOSED)                                                                                      \
+    X(LISTEN)                                                                                      \
+    X(SYN_SENT)                                                                                    \
+    X(SYN_RECEIVED)                                                                                \
+    X(ESTABLISHED)                                                                                 \
+    X(CLOSE_WAIT)                                                                                  \
+    X(FIN_WAIT_1)                                                                                  \
+    X(CLOSING)                                                                                     \
+    X(LAST_ACK)                                                                                    \
+    X(FIN_WAIT_2)                                                                                  \
     X(TIME_WAIT)
 
 typedef enum tw_state {
 #define TW_X_STATE(n) TW_##n,
     TW_STATES(TW_X_STATE)
 #undef TW_X_STATE
-    TW_STATE__COUNT
+        TW_STATE__COUNT
 } tw_state;
 
 /* Why a state changed (or, for the final move to CLOSED, how the connection
  * ended). The names appear in traces and ladder diagrams. */
-#define TW_CAUSES(X)                                                            \
-    X(NONE, "none")                                                             \
-    X(USER_CONNECT, "user connect (active open)")                               \
-    X(USER_LISTEN, "user listen (passive open)")                                \
-    X(USER_CLOSE, "user close")                                                 \
-    X(USER_SHUTDOWN, "user shutdown(write)")                                    \
-    X(USER_ABORT, "user abort (RST sent)")                                      \
-    X(USER_CLOSE_UNREAD, "user close with unread data (RST sent)")             \
-    X(RCV_SYN, "SYN received")                                                  \
-    X(RCV_SYN_ACK, "SYN+ACK received")                                          \
-    X(RCV_ACK, "ACK received")                                                  \
-    X(RCV_ACK_OF_FIN, "ACK of our FIN received")                                \
-    X(RCV_FIN, "FIN received")                                                  \
-    X(RCV_FIN_ACK, "FIN with ACK of our FIN received")                          \
-    X(RCV_RST, "RST received")                                                  \
-    X(RCV_DATA_AFTER_CLOSE, "data after close (RST sent)")                      \
-    X(TIMEOUT_2MSL, "2MSL timer expired")                                       \
-    X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                                 \
-    X(TIMEOUT_RETRANSMIT, "retransmissions exhausted")                          \
-    X(TW_REUSE, "TIME_WAIT reused by a new SYN")                                \
-    X(TW_OVERFLOW, "TIME_WAIT cut short: no room for another record")           \
-    X(ICMP_UNREACH, "ICMP destination unreachable (hard error)")                \
-    X(TIMEOUT_KEEPALIVE, "keep-alive probes unanswered")                       \
-    X(TIMEOUT_USER, "user timeout: data unacknowledged too long")              \
+#define TW_CAUSES(X)                                                                               \
+    X(NONE, "none")                                                                                \
+    X(USER_CONNECT, "user connect (active open)")                                                  \
+    X(USER_LISTEN, "user listen (passive open)")                                                   \
+    X(USER_CLOSE, "user close")                                                                    \
+    X(USER_SHUTDOWN, "user shutdown(write)")                                                       \
+    X(USER_ABORT, "user abort (RST sent)")                                                         \
+    X(USER_CLOSE_UNREAD, "user close with unread data (RST sent)")                                 \
+    X(RCV_SYN, "SYN received")                                                                     \
+    X(RCV_SYN_ACK, "SYN+ACK received")                                                             \
+    X(RCV_ACK, "ACK received")                                                                     \
+    X(RCV_ACK_OF_FIN, "ACK of our FIN received")                                                   \
+    X(RCV_FIN, "FIN received")                                                                     \
+    X(RCV_FIN_ACK, "FIN with ACK of our FIN received")                                             \
+    X(RCV_RST, "RST received")                                                                     \
+    X(RCV_DATA_AFTER_CLOSE, "data after close (RST sent)")                                         \
+    X(TIMEOUT_2MSL, "2MSL timer expired")                                                          \
+    X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                                                    \
+    X(TIMEOUT_RETRANSMIT, "retransmissions exhausted")                                             \
+    X(TW_REUSE, "TIME_WAIT reused by a new SYN")                                                   \
+    X(TW_OVERFLOW, "TIME_WAIT cut short: no room for another record")                              \
+    X(ICMP_UNREACH, "ICMP destination unreachable (hard error)")                                   \
+    X(TIMEOUT_KEEPALIVE, "keep-alive probes unanswered")                                           \
+    X(TIMEOUT_USER, "user timeout: data unacknowledged too long")                                  \
     X(SYN_COOKIE, "ACK returned a valid SYN cookie (SYN_RECEIVED rebuilt)")
 
 typedef enum tw_cause {
 #define TW_X_CAUSE(n, d) TW_CAUSE_##n,
     TW_CAUSES(TW_X_CAUSE)
 #undef TW_X_CAUSE
-    TW_CAUSE__COUNT
+        TW_CAUSE__COUNT
 } tw_cause;
 
 /* Timer kinds, for TIMER events. */
@@ -97,37 +97,43 @@ typedef enum tw_timer_kind {
 } tw_timer_kind;
 
 typedef enum tw_ev_kind {
-    TW_EV_STATE,     /* old_state -> new_state, cause */
-    TW_EV_SEG_IN,    /* a segment accepted for processing by a connection or listener */
-    TW_EV_SEG_OUT,   /* a segment sent; meta has TW_SEGMETA_* bits */
-    TW_EV_DROP,      /* a segment dropped; reason = counter id */
-    TW_EV_TIMER,     /* a timer fired; cause = tw_timer_kind */
-    TW_EV_USER,      /* a user call; cause = tw_user_call */
+    TW_EV_STATE,   /* old_state -> new_state, cause */
+    TW_EV_SEG_IN,  /* a segment accepted for processing by a connection or listener */
+    TW_EV_SEG_OUT, /* a segment sent; meta has TW_SEGMETA_* bits */
+    TW_EV_DROP,    /* a segment dropped; reason = counter id */
+    TW_EV_TIMER,   /* a timer fired; cause = tw_timer_kind */
+    TW_EV_USER,    /* a user call; cause = tw_user_call */
 } tw_ev_kind;
 
 enum tw_segmeta {
-    TW_SEGMETA_RETRANS = 1, /* retransmission of an earlier segment */
-    TW_SEGMETA_PROBE = 2,   /* zero-window probe */
-    TW_SEGMETA_CHALLENGE = 4, /* RFC 5961 challenge ACK */
-    TW_SEGMETA_TW = 8,      /* sent on behalf of a TIME_WAIT record */
+    TW_SEGMETA_RETRANS = 1,    /* retransmission of an earlier segment */
+    TW_SEGMETA_PROBE = 2,      /* zero-window probe */
+    TW_SEGMETA_CHALLENGE = 4,  /* RFC 5961 challenge ACK */
+    TW_SEGMETA_TW = 8,         /* sent on behalf of a TIME_WAIT record */
     TW_SEGMETA_KEEPALIVE = 16, /* keep-alive probe: SEQ = SND.NXT - 1, no data */
 };
 
 typedef enum tw_user_call {
-    TW_CALL_CONNECT, TW_CALL_LISTEN, TW_CALL_SEND, TW_CALL_RECV, TW_CALL_SHUTDOWN,
-    TW_CALL_CLOSE, TW_CALL_ABORT, TW_CALL__COUNT
+    TW_CALL_CONNECT,
+    TW_CALL_LISTEN,
+    TW_CALL_SEND,
+    TW_CALL_RECV,
+    TW_CALL_SHUTDOWN,
+    TW_CALL_CLOSE,
+    TW_CALL_ABORT,
+    TW_CALL__COUNT
 } tw_user_call;
 
 typedef struct tw_trace_ev {
-    uint64_t t;          /* ns, the stack's clock */
-    uint32_t conn_id;    /* unique per connection incarnation in a stack (0: none) */
-    uint8_t kind;        /* tw_ev_kind */
+    uint64_t t;                   /* ns, the stack's clock */
+    uint32_t conn_id;             /* unique per connection incarnation in a stack (0: none) */
+    uint8_t kind;                 /* tw_ev_kind */
     uint8_t old_state, new_state; /* tw_state */
-    uint8_t cause;       /* tw_cause, tw_timer_kind or tw_user_call by kind */
-    uint16_t reason;     /* counter id (enum tw_counter) for DROP, RST reasons */
-    uint8_t flags;       /* TCP flags of the segment */
-    uint8_t meta;        /* TW_SEGMETA_* */
-    uint32_t seq, ack, len; /* segment fields; for USER send/recv len = bytes */
+    uint8_t cause;                /* tw_cause, tw_timer_kind or tw_user_call by kind */
+    uint16_t reason;              /* counter id (enum tw_counter) for DROP, RST reasons */
+    uint8_t flags;                /* TCP flags of the segment */
+    uint8_t meta;                 /* TW_SEGMETA_* */
+    uint32_t seq, ack, len;       /* segment fields; for USER send/recv len = bytes */
     uint16_t wnd;
     uint16_t lport, rport;
     uint32_t laddr, raddr; /* host order */

@@ -52,11 +52,16 @@ static bool duration(const char *v, size_t n, uint64_t *out) {
     const char *u = v + i;
     size_t ul = n - i;
     uint64_t mul;
-    if (ul == 1 && u[0] == 's') mul = 1000000000ull;
-    else if (ul == 2 && !memcmp(u, "ms", 2)) mul = 1000000ull;
-    else if (ul == 2 && !memcmp(u, "us", 2)) mul = 1000ull;
-    else if (ul == 2 && !memcmp(u, "ns", 2)) mul = 1ull;
-    else return false;
+    if (ul == 1 && u[0] == 's')
+        mul = 1000000000ull;
+    else if (ul == 2 && !memcmp(u, "ms", 2))
+        mul = 1000000ull;
+    else if (ul == 2 && !memcmp(u, "us", 2))
+        mul = 1000ull;
+    else if (ul == 2 && !memcmp(u, "ns", 2))
+        mul = 1ull;
+    else
+        return false;
     *out = whole * mul + frac * mul / scale;
     return true;
 }
@@ -103,38 +108,60 @@ static int apply_one(pd_settings *s, const char *k, size_t kl, const char *v, si
     uint64_t x;
     bool off = vl == 3 && !memcmp(v, "off", 3);
     if (is_key(k, kl, "delack")) {
-        if (off) c->delack_enabled = false;
-        else if (duration(v, vl, &x) && x > 0) c->delack = x, c->delack_enabled = true;
-        else return fail(err, cap, "delack needs a duration or 'off', not", v, vl);
+        if (off)
+            c->delack_enabled = false;
+        else if (duration(v, vl, &x) && x > 0)
+            c->delack = x, c->delack_enabled = true;
+        else
+            return fail(err, cap, "delack needs a duration or 'off', not", v, vl);
     } else if (is_key(k, kl, "fin_wait_2_timeout")) {
-        if (off) c->fin_wait_2_timeout = 0;
-        else if (duration(v, vl, &x) && x > 0) c->fin_wait_2_timeout = x;
-        else return fail(err, cap, "fin_wait_2_timeout needs a duration or 'off', not", v, vl);
+        if (off)
+            c->fin_wait_2_timeout = 0;
+        else if (duration(v, vl, &x) && x > 0)
+            c->fin_wait_2_timeout = x;
+        else
+            return fail(err, cap, "fin_wait_2_timeout needs a duration or 'off', not", v, vl);
     } else if (is_key(k, kl, "msl") || is_key(k, kl, "rto_min") || is_key(k, kl, "rto_initial") ||
                is_key(k, kl, "rto_max") || is_key(k, kl, "tolerance")) {
-        if (!duration(v, vl, &x)) return fail(err, cap, "a duration with a unit (ns, us, ms, s) is needed, not", v, vl);
-        if (is_key(k, kl, "msl")) c->msl = x;
-        else if (is_key(k, kl, "rto_min")) c->rto_min = x;
-        else if (is_key(k, kl, "rto_initial")) c->rto_initial = x;
-        else if (is_key(k, kl, "rto_max")) c->rto_max = x;
-        else s->tolerance_ns = x;
+        if (!duration(v, vl, &x))
+            return fail(err, cap, "a duration with a unit (ns, us, ms, s) is needed, not", v, vl);
+        if (is_key(k, kl, "msl"))
+            c->msl = x;
+        else if (is_key(k, kl, "rto_min"))
+            c->rto_min = x;
+        else if (is_key(k, kl, "rto_initial"))
+            c->rto_initial = x;
+        else if (is_key(k, kl, "rto_max"))
+            c->rto_max = x;
+        else
+            s->tolerance_ns = x;
     } else if (is_key(k, kl, "delack_fin") || is_key(k, kl, "nagle")) {
         if (!whole_number(v, vl, 1, &x)) return fail(err, cap, "0 or 1 is needed, not", v, vl);
-        if (is_key(k, kl, "nagle")) c->nagle = x;
-        else c->delack_fin = x;
+        if (is_key(k, kl, "nagle"))
+            c->nagle = x;
+        else
+            c->delack_fin = x;
     } else if (is_key(k, kl, "syn_retries") || is_key(k, kl, "data_retries")) {
-        if (!whole_number(v, vl, 255, &x)) return fail(err, cap, "a count of 0..255 is needed, not", v, vl);
-        if (is_key(k, kl, "syn_retries")) c->syn_retries = (uint8_t)x;
-        else c->data_retries = (uint8_t)x;
+        if (!whole_number(v, vl, 255, &x))
+            return fail(err, cap, "a count of 0..255 is needed, not", v, vl);
+        if (is_key(k, kl, "syn_retries"))
+            c->syn_retries = (uint8_t)x;
+        else
+            c->data_retries = (uint8_t)x;
     } else if (is_key(k, kl, "mss")) {
-        if (!whole_number(v, vl, 65535, &x)) return fail(err, cap, "mss needs 64..65535, not", v, vl);
+        if (!whole_number(v, vl, 65535, &x))
+            return fail(err, cap, "mss needs 64..65535, not", v, vl);
         c->mss = (uint16_t)x;
     } else if (is_key(k, kl, "rcvbuf") || is_key(k, kl, "sndbuf")) {
-        if (!whole_number(v, vl, 1u << 30, &x) || x == 0) return fail(err, cap, "a buffer size in bytes is needed, not", v, vl);
-        if (is_key(k, kl, "rcvbuf")) c->rcvbuf = (uint32_t)x;
-        else c->sndbuf = (uint32_t)x;
+        if (!whole_number(v, vl, 1u << 30, &x) || x == 0)
+            return fail(err, cap, "a buffer size in bytes is needed, not", v, vl);
+        if (is_key(k, kl, "rcvbuf"))
+            c->rcvbuf = (uint32_t)x;
+        else
+            c->sndbuf = (uint32_t)x;
     } else if (is_key(k, kl, "seed")) {
-        if (!whole_number(v, vl, UINT64_MAX, &x)) return fail(err, cap, "seed needs a whole number, not", v, vl);
+        if (!whole_number(v, vl, UINT64_MAX, &x))
+            return fail(err, cap, "seed needs a whole number, not", v, vl);
         c->seed = x;
     } else if (is_key(k, kl, "addr")) {
         if (!ipv4(v, vl, &c->addr)) return fail(err, cap, "addr needs an IPv4 address, not", v, vl);

@@ -44,33 +44,49 @@ static bool perr(cur *c, const char *fmt, ...) {
 /* ---- names ---- */
 
 static const char *const call_names[PD_CALL__COUNT] = {
-    "socket", "bind", "listen", "accept", "connect", "write", "send",
-    "read", "recv", "shutdown", "close", "setsockopt", "getsockopt", "fcntl",
+    "socket", "bind", "listen",   "accept", "connect",    "write",      "send",
+    "read",   "recv", "shutdown", "close",  "setsockopt", "getsockopt", "fcntl",
 };
 
 const char *pd_call_str(int name) {
     return (name >= 0 && name < PD_CALL__COUNT) ? call_names[name] : "?";
 }
 
-typedef struct named { const char *name; int64_t v; } named;
+typedef struct named {
+    const char *name;
+    int64_t v;
+} named;
 
 /* Linux values: scripts are packetdrill scripts written for Linux. */
 static const named constants[] = {
-    {"AF_INET", 2}, {"PF_INET", 2}, {"SOCK_STREAM", 1}, {"SOCK_NONBLOCK", 04000},
-    {"IPPROTO_TCP", 6}, {"SOL_TCP", 6}, {"SOL_SOCKET", 1}, {"SO_REUSEADDR", 2},
-    {"SO_ERROR", 4}, {"SO_LINGER", 13}, {"TCP_NODELAY", 1}, {"SHUT_RD", 0},
-    {"SHUT_WR", 1}, {"SHUT_RDWR", 2}, {"F_GETFL", 3}, {"F_SETFL", 4},
-    {"O_RDONLY", 0}, {"O_WRONLY", 1}, {"O_RDWR", 2}, {"O_NONBLOCK", 04000},
+    {"AF_INET", 2},     {"PF_INET", 2},    {"SOCK_STREAM", 1}, {"SOCK_NONBLOCK", 04000},
+    {"IPPROTO_TCP", 6}, {"SOL_TCP", 6},    {"SOL_SOCKET", 1},  {"SO_REUSEADDR", 2},
+    {"SO_ERROR", 4},    {"SO_LINGER", 13}, {"TCP_NODELAY", 1}, {"SHUT_RD", 0},
+    {"SHUT_WR", 1},     {"SHUT_RDWR", 2},  {"F_GETFL", 3},     {"F_SETFL", 4},
+    {"O_RDONLY", 0},    {"O_WRONLY", 1},   {"O_RDWR", 2},      {"O_NONBLOCK", 04000},
 };
 
 static const named errnos[] = {
-    {"EAGAIN", EAGAIN}, {"EWOULDBLOCK", EWOULDBLOCK}, {"EINPROGRESS", EINPROGRESS},
-    {"EALREADY", EALREADY}, {"EISCONN", EISCONN}, {"ENOTCONN", ENOTCONN},
-    {"ECONNREFUSED", ECONNREFUSED}, {"ECONNRESET", ECONNRESET},
-    {"ECONNABORTED", ECONNABORTED}, {"ETIMEDOUT", ETIMEDOUT}, {"EPIPE", EPIPE},
-    {"EBADF", EBADF}, {"EINVAL", EINVAL}, {"EADDRINUSE", EADDRINUSE},
-    {"EADDRNOTAVAIL", EADDRNOTAVAIL}, {"ENOMEM", ENOMEM}, {"EOPNOTSUPP", EOPNOTSUPP},
-    {"ENOTSOCK", ENOTSOCK}, {"ENOPROTOOPT", ENOPROTOOPT}, {"EAFNOSUPPORT", EAFNOSUPPORT},
+    {"EAGAIN", EAGAIN},
+    {"EWOULDBLOCK", EWOULDBLOCK},
+    {"EINPROGRESS", EINPROGRESS},
+    {"EALREADY", EALREADY},
+    {"EISCONN", EISCONN},
+    {"ENOTCONN", ENOTCONN},
+    {"ECONNREFUSED", ECONNREFUSED},
+    {"ECONNRESET", ECONNRESET},
+    {"ECONNABORTED", ECONNABORTED},
+    {"ETIMEDOUT", ETIMEDOUT},
+    {"EPIPE", EPIPE},
+    {"EBADF", EBADF},
+    {"EINVAL", EINVAL},
+    {"EADDRINUSE", EADDRINUSE},
+    {"EADDRNOTAVAIL", EADDRNOTAVAIL},
+    {"ENOMEM", ENOMEM},
+    {"EOPNOTSUPP", EOPNOTSUPP},
+    {"ENOTSOCK", ENOTSOCK},
+    {"ENOPROTOOPT", ENOPROTOOPT},
+    {"EAFNOSUPPORT", EAFNOSUPPORT},
     {"EPROTONOSUPPORT", EPROTONOSUPPORT},
 };
 
@@ -84,14 +100,24 @@ const char *pd_errno_name(int e) {
 
 /* ---- low-level scanning ---- */
 
-static bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+static bool is_space(char ch) {
+    return ch == ' ' || ch == '\t' || ch == '\r';
+}
+static bool is_digit(char ch) {
+    return ch >= '0' && ch <= '9';
+}
 static bool is_alpha(char ch) {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
 }
-static bool at_end(const cur *c) { return c->p >= c->end; }
-static char peek(const cur *c) { return at_end(c) ? '\0' : *c->p; }
-static char peek2(const cur *c) { return c->p + 1 < c->end ? c->p[1] : '\0'; }
+static bool at_end(const cur *c) {
+    return c->p >= c->end;
+}
+static char peek(const cur *c) {
+    return at_end(c) ? '\0' : *c->p;
+}
+static char peek2(const cur *c) {
+    return c->p + 1 < c->end ? c->p[1] : '\0';
+}
 
 static void skip_ws(cur *c) {
     while (!at_end(c) && is_space(*c->p)) c->p++;
@@ -140,11 +166,16 @@ static bool number(cur *c, uint64_t max, uint64_t *out, const char *what) {
     for (; !at_end(c); c->p++, digits++) {
         char ch = *c->p;
         int d;
-        if (is_digit(ch)) d = ch - '0';
-        else if (base == 16 && ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
-        else if (base == 16 && ch >= 'A' && ch <= 'F') d = ch - 'A' + 10;
-        else break;
-        if (v > (max - (uint64_t)d) / (uint64_t)base) return perr(c, "%s is too large (max %llu)", what, (unsigned long long)max);
+        if (is_digit(ch))
+            d = ch - '0';
+        else if (base == 16 && ch >= 'a' && ch <= 'f')
+            d = ch - 'a' + 10;
+        else if (base == 16 && ch >= 'A' && ch <= 'F')
+            d = ch - 'A' + 10;
+        else
+            break;
+        if (v > (max - (uint64_t)d) / (uint64_t)base)
+            return perr(c, "%s is too large (max %llu)", what, (unsigned long long)max);
         v = v * (uint64_t)base + (uint64_t)d;
     }
     if (digits == 0) return perr(c, "expected hex digits in %s", what);
@@ -186,7 +217,8 @@ static bool time_value(cur *c, pd_time *t) {
             frac = frac * 10 + (uint64_t)(*c->p++ - '0');
         }
     }
-    if (digits + fdigits == 0) return perr(c, "expected a time (e.g. 0.100, +0.1 or *) at the start of the statement");
+    if (digits + fdigits == 0)
+        return perr(c, "expected a time (e.g. 0.100, +0.1 or *) at the start of the statement");
     if (secs > MAX_SECONDS) return perr(c, "time too large (max %d s)", MAX_SECONDS);
     for (int i = fdigits; i < 6; i++) frac *= 10;
     t->ns = (int64_t)(secs * 1000000000ull + frac * 1000ull);
@@ -215,7 +247,8 @@ static bool parse_flags(cur *c, uint8_t *flags) {
 
 static int opt_len(const pd_opt *o) {
     switch (o->kind) {
-    case TW_TCPOPT_EOL: case TW_TCPOPT_NOP: return 1;
+    case TW_TCPOPT_EOL:
+    case TW_TCPOPT_NOP: return 1;
     case TW_TCPOPT_MSS: return 4;
     case TW_TCPOPT_WS: return 3;
     case TW_TCPOPT_SACK_OK: return 2;
@@ -243,10 +276,14 @@ static bool parse_one_opt(cur *c, pd_opt *o) {
     char name[32];
     uint32_t v;
     memset(o, 0, sizeof *o);
-    if (!ident(c, name, sizeof name)) return perr(c, "expected a TCP option name (mss, nop, eol, wscale, sackOK, TS, sack)");
-    if (!strcmp(name, "nop")) o->kind = TW_TCPOPT_NOP;
-    else if (!strcmp(name, "eol")) o->kind = TW_TCPOPT_EOL;
-    else if (!strcmp(name, "sackOK")) o->kind = TW_TCPOPT_SACK_OK;
+    if (!ident(c, name, sizeof name))
+        return perr(c, "expected a TCP option name (mss, nop, eol, wscale, sackOK, TS, sack)");
+    if (!strcmp(name, "nop"))
+        o->kind = TW_TCPOPT_NOP;
+    else if (!strcmp(name, "eol"))
+        o->kind = TW_TCPOPT_EOL;
+    else if (!strcmp(name, "sackOK"))
+        o->kind = TW_TCPOPT_SACK_OK;
     else if (!strcmp(name, "mss")) {
         o->kind = TW_TCPOPT_MSS;
         if (!u32(c, &v, "the MSS value")) return false;
@@ -260,15 +297,20 @@ static bool parse_one_opt(cur *c, pd_opt *o) {
     } else if (!strcmp(name, "TS")) {
         char kw[8];
         o->kind = TW_TCPOPT_TS;
-        if (!ident(c, kw, sizeof kw) || strcmp(kw, "val")) return perr(c, "expected 'TS val N ecr N'");
+        if (!ident(c, kw, sizeof kw) || strcmp(kw, "val"))
+            return perr(c, "expected 'TS val N ecr N'");
         if (!u32(c, &o->tsval, "the TS value")) return false;
-        if (!ident(c, kw, sizeof kw) || strcmp(kw, "ecr")) return perr(c, "expected 'TS val N ecr N'");
+        if (!ident(c, kw, sizeof kw) || strcmp(kw, "ecr"))
+            return perr(c, "expected 'TS val N ecr N'");
         if (!u32(c, &o->tsecr, "the TS echo reply")) return false;
     } else if (!strcmp(name, "sack")) {
         o->kind = TW_TCPOPT_SACK;
         if (!parse_sack_blocks(c, o)) return false;
     } else {
-        return perr(c, "unsupported TCP option '%s' (supported: mss, nop, eol, wscale, sackOK, TS val/ecr, sack)", name);
+        return perr(c,
+                    "unsupported TCP option '%s' (supported: mss, nop, eol, wscale, sackOK, TS "
+                    "val/ecr, sack)",
+                    name);
     }
     return true;
 }
@@ -295,7 +337,8 @@ static bool parse_opts(cur *c, pd_pkt *p) {
         pd_opt *o = &p->opt[p->nopts];
         if (!parse_one_opt(c, o)) return false;
         total += opt_len(o);
-        if (total > 40) return perr(c, "TCP options take %d bytes, more than the 40 a header holds", total);
+        if (total > 40)
+            return perr(c, "TCP options take %d bytes, more than the 40 a header holds", total);
         p->nopts++;
         if (eat(c, ',')) continue;
         return expect(c, '>', "to close the option list");
@@ -316,8 +359,10 @@ static bool parse_packet(cur *c, pd_event *e) {
     if (!u32(c, &p->len, "the payload length")) return false;
     if (!expect(c, ')', "after the payload length")) return false;
     if (end - p->seq != p->len)
-        return perr(c, "sequence range %u:%u is %u bytes but the length says %u", p->seq, end, end - p->seq, p->len);
-    if (p->len > 65495) return perr(c, "payload of %u bytes does not fit in an IPv4 packet", p->len);
+        return perr(c, "sequence range %u:%u is %u bytes but the length says %u", p->seq, end,
+                    end - p->seq, p->len);
+    if (p->len > 65495)
+        return perr(c, "payload of %u bytes does not fit in an IPv4 packet", p->len);
     for (;;) {
         skip_ws(c);
         if (at_end(c)) break;
@@ -337,15 +382,18 @@ static bool parse_packet(cur *c, pd_event *e) {
         } else if (!strcmp(word, "win")) {
             if (p->has_win) return perr(c, "'win' given twice");
             if (!u32(c, &p->win, "the window")) return false;
-            if (p->win > 65535) return perr(c, "win %u does not fit in 16 bits (no window scaling)", p->win);
+            if (p->win > 65535)
+                return perr(c, "win %u does not fit in 16 bits (no window scaling)", p->win);
             p->has_win = true;
         } else {
             return perr(c, "unexpected '%.*s' in a segment (expected ack N, win N or <options>)",
                         (int)(c->end - at < 20 ? c->end - at : 20), at);
         }
     }
-    if ((p->flags & TW_TH_ACK) && !p->has_ack) return perr(c, "a segment with the ACK flag '.' needs 'ack N'");
-    if (!(p->flags & TW_TH_ACK) && p->has_ack) return perr(c, "'ack N' on a segment without the ACK flag '.'");
+    if ((p->flags & TW_TH_ACK) && !p->has_ack)
+        return perr(c, "a segment with the ACK flag '.' needs 'ack N'");
+    if (!(p->flags & TW_TH_ACK) && p->has_ack)
+        return perr(c, "'ack N' on a segment without the ACK flag '.'");
     return true;
 }
 
@@ -372,7 +420,8 @@ static bool expr(cur *c, int64_t *out) {
             if (!number(c, INT32_MAX, &u, "a number")) return false;
             t = (int64_t)u;
         } else if (ident(c, name, sizeof name)) {
-            if (!lookup(constants, COUNT(constants), name, &t)) return perr(c, "unknown constant '%s'", name);
+            if (!lookup(constants, COUNT(constants), name, &t))
+                return perr(c, "unknown constant '%s'", name);
         } else {
             if (at_end(c)) return perr(c, "expected an argument, found the end of the line");
             return perr(c, "expected an argument, found '%c'", *c->p);
@@ -389,7 +438,8 @@ static bool linger_struct(cur *c, pd_arg *a) {
     do {
         char name[16];
         int64_t v = 0;
-        if (!ident(c, name, sizeof name)) return perr(c, "expected onoff=N or linger=N inside {...}");
+        if (!ident(c, name, sizeof name))
+            return perr(c, "expected onoff=N or linger=N inside {...}");
         if (!expect(c, '=', "after a field name")) return false;
         if (!expr(c, &v)) return false;
         if (!strcmp(name, "onoff") || !strcmp(name, "l_onoff")) {
@@ -428,16 +478,17 @@ static bool arg(cur *c, pd_arg *a) {
 /* Argument kinds per call: i = int, x = int or ..., v = [N] or {...},
  * l = [N], int or ..., o = optional trailing int. */
 static const char *const call_args[PD_CALL__COUNT] = {
-    [PD_CALL_SOCKET] = "xii", [PD_CALL_BIND] = "ixx", [PD_CALL_LISTEN] = "ii",
-    [PD_CALL_ACCEPT] = "ixx", [PD_CALL_CONNECT] = "ixx", [PD_CALL_WRITE] = "ixi",
-    [PD_CALL_SEND] = "ixii", [PD_CALL_READ] = "ixi", [PD_CALL_RECV] = "ixii",
-    [PD_CALL_SHUTDOWN] = "ii", [PD_CALL_CLOSE] = "i", [PD_CALL_SETSOCKOPT] = "iiivl",
+    [PD_CALL_SOCKET] = "xii",       [PD_CALL_BIND] = "ixx",    [PD_CALL_LISTEN] = "ii",
+    [PD_CALL_ACCEPT] = "ixx",       [PD_CALL_CONNECT] = "ixx", [PD_CALL_WRITE] = "ixi",
+    [PD_CALL_SEND] = "ixii",        [PD_CALL_READ] = "ixi",    [PD_CALL_RECV] = "ixii",
+    [PD_CALL_SHUTDOWN] = "ii",      [PD_CALL_CLOSE] = "i",     [PD_CALL_SETSOCKOPT] = "iiivl",
     [PD_CALL_GETSOCKOPT] = "iiivl", [PD_CALL_FCNTL] = "iio",
 };
 
 static bool kind_ok(char want, uint8_t k) {
     switch (want) {
-    case 'i': case 'o': return k == PD_ARG_INT;
+    case 'i':
+    case 'o': return k == PD_ARG_INT;
     case 'x': return k == PD_ARG_INT || k == PD_ARG_ELLIPSIS;
     case 'v': return k == PD_ARG_PTR || k == PD_ARG_LINGER;
     default: return k != PD_ARG_LINGER;
@@ -447,9 +498,14 @@ static bool kind_ok(char want, uint8_t k) {
 static bool check_sockopt(cur *c, const pd_call *k) {
     int64_t level = k->arg[1].v, name = k->arg[2].v;
     bool linger = level == 1 && name == 13;
-    bool ok = (level == 1 && (name == 2 || name == 13 || (name == 4 && k->name == PD_CALL_GETSOCKOPT))) ||
-              (level == 6 && name == 1);
-    if (!ok) return perr(c, "unsupported socket option (level %lld, name %lld): supported are SO_REUSEADDR, SO_LINGER, SO_ERROR (get) and TCP_NODELAY", (long long)level, (long long)name);
+    bool ok =
+        (level == 1 && (name == 2 || name == 13 || (name == 4 && k->name == PD_CALL_GETSOCKOPT))) ||
+        (level == 6 && name == 1);
+    if (!ok)
+        return perr(c,
+                    "unsupported socket option (level %lld, name %lld): supported are "
+                    "SO_REUSEADDR, SO_LINGER, SO_ERROR (get) and TCP_NODELAY",
+                    (long long)level, (long long)name);
     if (linger != (k->arg[3].kind == PD_ARG_LINGER))
         return perr(c, linger ? "SO_LINGER takes {onoff=N, linger=N}" : "this option takes [N]");
     return true;
@@ -459,30 +515,39 @@ static bool check_call(cur *c, const pd_call *k) {
     const char *spec = call_args[k->name];
     size_t want = strlen(spec), opt = spec[want - 1] == 'o' ? 1 : 0;
     if (k->nargs > want || k->nargs + opt < want)
-        return perr(c, "%s() takes %zu arguments, got %u", call_names[k->name], want - opt, k->nargs);
+        return perr(c, "%s() takes %zu arguments, got %u", call_names[k->name], want - opt,
+                    k->nargs);
     for (size_t i = 0; i < k->nargs; i++)
         if (!kind_ok(spec[i], k->arg[i].kind))
             return perr(c, "argument %zu of %s() has the wrong form", i + 1, call_names[k->name]);
     switch (k->name) {
     case PD_CALL_SOCKET:
-        if (k->arg[0].kind == PD_ARG_INT && k->arg[0].v != 2) return perr(c, "socket(): only AF_INET is supported");
-        if ((k->arg[1].v & ~04000) != 1) return perr(c, "socket(): only SOCK_STREAM (optionally |SOCK_NONBLOCK) is supported");
-        if (k->arg[2].v != 6 && k->arg[2].v != 0) return perr(c, "socket(): only IPPROTO_TCP is supported");
+        if (k->arg[0].kind == PD_ARG_INT && k->arg[0].v != 2)
+            return perr(c, "socket(): only AF_INET is supported");
+        if ((k->arg[1].v & ~04000) != 1)
+            return perr(c, "socket(): only SOCK_STREAM (optionally |SOCK_NONBLOCK) is supported");
+        if (k->arg[2].v != 6 && k->arg[2].v != 0)
+            return perr(c, "socket(): only IPPROTO_TCP is supported");
         break;
-    case PD_CALL_SEND: case PD_CALL_RECV:
-        if (k->arg[3].v != 0) return perr(c, "%s(): flags other than 0 are not supported", call_names[k->name]);
+    case PD_CALL_SEND:
+    case PD_CALL_RECV:
+        if (k->arg[3].v != 0)
+            return perr(c, "%s(): flags other than 0 are not supported", call_names[k->name]);
         /* fall through */
-    case PD_CALL_WRITE: case PD_CALL_READ:
-        if (k->arg[2].v > (int64_t)MAX_IO_BYTES) return perr(c, "%s(): at most %u bytes per call", call_names[k->name], MAX_IO_BYTES);
+    case PD_CALL_WRITE:
+    case PD_CALL_READ:
+        if (k->arg[2].v > (int64_t)MAX_IO_BYTES)
+            return perr(c, "%s(): at most %u bytes per call", call_names[k->name], MAX_IO_BYTES);
         break;
-    case PD_CALL_SETSOCKOPT: case PD_CALL_GETSOCKOPT:
-        return check_sockopt(c, k);
+    case PD_CALL_SETSOCKOPT:
+    case PD_CALL_GETSOCKOPT: return check_sockopt(c, k);
     case PD_CALL_FCNTL:
-        if (k->arg[1].v != 3 && k->arg[1].v != 4) return perr(c, "fcntl(): only F_GETFL and F_SETFL are supported");
-        if ((k->arg[1].v == 4) != (k->nargs == 3)) return perr(c, "fcntl(): F_SETFL takes a third argument, F_GETFL none");
+        if (k->arg[1].v != 3 && k->arg[1].v != 4)
+            return perr(c, "fcntl(): only F_GETFL and F_SETFL are supported");
+        if ((k->arg[1].v == 4) != (k->nargs == 3))
+            return perr(c, "fcntl(): F_SETFL takes a third argument, F_GETFL none");
         break;
-    default:
-        break;
+    default: break;
     }
     return true;
 }
@@ -502,8 +567,10 @@ static bool parse_result(cur *c, pd_call *k) {
     if (k->ret == -1) {
         char name[32];
         int64_t e = 0;
-        if (!ident(c, name, sizeof name)) return perr(c, "= -1 needs an errno name (e.g. = -1 ECONNRESET)");
-        if (!lookup(errnos, COUNT(errnos), name, &e)) return perr(c, "unknown errno name '%s'", name);
+        if (!ident(c, name, sizeof name))
+            return perr(c, "= -1 needs an errno name (e.g. = -1 ECONNRESET)");
+        if (!lookup(errnos, COUNT(errnos), name, &e))
+            return perr(c, "unknown errno name '%s'", name);
         k->err = (int)e;
         if (eat(c, '(')) { /* the description, as strerror() would print it */
             int depth = 1;
@@ -563,13 +630,17 @@ static bool add_event(cur *c, pd_script *s, pd_event **out) {
  * event has the previous event's time for that purpose. */
 static bool resolve_times(cur *c, pd_script *s, pd_event *e) {
     int64_t prev = s->n >= 2 ? s->ev[s->n - 2].start_ns : 0;
-    e->start_ns = e->t.kind == PD_TIME_ABS ? e->t.ns : e->t.kind == PD_TIME_REL ? prev + e->t.ns : prev;
+    e->start_ns = e->t.kind == PD_TIME_ABS   ? e->t.ns
+                  : e->t.kind == PD_TIME_REL ? prev + e->t.ns
+                                             : prev;
     if (e->start_ns < prev)
-        return perr(c, "time %.6f s is before the previous statement's %.6f s", (double)e->start_ns / 1e9, (double)prev / 1e9);
+        return perr(c, "time %.6f s is before the previous statement's %.6f s",
+                    (double)e->start_ns / 1e9, (double)prev / 1e9);
     e->end_ns = e->start_ns;
     if (e->range != PD_RANGE_NONE) {
         e->end_ns = e->t_end.kind == PD_TIME_REL ? e->start_ns + e->t_end.ns : e->t_end.ns;
-        if (e->end_ns < e->start_ns) return perr(c, "the end of the time range is before its start");
+        if (e->end_ns < e->start_ns)
+            return perr(c, "the end of the time range is before its start");
     }
     return true;
 }
@@ -605,14 +676,22 @@ static bool parse_event(cur *c, pd_script *s) {
     if (peek(c) == '<' || peek(c) == '>') {
         e->type = PD_EV_PACKET;
         if (!parse_packet(c, e)) return false;
-        if (e->pkt.inbound && e->t.kind == PD_TIME_ANY) return perr(c, "'*' is only allowed on outbound ('>') segments");
-        if (e->range == PD_RANGE_BLOCK) return perr(c, "'...' is for blocking calls; use a~b for a window on an outbound segment");
-        if (e->range == PD_RANGE_WINDOW && e->pkt.inbound) return perr(c, "a time window a~b is only allowed on outbound ('>') segments");
+        if (e->pkt.inbound && e->t.kind == PD_TIME_ANY)
+            return perr(c, "'*' is only allowed on outbound ('>') segments");
+        if (e->range == PD_RANGE_BLOCK)
+            return perr(c,
+                        "'...' is for blocking calls; use a~b for a window on an outbound segment");
+        if (e->range == PD_RANGE_WINDOW && e->pkt.inbound)
+            return perr(c, "a time window a~b is only allowed on outbound ('>') segments");
     } else {
         e->type = PD_EV_CALL;
         if (!parse_call(c, e)) return false;
-        if (e->t.kind == PD_TIME_ANY) return perr(c, "'*' is only allowed on outbound ('>') segments");
-        if (e->range == PD_RANGE_WINDOW) return perr(c, "a time window a~b is only allowed on outbound segments; blocking calls use a...b");
+        if (e->t.kind == PD_TIME_ANY)
+            return perr(c, "'*' is only allowed on outbound ('>') segments");
+        if (e->range == PD_RANGE_WINDOW)
+            return perr(
+                c,
+                "a time window a~b is only allowed on outbound segments; blocking calls use a...b");
     }
     return resolve_times(c, s, e);
 }
@@ -630,7 +709,8 @@ static bool parse_option_line(cur *c, pd_script *s) {
         s->tolerance_ns = us * 1000u;
         return true;
     }
-    return perr(c, "unsupported option line '%.40s' (only --tolerance_usecs=N is understood)", c->p);
+    return perr(c, "unsupported option line '%.40s' (only --tolerance_usecs=N is understood)",
+                c->p);
 }
 
 static bool add_flags(cur *c, pd_script *s, const char *p, const char *end) {
@@ -662,7 +742,8 @@ static bool strip_comments(cur *c, pd_script *s, char *line, bool *in_block) {
         } else if (r[0] == '/' && r[1] == '/') {
             char *t = r + 2;
             while (is_space(*t)) t++;
-            if (!strncmp(t, tag, sizeof tag - 1) && !add_flags(c, s, t + sizeof tag - 1, t + strlen(t)))
+            if (!strncmp(t, tag, sizeof tag - 1) &&
+                !add_flags(c, s, t + sizeof tag - 1, t + strlen(t)))
                 return false;
             break;
         } else {
@@ -682,7 +763,8 @@ static bool parse_line(cur *c, pd_script *s, char *line, bool *in_block) {
     c->p = p;
     c->end = e;
     if (*p == '`') return perr(c, "shell commands (`...`) are not supported");
-    if (e - p >= 2 && p[0] == '%' && p[1] == '{') return perr(c, "python blocks (%%{ }%%) are not supported");
+    if (e - p >= 2 && p[0] == '%' && p[1] == '{')
+        return perr(c, "python blocks (%%{ }%%) are not supported");
     if (e - p >= 2 && p[0] == '-' && p[1] == '-') return parse_option_line(c, s);
     return parse_event(c, s);
 }
@@ -759,14 +841,18 @@ static size_t format_opt(const pd_opt *o, char *buf, size_t cap, size_t n) {
     case TW_TCPOPT_TS: return put(buf, cap, n, "TS val %u ecr %u", o->tsval, o->tsecr);
     case TW_TCPOPT_SACK:
         n = put(buf, cap, n, "sack");
-        for (int i = 0; i < o->nsack; i++) n = put(buf, cap, n, " %u:%u", o->sack[i][0], o->sack[i][1]);
+        for (int i = 0; i < o->nsack; i++)
+            n = put(buf, cap, n, " %u:%u", o->sack[i][0], o->sack[i][1]);
         return n;
     default: return put(buf, cap, n, "opt%u", o->kind);
     }
 }
 
 void pd_pkt_format(const pd_pkt *p, char *buf, size_t cap) {
-    static const struct { uint8_t bit; char ch; } order[] = {
+    static const struct {
+        uint8_t bit;
+        char ch;
+    } order[] = {
         {TW_TH_SYN, 'S'}, {TW_TH_FIN, 'F'}, {TW_TH_RST, 'R'}, {TW_TH_PSH, 'P'},
         {TW_TH_ACK, '.'}, {TW_TH_URG, 'U'}, {TW_TH_ECE, 'E'}, {TW_TH_CWR, 'W'},
     };

@@ -29,8 +29,10 @@
 void pd_report(pd_runner *r, int status, const pd_event *e, const char *fmt, ...) {
     if (r->status != PD_PASS) return;
     r->status = status;
-    if (e) fprintf(r->out, "%s:%d: ", r->s->path, e->line);
-    else fprintf(r->out, "%s: ", r->s->path);
+    if (e)
+        fprintf(r->out, "%s:%d: ", r->s->path, e->line);
+    else
+        fprintf(r->out, "%s: ", r->s->path);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(r->out, fmt, ap);
@@ -39,9 +41,13 @@ void pd_report(pd_runner *r, int status, const pd_event *e, const char *fmt, ...
     if (e) fprintf(r->out, "  script:   %s\n", e->text);
 }
 
-int64_t pd_now(const pd_runner *r) { return (int64_t)(tw_stack_now(r->st) - r->t0); }
+int64_t pd_now(const pd_runner *r) {
+    return (int64_t)(tw_stack_now(r->st) - r->t0);
+}
 
-static double secs(int64_t ns) { return (double)ns / 1e9; }
+static double secs(int64_t ns) {
+    return (double)ns / 1e9;
+}
 
 /* ---- capture link ---- */
 
@@ -79,7 +85,9 @@ static int cap_fd(tw_link *l) {
     (void)l;
     return -1;
 }
-static void cap_close(tw_link *l) { (void)l; }
+static void cap_close(tw_link *l) {
+    (void)l;
+}
 
 static const struct tw_link_ops cap_ops = {cap_send, cap_recv, cap_next, cap_fd, cap_close};
 
@@ -138,8 +146,10 @@ static bool decode(pd_runner *r, const pd_cap *c, pd_pkt *p, tw_tcp_seg *seg) {
             o->nsack = (uint8_t)((ol - 2) / 8);
             for (int k = 0; k < o->nsack && k < 4; k++) {
                 const uint8_t *b = v + 8 * k;
-                o->sack[k][0] = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-                o->sack[k][1] = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+                o->sack[k][0] =
+                    (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+                o->sack[k][1] =
+                    (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
             }
         }
         i += ol;
@@ -245,8 +255,10 @@ static void expect_outbound(pd_runner *r, const pd_event *e) {
     char buf[512];
     pd_pkt_format(want, buf, sizeof buf);
     if (r->qn == 0) {
-        if (any) pd_report(r, PD_FAIL, e, "expected segment never sent (the stack has no timer left)");
-        else pd_report(r, PD_FAIL, e, "expected segment not sent by %.6f s", secs(hi));
+        if (any)
+            pd_report(r, PD_FAIL, e, "expected segment never sent (the stack has no timer left)");
+        else
+            pd_report(r, PD_FAIL, e, "expected segment not sent by %.6f s", secs(hi));
         fprintf(r->out, "  expected: %s\n", buf);
         return;
     }
@@ -271,16 +283,20 @@ static void expect_outbound(pd_runner *r, const pd_event *e) {
     map_outbound_ts(r, want, &got);
     int64_t at = (int64_t)(c->t - r->t0);
     const char *what = differs(want, &got);
-    if (!what && (seg.src_port != r->lport || seg.dst_port != r->rport || seg.dst_addr != PD_REMOTE_ADDR))
+    if (!what &&
+        (seg.src_port != r->lport || seg.dst_port != r->rport || seg.dst_addr != PD_REMOTE_ADDR))
         what = "connection (addresses or ports)";
     if (!what && !any && (at < lo || at > hi)) what = "time";
     if (what) {
         pd_report(r, PD_FAIL, e, "segment differs from the script: %s", what);
-        if (any) fprintf(r->out, "  expected: %s\n", buf);
+        if (any)
+            fprintf(r->out, "  expected: %s\n", buf);
         else if (e->range == PD_RANGE_WINDOW)
-            fprintf(r->out, "  expected: %s  (at %.6f~%.6f s, tolerance %.6f s)\n", buf, secs(e->start_ns),
-                    secs(e->end_ns), secs((int64_t)r->tol));
-        else fprintf(r->out, "  expected: %s  (at %.6f s, tolerance %.6f s)\n", buf, secs(e->start_ns), secs((int64_t)r->tol));
+            fprintf(r->out, "  expected: %s  (at %.6f~%.6f s, tolerance %.6f s)\n", buf,
+                    secs(e->start_ns), secs(e->end_ns), secs((int64_t)r->tol));
+        else
+            fprintf(r->out, "  expected: %s  (at %.6f s, tolerance %.6f s)\n", buf,
+                    secs(e->start_ns), secs((int64_t)r->tol));
         print_actual(r, "actual:  ", c);
         return;
     }
@@ -293,8 +309,12 @@ static void expect_outbound(pd_runner *r, const pd_event *e) {
 
 static bool unexpected(pd_runner *r, const pd_event *e) {
     if (r->qn == 0) return false;
-    if (e) pd_report(r, PD_FAIL, e, "tcpwave sent a segment the script does not expect (before this statement)");
-    else pd_report(r, PD_FAIL, NULL, "tcpwave sent a segment the script does not expect (after the last statement)");
+    if (e)
+        pd_report(r, PD_FAIL, e,
+                  "tcpwave sent a segment the script does not expect (before this statement)");
+    else
+        pd_report(r, PD_FAIL, NULL,
+                  "tcpwave sent a segment the script does not expect (after the last statement)");
     print_actual(r, "unexpected:", &r->q[r->qhead]);
     return true;
 }
@@ -307,9 +327,17 @@ static size_t encode_opts(const pd_runner *r, const pd_pkt *p, uint8_t *o) {
         const pd_opt *x = &p->opt[i];
         o[n++] = x->kind;
         switch (x->kind) {
-        case TW_TCPOPT_EOL: case TW_TCPOPT_NOP: break;
-        case TW_TCPOPT_MSS: o[n++] = 4; o[n++] = (uint8_t)(x->mss >> 8); o[n++] = (uint8_t)x->mss; break;
-        case TW_TCPOPT_WS: o[n++] = 3; o[n++] = x->ws; break;
+        case TW_TCPOPT_EOL:
+        case TW_TCPOPT_NOP: break;
+        case TW_TCPOPT_MSS:
+            o[n++] = 4;
+            o[n++] = (uint8_t)(x->mss >> 8);
+            o[n++] = (uint8_t)x->mss;
+            break;
+        case TW_TCPOPT_WS:
+            o[n++] = 3;
+            o[n++] = x->ws;
+            break;
         case TW_TCPOPT_SACK_OK: o[n++] = 2; break;
         case TW_TCPOPT_TS:
             o[n++] = 10;
@@ -329,8 +357,12 @@ static size_t encode_opts(const pd_runner *r, const pd_pkt *p, uint8_t *o) {
     return n;
 }
 
-static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16), put16(p + 2, v); }
+static void put16(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
+}
+static void put32(uint8_t *p, uint32_t v) {
+    put16(p, v >> 16), put16(p + 2, v);
+}
 
 static size_t build_inbound(pd_runner *r, const pd_pkt *p, uint8_t *buf) {
     uint8_t opts[48];
@@ -357,8 +389,12 @@ static void inject(pd_runner *r, const pd_event *e) {
     uint8_t *t = r->io + TW_IPV4_HDR_LEN;
     uint64_t acc = tw_cksum_pseudo(PD_REMOTE_ADDR, laddr, TW_IPPROTO_TCP, (uint16_t)tl);
     put16(t + 16, tw_cksum_fin(tw_cksum_add(acc, t, tl)));
-    tw_ipv4_hdr ip = {.src = PD_REMOTE_ADDR, .dst = laddr, .proto = TW_IPPROTO_TCP, .ttl = 64,
-                      .id = r->ip_id++, .total_len = (uint16_t)(TW_IPV4_HDR_LEN + tl)};
+    tw_ipv4_hdr ip = {.src = PD_REMOTE_ADDR,
+                      .dst = laddr,
+                      .proto = TW_IPPROTO_TCP,
+                      .ttl = 64,
+                      .id = r->ip_id++,
+                      .total_len = (uint16_t)(TW_IPV4_HDR_LEN + tl)};
     tw_ipv4_emit(&ip, r->io, TW_IPV4_HDR_LEN);
     if (r->o->verbose) {
         char buf[512];
@@ -375,7 +411,8 @@ static void finish_call(pd_runner *r, const pd_event *e, pd_result res) {
     if (e->range == PD_RANGE_BLOCK) {
         int64_t now = pd_now(r);
         if (now < e->end_ns - (int64_t)r->tol || now > e->end_ns + (int64_t)r->tol) {
-            pd_report(r, PD_FAIL, e, "%s() returned at %.6f s, expected at %.6f s (tolerance %.6f s)",
+            pd_report(r, PD_FAIL, e,
+                      "%s() returned at %.6f s, expected at %.6f s (tolerance %.6f s)",
                       pd_call_str(e->call.name), secs(now), secs(e->end_ns), secs((int64_t)r->tol));
             return;
         }
@@ -413,8 +450,10 @@ static void run_call(pd_runner *r, const pd_event *e) {
     if (r->status != PD_PASS) return;
     if (res.blocked) {
         if (e->range != PD_RANGE_BLOCK) {
-            pd_report(r, PD_FAIL, e, "%s() blocked; the script expects it to return at once "
-                      "(a blocking call is written START...END)", pd_call_str(e->call.name));
+            pd_report(r, PD_FAIL, e,
+                      "%s() blocked; the script expects it to return at once "
+                      "(a blocking call is written START...END)",
+                      pd_call_str(e->call.name));
             return;
         }
         r->pending = e;
@@ -433,8 +472,10 @@ static void run_event(pd_runner *r, const pd_event *e) {
     }
     advance_to(r, e->start_ns, e);
     if (r->status != PD_PASS || unexpected(r, e)) return;
-    if (e->type == PD_EV_PACKET) inject(r, e);
-    else run_call(r, e);
+    if (e->type == PD_EV_PACKET)
+        inject(r, e);
+    else
+        run_call(r, e);
 }
 
 static int setup(pd_runner *r, const pd_script *s, const pd_run_opts *o) {
@@ -486,7 +527,8 @@ int pd_run(const pd_script *s, const pd_run_opts *o) {
     if (status == PD_PASS) {
         for (size_t i = 0; i < s->n && r->status == PD_PASS; i++) run_event(r, &s->ev[i]);
         if (r->status == PD_PASS && r->pending)
-            pd_report(r, PD_FAIL, r->pending, "%s() never returned", pd_call_str(r->pending->call.name));
+            pd_report(r, PD_FAIL, r->pending, "%s() never returned",
+                      pd_call_str(r->pending->call.name));
         if (r->status == PD_PASS) unexpected(r, NULL);
         status = r->status;
     }

@@ -22,7 +22,7 @@ typedef struct pd_fd {
     uint8_t connect_state; /* 0 none, 1 in progress, 2 reported connected */
     int h;                 /* tw socket handle */
     int64_t linger;
-    int so_error;          /* pending error (SO_ERROR), positive errno */
+    int so_error; /* pending error (SO_ERROR), positive errno */
 } pd_fd;
 
 typedef struct pd_runner {
@@ -31,11 +31,11 @@ typedef struct pd_runner {
     const pd_run_opts *o;
     FILE *out;
     tw_stack *st;
-    uint64_t t0;  /* stack time of script time 0 */
-    uint64_t tol; /* timing tolerance, ns */
+    uint64_t t0;    /* stack time of script time 0 */
+    uint64_t tol;   /* timing tolerance, ns */
     uint32_t laddr; /* tcpwave's address */
 
-    pd_cap *q;    /* captured segments, FIFO */
+    pd_cap *q; /* captured segments, FIFO */
     size_t qhead, qn, qcap;
 
     pd_fd fd[PD_MAX_FDS];
@@ -52,10 +52,10 @@ typedef struct pd_runner {
     const pd_event *pending; /* a blocking call in progress */
     uint64_t pending_done;   /* bytes a blocking write has queued so far */
 
-    uint8_t *io;  /* read/write and packet scratch */
+    uint8_t *io; /* read/write and packet scratch */
     size_t iocap;
     uint16_t ip_id;
-    int status;   /* PD_PASS until the first failure or error */
+    int status; /* PD_PASS until the first failure or error */
 } pd_runner;
 
 /* The result of a socket call: done (ret, err) or would block. */

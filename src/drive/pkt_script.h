@@ -58,8 +58,8 @@
 enum pd_time_kind { PD_TIME_NONE, PD_TIME_ABS, PD_TIME_REL, PD_TIME_ANY };
 
 typedef struct pd_time {
-    uint8_t kind;  /* pd_time_kind */
-    int64_t ns;    /* as written: absolute, or relative to the previous event */
+    uint8_t kind; /* pd_time_kind */
+    int64_t ns;   /* as written: absolute, or relative to the previous event */
 } pd_time;
 
 /* One TCP option as written in <...>. kind is a TW_TCPOPT_* value. */
@@ -73,9 +73,9 @@ typedef struct pd_opt {
 } pd_opt;
 
 typedef struct pd_pkt {
-    bool inbound;          /* '<' from the script's side, '>' sent by tcpwave */
-    uint8_t flags;         /* TW_TH_* */
-    uint32_t seq, len;     /* seq:seq+len(len) */
+    bool inbound;      /* '<' from the script's side, '>' sent by tcpwave */
+    uint8_t flags;     /* TW_TH_* */
+    uint32_t seq, len; /* seq:seq+len(len) */
     bool has_ack, has_win, has_opts;
     uint32_t ack;
     uint32_t win;
@@ -96,9 +96,20 @@ typedef struct pd_arg {
 } pd_arg;
 
 enum pd_call_name {
-    PD_CALL_SOCKET, PD_CALL_BIND, PD_CALL_LISTEN, PD_CALL_ACCEPT, PD_CALL_CONNECT,
-    PD_CALL_WRITE, PD_CALL_SEND, PD_CALL_READ, PD_CALL_RECV, PD_CALL_SHUTDOWN,
-    PD_CALL_CLOSE, PD_CALL_SETSOCKOPT, PD_CALL_GETSOCKOPT, PD_CALL_FCNTL,
+    PD_CALL_SOCKET,
+    PD_CALL_BIND,
+    PD_CALL_LISTEN,
+    PD_CALL_ACCEPT,
+    PD_CALL_CONNECT,
+    PD_CALL_WRITE,
+    PD_CALL_SEND,
+    PD_CALL_READ,
+    PD_CALL_RECV,
+    PD_CALL_SHUTDOWN,
+    PD_CALL_CLOSE,
+    PD_CALL_SETSOCKOPT,
+    PD_CALL_GETSOCKOPT,
+    PD_CALL_FCNTL,
     PD_CALL__COUNT
 };
 
@@ -106,8 +117,8 @@ typedef struct pd_call {
     uint8_t name; /* pd_call_name */
     uint8_t nargs;
     pd_arg arg[PD_MAX_ARGS];
-    int64_t ret;  /* expected return value */
-    int err;      /* expected errno (positive) when ret is -1, else 0 */
+    int64_t ret; /* expected return value */
+    int err;     /* expected errno (positive) when ret is -1, else 0 */
 } pd_call;
 
 enum pd_ev_type { PD_EV_PACKET, PD_EV_CALL };
@@ -115,9 +126,9 @@ enum pd_range { PD_RANGE_NONE, PD_RANGE_BLOCK /* a...b */, PD_RANGE_WINDOW /* a~
 
 typedef struct pd_event {
     int line;
-    uint8_t type;   /* pd_ev_type */
-    uint8_t range;  /* pd_range; t_end is set with BLOCK and WINDOW */
-    pd_time t, t_end;          /* as written */
+    uint8_t type;             /* pd_ev_type */
+    uint8_t range;            /* pd_range; t_end is set with BLOCK and WINDOW */
+    pd_time t, t_end;         /* as written */
     int64_t start_ns, end_ns; /* resolved script times; end = start without a range */
     pd_pkt pkt;
     pd_call call;
@@ -128,8 +139,8 @@ typedef struct pd_script {
     char path[256];
     pd_event *ev;
     size_t n, cap;
-    char flags[1024];      /* `// tcpwave-flags:` header comments, joined */
-    bool has_tolerance;    /* a --tolerance_usecs=N option line */
+    char flags[1024];   /* `// tcpwave-flags:` header comments, joined */
+    bool has_tolerance; /* a --tolerance_usecs=N option line */
     uint64_t tolerance_ns;
 } pd_script;
 

@@ -32,7 +32,9 @@ static pd_result fail_errno(int err) {
 }
 
 /* A negative tw_* return code as a POSIX result. */
-static pd_result from_tw(int rc) { return rc < 0 ? fail_errno(-rc) : done(rc); }
+static pd_result from_tw(int rc) {
+    return rc < 0 ? fail_errno(-rc) : done(rc);
+}
 
 static pd_result blocked(void) {
     pd_result r = {true, 0, 0};
@@ -175,17 +177,24 @@ static pd_result sys_setsockopt(pd_runner *r, pd_fd *f, const pd_call *k) {
 static pd_result sys_getsockopt(pd_runner *r, pd_fd *f, const pd_event *e) {
     const pd_call *k = &e->call;
     int64_t v, v2 = 0;
-    if (k->arg[1].v == L_SOL_SOCKET && k->arg[2].v == L_SO_ERROR) v = take_error(f, 0);
-    else if (k->arg[1].v == L_SOL_SOCKET && k->arg[2].v == L_SO_REUSEADDR) v = f->reuse;
-    else if (k->arg[1].v == L_SOL_SOCKET && k->arg[2].v == L_SO_LINGER) v = f->linger_on, v2 = f->linger;
-    else v = f->nodelay;
+    if (k->arg[1].v == L_SOL_SOCKET && k->arg[2].v == L_SO_ERROR)
+        v = take_error(f, 0);
+    else if (k->arg[1].v == L_SOL_SOCKET && k->arg[2].v == L_SO_REUSEADDR)
+        v = f->reuse;
+    else if (k->arg[1].v == L_SOL_SOCKET && k->arg[2].v == L_SO_LINGER)
+        v = f->linger_on, v2 = f->linger;
+    else
+        v = f->nodelay;
     const pd_arg *want = &k->arg[3];
     if (want->v != v || (want->kind == PD_ARG_LINGER && want->v2 != v2)) {
         if (want->kind == PD_ARG_LINGER)
-            pd_report(r, PD_FAIL, e, "getsockopt() gave {onoff=%lld, linger=%lld}, expected {onoff=%lld, linger=%lld}",
-                      (long long)v, (long long)v2, (long long)want->v, (long long)want->v2);
+            pd_report(
+                r, PD_FAIL, e,
+                "getsockopt() gave {onoff=%lld, linger=%lld}, expected {onoff=%lld, linger=%lld}",
+                (long long)v, (long long)v2, (long long)want->v, (long long)want->v2);
         else
-            pd_report(r, PD_FAIL, e, "getsockopt() gave [%lld], expected [%lld]", (long long)v, (long long)want->v);
+            pd_report(r, PD_FAIL, e, "getsockopt() gave [%lld], expected [%lld]", (long long)v,
+                      (long long)want->v);
     }
     return done(0);
 }
@@ -229,8 +238,10 @@ static pd_result exec(pd_runner *r, const pd_event *e, bool retry) {
     }
     case PD_CALL_ACCEPT: return sys_accept(r, f);
     case PD_CALL_CONNECT: return sys_connect(r, f, retry);
-    case PD_CALL_WRITE: case PD_CALL_SEND: return sys_write(r, f, k->arg[2].v, retry);
-    case PD_CALL_READ: case PD_CALL_RECV: return sys_read(r, f, k->arg[2].v);
+    case PD_CALL_WRITE:
+    case PD_CALL_SEND: return sys_write(r, f, k->arg[2].v, retry);
+    case PD_CALL_READ:
+    case PD_CALL_RECV: return sys_read(r, f, k->arg[2].v);
     case PD_CALL_SHUTDOWN: return sys_shutdown(r, f, k->arg[1].v);
     case PD_CALL_CLOSE: return sys_close(r, f, e);
     case PD_CALL_SETSOCKOPT: return sys_setsockopt(r, f, k);
@@ -246,8 +257,10 @@ static void describe(const pd_result *res, char *buf, size_t cap) {
         return;
     }
     const char *name = pd_errno_name(res->err);
-    if (name) snprintf(buf, cap, "-1 %s (%s)", name, tw_strerror(res->err));
-    else snprintf(buf, cap, "-1 errno %d", res->err);
+    if (name)
+        snprintf(buf, cap, "-1 %s (%s)", name, tw_strerror(res->err));
+    else
+        snprintf(buf, cap, "-1 errno %d", res->err);
 }
 
 void pd_sys_check(pd_runner *r, const pd_event *e, pd_result res) {

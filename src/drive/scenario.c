@@ -14,12 +14,12 @@
 
 typedef struct app {
     tw_scn_id id;
-    int sock;          /* client socket / server's accepted socket */
-    int lsock;         /* server listener */
-    uint64_t rx;       /* bytes read */
-    uint64_t expect;   /* bytes expected before acting */
+    int sock;        /* client socket / server's accepted socket */
+    int lsock;       /* server listener */
+    uint64_t rx;     /* bytes read */
+    uint64_t expect; /* bytes expected before acting */
     int err;
-    int step;          /* scenario-specific progress */
+    int step; /* scenario-specific progress */
     bool eof, closed;
 } app;
 
@@ -44,8 +44,12 @@ static const struct {
     {"unread-data", "client closes with unread data: RST instead of FIN (RFC 9293 SHLD-3)"},
 };
 
-const char *tw_scn_name(int id) { return id >= 0 && id < TW_SCN__COUNT ? scns[id].name : NULL; }
-const char *tw_scn_desc(int id) { return id >= 0 && id < TW_SCN__COUNT ? scns[id].desc : NULL; }
+const char *tw_scn_name(int id) {
+    return id >= 0 && id < TW_SCN__COUNT ? scns[id].name : NULL;
+}
+const char *tw_scn_desc(int id) {
+    return id >= 0 && id < TW_SCN__COUNT ? scns[id].desc : NULL;
+}
 
 int tw_scn_lookup(const char *name) {
     for (int i = 0; i < TW_SCN__COUNT; i++)
@@ -69,8 +73,10 @@ static void drain(tw_stack *st, app *a) {
             a->rx += (uint64_t)n;
             continue;
         }
-        if (n == 0) a->eof = true;
-        else if (n != -TW_EAGAIN) a->err = -n;
+        if (n == 0)
+            a->eof = true;
+        else if (n != -TW_EAGAIN)
+            a->err = -n;
         return;
     }
 }
@@ -94,18 +100,13 @@ static void client_got_reply(tw_world *w, tw_stack *st, scn_ctx *s, app *a) {
     switch (s->id) {
     case TW_SCN_CLIENT_CLOSE:
     case TW_SCN_THREE_WAY:
-    case TW_SCN_LOST_FINAL_ACK:
-        close_once(st, a);
-        break;
-    case TW_SCN_SIMULTANEOUS:
-        tw_world_wake_at(w, TW_SCN_CLIENT, now + TW_MS(100));
-        break;
+    case TW_SCN_LOST_FINAL_ACK: close_once(st, a); break;
+    case TW_SCN_SIMULTANEOUS: tw_world_wake_at(w, TW_SCN_CLIENT, now + TW_MS(100)); break;
     case TW_SCN_ABORT:
         a->closed = true;
         tw_abort(st, a->sock);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -196,17 +197,12 @@ static void server_app(tw_world *w, int host, const tw_event *ev, void *ctx) {
             uint64_t now = tw_world_now(w);
             switch (s->id) {
             case TW_SCN_CLIENT_CLOSE:
-            case TW_SCN_LOST_FINAL_ACK:
-                tw_world_wake_at(w, TW_SCN_SERVER, now + TW_MS(50));
-                break;
+            case TW_SCN_LOST_FINAL_ACK: tw_world_wake_at(w, TW_SCN_SERVER, now + TW_MS(50)); break;
             case TW_SCN_THREE_WAY:
                 close_once(st, a); /* at once: within the delayed-ACK time */
                 break;
-            case TW_SCN_HALF_CLOSE:
-                tw_world_wake_at(w, TW_SCN_SERVER, now + TW_MS(10));
-                break;
-            default:
-                break;
+            case TW_SCN_HALF_CLOSE: tw_world_wake_at(w, TW_SCN_SERVER, now + TW_MS(10)); break;
+            default: break;
             }
         }
     }

@@ -10,14 +10,14 @@
 #include "drive/world.h"
 
 typedef enum tw_scn_id {
-    TW_SCN_CLIENT_CLOSE,  /* client closes first: the four-way close */
-    TW_SCN_SERVER_CLOSE,  /* server closes first */
-    TW_SCN_THREE_WAY,     /* delayed ACK merges the server's ACK and FIN */
-    TW_SCN_SIMULTANEOUS,  /* both close at once: CLOSING on both sides */
-    TW_SCN_HALF_CLOSE,    /* client shuts down writing; server sends data, then closes */
-    TW_SCN_LOST_FINAL_ACK,/* the client's final ACK is lost: FIN retransmitted, 2MSL restarted */
-    TW_SCN_ABORT,         /* client aborts: RST */
-    TW_SCN_UNREAD_DATA,   /* client closes with unread data: RST instead of FIN */
+    TW_SCN_CLIENT_CLOSE,   /* client closes first: the four-way close */
+    TW_SCN_SERVER_CLOSE,   /* server closes first */
+    TW_SCN_THREE_WAY,      /* delayed ACK merges the server's ACK and FIN */
+    TW_SCN_SIMULTANEOUS,   /* both close at once: CLOSING on both sides */
+    TW_SCN_HALF_CLOSE,     /* client shuts down writing; server sends data, then closes */
+    TW_SCN_LOST_FINAL_ACK, /* the client's final ACK is lost: FIN retransmitted, 2MSL restarted */
+    TW_SCN_ABORT,          /* client aborts: RST */
+    TW_SCN_UNREAD_DATA,    /* client closes with unread data: RST instead of FIN */
     TW_SCN__COUNT
 } tw_scn_id;
 
@@ -29,8 +29,8 @@ typedef enum tw_scn_id {
 
 typedef struct tw_scn_opts {
     uint64_t seed;
-    uint64_t delay;   /* one-way link delay, ns (default 1 ms) */
-    uint64_t msl;     /* default 30 s */
+    uint64_t delay; /* one-way link delay, ns (default 1 ms) */
+    uint64_t msl;   /* default 30 s */
     /* observers (may be NULL) */
     tw_world_trace_fn trace;
     void *trace_ctx;
@@ -41,7 +41,7 @@ typedef struct tw_scn_opts {
 } tw_scn_opts;
 
 typedef struct tw_scn_result {
-    uint64_t end_time;      /* virtual time when both sides were idle */
+    uint64_t end_time;             /* virtual time when both sides were idle */
     uint64_t client_rx, server_rx; /* bytes each application read */
     int client_err, server_err;    /* error of the CLOSED event (0 = orderly) */
     size_t client_conns, server_conns, client_tw, server_tw; /* left at the end (expect 0) */

@@ -94,9 +94,15 @@ int tw_tunloop_watch_fd(tw_tunloop *l, int fd) {
     return rc;
 }
 
-void tw_tunloop_wake_at(tw_tunloop *l, uint64_t t) { l->wake = t; }
-void tw_tunloop_stop(tw_tunloop *l) { l->stop = 1; }
-uint64_t tw_tunloop_packets_in(const tw_tunloop *l) { return l->pkts_in; }
+void tw_tunloop_wake_at(tw_tunloop *l, uint64_t t) {
+    l->wake = t;
+}
+void tw_tunloop_stop(tw_tunloop *l) {
+    l->stop = 1;
+}
+uint64_t tw_tunloop_packets_in(const tw_tunloop *l) {
+    return l->pkts_in;
+}
 
 /* Sets the timerfd to fire at absolute time d (TW_TIME_NEVER: disarmed). */
 static void arm(tw_tunloop *l, uint64_t d) {
@@ -159,7 +165,8 @@ static int wait_once(tw_tunloop *l, uint64_t deadline, const sigset_t *waitmask)
         int fd = evs[i].data.fd;
         if (fd == l->tfd) {
             uint64_t expirations;
-            if (read(l->tfd, &expirations, sizeof expirations) < 0) { /* spurious: fine */ }
+            if (read(l->tfd, &expirations, sizeof expirations) < 0) { /* spurious: fine */
+            }
             l->armed = 0;
         } else if (fd == l->app_fd && l->app.on_fd) {
             l->app.on_fd(l->app.ctx, l, fd);

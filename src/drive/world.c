@@ -81,19 +81,33 @@ int tw_world_add_host(tw_world *w, const char *name, uint32_t addr, const tw_sta
     return w->nhosts++;
 }
 
-tw_stack *tw_world_stack(tw_world *w, int i) { return w->hosts[i].st; }
-const char *tw_world_host_name(const tw_world *w, int i) { return w->hosts[i].name; }
-uint32_t tw_world_host_addr(const tw_world *w, int i) { return w->hosts[i].addr; }
-int tw_world_host_count(const tw_world *w) { return w->nhosts; }
-tw_sim *tw_world_sim(tw_world *w) { return w->sim; }
-uint64_t tw_world_now(const tw_world *w) { return w->now; }
+tw_stack *tw_world_stack(tw_world *w, int i) {
+    return w->hosts[i].st;
+}
+const char *tw_world_host_name(const tw_world *w, int i) {
+    return w->hosts[i].name;
+}
+uint32_t tw_world_host_addr(const tw_world *w, int i) {
+    return w->hosts[i].addr;
+}
+int tw_world_host_count(const tw_world *w) {
+    return w->nhosts;
+}
+tw_sim *tw_world_sim(tw_world *w) {
+    return w->sim;
+}
+uint64_t tw_world_now(const tw_world *w) {
+    return w->now;
+}
 
 void tw_world_set_app(tw_world *w, int i, tw_app_fn fn, void *ctx) {
     w->hosts[i].app = fn;
     w->hosts[i].app_ctx = ctx;
 }
 
-void tw_world_wake_at(tw_world *w, int i, uint64_t t) { w->hosts[i].wake = t; }
+void tw_world_wake_at(tw_world *w, int i, uint64_t t) {
+    w->hosts[i].wake = t;
+}
 
 void tw_world_set_trace(tw_world *w, tw_world_trace_fn fn, void *ctx) {
     w->trace = fn;
@@ -115,7 +129,9 @@ static uint64_t next_time(tw_world *w) {
     return t;
 }
 
-bool tw_world_idle(tw_world *w) { return next_time(w) == TW_TIME_NEVER; }
+bool tw_world_idle(tw_world *w) {
+    return next_time(w) == TW_TIME_NEVER;
+}
 
 /* Hands queued socket events and due wake-ups to the applications, polling
  * the stacks after each round so what the applications did is sent within

@@ -42,7 +42,6 @@ typedef struct tw_fault_link {
 } tw_fault_link;
 
 /* p_in, p_out in [0, 1]. */
-void tw_fault_link_init(tw_fault_link *f, tw_link *inner, double p_in, double p_out,
-                        uint64_t seed);
+void tw_fault_link_init(tw_fault_link *f, tw_link *inner, double p_in, double p_out, uint64_t seed);
 
 #endif

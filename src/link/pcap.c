@@ -26,10 +26,16 @@ struct tw_pcap {
     int err; /* first error (negative errno), sticky */
 };
 
-static int io_err(void) { return errno ? -errno : -TW_EINVAL; }
+static int io_err(void) {
+    return errno ? -errno : -TW_EINVAL;
+}
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v) {
+    memcpy(p, &v, 4);
+}
+static void put16(uint8_t *p, uint16_t v) {
+    memcpy(p, &v, 2);
+}
 
 int tw_pcap_open(const char *path, uint32_t linktype, tw_pcap **out) {
     if (!path || (linktype != TW_PCAP_LINKTYPE_RAW && linktype != TW_PCAP_LINKTYPE_IPV4))
@@ -86,7 +92,9 @@ int tw_pcap_flush(tw_pcap *p) {
     return p->err;
 }
 
-uint64_t tw_pcap_count(const tw_pcap *p) { return p->count; }
+uint64_t tw_pcap_count(const tw_pcap *p) {
+    return p->count;
+}
 
 int tw_pcap_close(tw_pcap *p) {
     if (!p) return 0;

@@ -68,7 +68,7 @@ int tw_pcap_close(tw_pcap *p);
  * are the link's `now` plus ts_offset_ns (e.g. CLOCK_REALTIME -
  * CLOCK_MONOTONIC so that a monotonic driver writes wall-clock times). */
 typedef struct tw_pcap_tap {
-    tw_link link;      /* hand &tap.link to tw_stack_new() or a driver */
+    tw_link link; /* hand &tap.link to tw_stack_new() or a driver */
     tw_link *inner;
     tw_pcap *pcap;
     int64_t ts_offset_ns;

@@ -70,7 +70,9 @@ static uint64_t tun_next_arrival(tw_link *l) {
     return UINT64_MAX; /* a real device: only the fd says when */
 }
 
-static int tun_poll_fd(tw_link *l) { return ((tw_tun *)l)->fd; }
+static int tun_poll_fd(tw_link *l) {
+    return ((tw_tun *)l)->fd;
+}
 
 static void tun_close(tw_link *l) {
     tw_tun *t = (tw_tun *)l;
@@ -108,8 +110,12 @@ fail_errno:
     return rc;
 }
 
-tw_link *tw_tun_link(tw_tun *t) { return &t->link; }
-const char *tw_tun_name(const tw_tun *t) { return t->name; }
+tw_link *tw_tun_link(tw_tun *t) {
+    return &t->link;
+}
+const char *tw_tun_name(const tw_tun *t) {
+    return t->name;
+}
 
 int tw_tun_mtu(const tw_tun *t) {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -157,7 +163,9 @@ int tw_tun_wait_running(const tw_tun *t, uint64_t timeout_ns) {
     return rc;
 }
 
-void tw_tun_get_stats(const tw_tun *t, tw_tun_stats *out) { *out = t->stats; }
+void tw_tun_get_stats(const tw_tun *t, tw_tun_stats *out) {
+    *out = t->stats;
+}
 
 void tw_tun_free(tw_tun *t) {
     if (!t) return;

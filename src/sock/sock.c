@@ -97,7 +97,9 @@ static int alloc_sock(tw_stack *st) {
     return make_handle(i, e->gen);
 }
 
-int tw_socket(tw_stack *st) { return alloc_sock(st); }
+int tw_socket(tw_stack *st) {
+    return alloc_sock(st);
+}
 
 size_t tw_stack_sock_count(const tw_stack *st) {
     size_t n = 0;
@@ -284,16 +286,22 @@ static int close_common(tw_stack *st, int s, bool abort_) {
     }
     tw_slot *c = tw__slot(st, e->ref);
     tw__trace_user(st, &c->c, abort_ ? TW_CALL_ABORT : TW_CALL_CLOSE, 0);
-    if (abort_) tw_tcp_abort(&c->c, st->now);
-    else tw_tcp_close(&c->c, st->now);
+    if (abort_)
+        tw_tcp_abort(&c->c, st->now);
+    else
+        tw_tcp_close(&c->c, st->now);
     c->sock = -1;
     release(st, e);
     tw__mark_dirty(st, c);
     return 0;
 }
 
-int tw_close(tw_stack *st, int s) { return close_common(st, s, false); }
-int tw_abort(tw_stack *st, int s) { return close_common(st, s, true); }
+int tw_close(tw_stack *st, int s) {
+    return close_common(st, s, false);
+}
+int tw_abort(tw_stack *st, int s) {
+    return close_common(st, s, true);
+}
 
 int tw_set_nodelay(tw_stack *st, int s, bool on) {
     tw_sockent *e = lookup(st, s);
@@ -301,8 +309,10 @@ int tw_set_nodelay(tw_stack *st, int s, bool on) {
     e->nodelay = on;
     if (e->kind == TW_SK_CONN) {
         tw_slot *c = tw__slot(st, e->ref);
-        if (on) c->c.flags |= TW_TF_NODELAY;
-        else c->c.flags &= ~(uint32_t)TW_TF_NODELAY;
+        if (on)
+            c->c.flags |= TW_TF_NODELAY;
+        else
+            c->c.flags &= ~(uint32_t)TW_TF_NODELAY;
         tw__mark_dirty(st, c);
     }
     return 0;

@@ -110,8 +110,10 @@ static int set_one(tw_stack *st, tw_tcp_settings *s, int opt, const void *val, s
         if (v <= 0) return -TW_EINVAL;
         uint32_t max = opt == TW_SO_RCVBUF ? st->tcp.rcvbuf : st->tcp.sndbuf;
         uint32_t b = (uint32_t)v > max ? max : (uint32_t)v;
-        if (opt == TW_SO_RCVBUF) s->rcvbuf = b;
-        else s->sndbuf = b;
+        if (opt == TW_SO_RCVBUF)
+            s->rcvbuf = b;
+        else
+            s->sndbuf = b;
         return 0;
     }
     case TW_TCP_KEEPIDLE: return keep_secs(v, &s->ka_idle);
@@ -204,11 +206,15 @@ int tw_getsockopt(tw_stack *st, int s, int opt, void *val, size_t *len) {
     if (!e) return -TW_EBADF;
     tw_tcp_settings cur;
     const tw_tcp_settings *pend = tw__sock_settings(st, s);
-    if (e->kind == TW_SK_CONN) tw_tcp_settings_get(&tw__slot(st, e->ref)->c, &cur);
-    else if (pend) cur = *pend;
-    else tw_tcp_settings_default(&cur, &st->tcp);
+    if (e->kind == TW_SK_CONN)
+        tw_tcp_settings_get(&tw__slot(st, e->ref)->c, &cur);
+    else if (pend)
+        cur = *pend;
+    else
+        tw_tcp_settings_default(&cur, &st->tcp);
     if (e->kind != TW_SK_CONN && e->nodelay) cur.bits |= TW_SET_NODELAY; /* tw_set_nodelay */
-    cur.bits = (uint8_t)((cur.bits & ~TW_SET_REUSEADDR) | (pend ? pend->bits & TW_SET_REUSEADDR : 0));
+    cur.bits =
+        (uint8_t)((cur.bits & ~TW_SET_REUSEADDR) | (pend ? pend->bits & TW_SET_REUSEADDR : 0));
     return get_one(&cur, opt, val, len);
 }
 

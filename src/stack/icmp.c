@@ -28,7 +28,9 @@
 
 /* RFC 1122 §3.2.2.6 / §3.2.1.3: no answer to a source that cannot be a
  * single host: 0.0.0.0, limited broadcast, multicast (224/4), class E. */
-static bool bad_source(uint32_t a) { return a == 0 || (a >> 28) >= 0xe; }
+static bool bad_source(uint32_t a) {
+    return a == 0 || (a >> 28) >= 0xe;
+}
 
 static int echo_reply(tw_stack *st, const tw_ipv4_hdr *ip, const tw_icmp_msg *req) {
     if (bad_source(ip->src)) return TW_C_DROP_IP_BAD_SRC;
@@ -96,14 +98,11 @@ int tw__icmp_input(tw_stack *st, const uint8_t *pkt, size_t len) {
     int rc = tw_icmp_parse(ip.payload, ip.payload_len, &m);
     if (rc) return rc;
     switch (m.type) {
-    case TW_ICMP_ECHO_REQUEST:
-        return echo_reply(st, &ip, &m);
+    case TW_ICMP_ECHO_REQUEST: return echo_reply(st, &ip, &m);
     case TW_ICMP_DEST_UNREACH:
     case TW_ICMP_TIME_EXCEEDED:
-    case TW_ICMP_PARAM_PROBLEM:
-        return icmp_error(st, &m);
+    case TW_ICMP_PARAM_PROBLEM: return icmp_error(st, &m);
     case TW_ICMP_SOURCE_QUENCH: /* MUST-55: silently discarded */
-    default:
-        return TW_C_DROP_ICMP_IGNORED;
+    default: return TW_C_DROP_ICMP_IGNORED;
     }
 }

@@ -170,7 +170,8 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
 }
 
 static int check_cfg(const tw_stack_cfg *c) {
-    if (c->mss < 64 || c->rcvbuf < 1 || c->sndbuf < 1 || c->max_conns == 0 || c->max_conns > (1u << 24))
+    if (c->mss < 64 || c->rcvbuf < 1 || c->sndbuf < 1 || c->max_conns == 0 ||
+        c->max_conns > (1u << 24))
         return -TW_EINVAL;
     if (c->ephemeral_lo == 0 || c->ephemeral_lo > c->ephemeral_hi) return -TW_EINVAL;
     if (c->delack >= 500000000ull) return -TW_EINVAL; /* RFC 9293 MUST-40: < 0.5 s */
@@ -443,8 +444,10 @@ void tw__settle(tw_stack *st, tw_slot *s) {
         tw_listener *l = &st->listeners[s->listener];
         s->accept_ready = 1;
         s->acc_next = TW_NIL;
-        if (l->acc_tail != TW_NIL) tw__slot(st, l->acc_tail)->acc_next = s->idx;
-        else l->acc_head = s->idx;
+        if (l->acc_tail != TW_NIL)
+            tw__slot(st, l->acc_tail)->acc_next = s->idx;
+        else
+            l->acc_head = s->idx;
         l->acc_tail = s->idx;
         tw__queue_event(st, l->sock, TW_EVT_ACCEPTABLE, 0);
     }
@@ -462,8 +465,10 @@ void tw__settle(tw_stack *st, tw_slot *s) {
         return;
     }
     tw_time_t d = tw_tcp_next_deadline(c);
-    if (d == TW_TIME_NEVER) tw_wheel_cancel(&st->wheel, &s->timer);
-    else if (!tw_wheel_armed(&s->timer) || s->timer.expiry != d) tw_wheel_arm(&st->wheel, &s->timer, d);
+    if (d == TW_TIME_NEVER)
+        tw_wheel_cancel(&st->wheel, &s->timer);
+    else if (!tw_wheel_armed(&s->timer) || s->timer.expiry != d)
+        tw_wheel_arm(&st->wheel, &s->timer, d);
 }
 
 /* ---- input ---- */
@@ -546,13 +551,9 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uin
         st->counters[TW_C_TCP_OUT]++;
         send_seg(st, r->id, TW_TIME_WAIT, &ack, TW_SEGMETA_TW);
         return false;
-    case TW_TWV_REUSE:
-        *iss_floor = r->snd_nxt;
-        return true;
+    case TW_TWV_REUSE: *iss_floor = r->snd_nxt; return true;
     case TW_TWV_DROP:
-    default:
-        trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_DROP, seg, 0, reason);
-        return false;
+    default: trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_DROP, seg, 0, reason); return false;
     }
 }
 
@@ -607,7 +608,8 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
     if ((f & TW_TH_RST) || !(f & TW_TH_SYN) || (f & TW_TH_ACK)) {
         if (cookie_ack_input(st, li, seg, hash)) return;
         /* RFC 9293 §3.10.7.2: RST ignored, ACK answered with RST. */
-        uint16_t reason = (f & TW_TH_ACK) && !(f & TW_TH_RST) ? TW_C_RST_BAD_ACK : TW_C_DROP_LISTEN_NOT_SYN;
+        uint16_t reason =
+            (f & TW_TH_ACK) && !(f & TW_TH_RST) ? TW_C_RST_BAD_ACK : TW_C_DROP_LISTEN_NOT_SYN;
         st->counters[reason]++;
         trace_seg(st, 0, TW_LISTEN, TW_EV_DROP, seg, 0, reason);
         if (reason == TW_C_RST_BAD_ACK) send_rst_for(st, seg, reason, 0);
@@ -624,7 +626,8 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
             send_seg(st, 0, TW_LISTEN, &synack, 0);
             return;
         }
-        uint16_t reason = l->pending >= l->backlog ? TW_C_DROP_LISTEN_OVERFLOW : TW_C_DROP_NO_MEMORY;
+        uint16_t reason =
+            l->pending >= l->backlog ? TW_C_DROP_LISTEN_OVERFLOW : TW_C_DROP_NO_MEMORY;
         st->counters[reason]++;
         trace_seg(st, 0, TW_LISTEN, TW_EV_DROP, seg, 0, reason);
         return;
@@ -652,7 +655,9 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
 /* RFC 1122 §3.2.1.3 (and §4.2.3.10 for TCP): a source address of 0, a
  * multicast group, the reserved class E or the limited broadcast is no host
  * to talk to (nor to send an RST to). Same rule as icmp.c. */
-static bool bad_source(uint32_t src) { return src == 0 || (src >> 28) >= 0xe; }
+static bool bad_source(uint32_t src) {
+    return src == 0 || (src >> 28) >= 0xe;
+}
 
 int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
     /* A monotonic clock, as in tw_stack_poll(): an older timestamp (a packet
@@ -684,15 +689,16 @@ int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
         return rc;
     }
     /* tw__tuple_hash(), memoised: segments of a connection come in runs. */
-    uint64_t h = tw_hash_tuple_memo(&st->in_memo, st->key, st->cfg.addr, seg.dst_port,
-                                    seg.src_addr, seg.src_port);
+    uint64_t h = tw_hash_tuple_memo(&st->in_memo, st->key, st->cfg.addr, seg.dst_port, seg.src_addr,
+                                    seg.src_port);
     uint32_t e = tw__table_find(st, (uint32_t)h, seg.src_addr, seg.dst_port, seg.src_port);
     tw_slot *s = slot_from_entry(st, e);
     uint32_t li, floor_;
     if (s) {
         if (conn_time_wait_reuse(st, s, &seg, &li, &floor_))
             listener_input(st, li, &seg, &floor_, TW_NIL, h);
-        else conn_input(st, s, &seg);
+        else
+            conn_input(st, s, &seg);
     } else if (e != TW_NIL) {
         if (tw_record_input(st, e & ~TW_TWBIT, &seg, &li, &floor_))
             listener_input(st, li, &seg, &floor_, e & ~TW_TWBIT, h);
@@ -759,10 +765,18 @@ uint64_t tw_stack_next_deadline(tw_stack *st) {
     return t;
 }
 
-uint64_t tw_stack_now(const tw_stack *st) { return st->now; }
-const uint64_t *tw_stack_counters(const tw_stack *st) { return st->counters; }
-size_t tw_stack_conn_count(const tw_stack *st) { return st->nlive; }
-size_t tw_stack_time_wait_count(const tw_stack *st) { return st->tw_count - st->tw_nsusp; }
+uint64_t tw_stack_now(const tw_stack *st) {
+    return st->now;
+}
+const uint64_t *tw_stack_counters(const tw_stack *st) {
+    return st->counters;
+}
+size_t tw_stack_conn_count(const tw_stack *st) {
+    return st->nlive;
+}
+size_t tw_stack_time_wait_count(const tw_stack *st) {
+    return st->tw_count - st->tw_nsusp;
+}
 
 size_t tw_stack_time_wait_record_size(void) {
     /* the record plus two 4-byte bucket heads: the bucket array doubles

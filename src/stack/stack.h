@@ -28,15 +28,15 @@
 #define TW_NIL UINT32_MAX
 #define TW_TWBIT 0x80000000u /* table entry refers to a TIME_WAIT record */
 #define TW_SLOT_CHUNK 256u
-#define TW_PORT_CTRS 4096u /* RFC 6056 Algorithm 4: counters, one per destination hash */
-#define TW_DESTC 256u      /* destinations remembered by the port choice (table.c) */
+#define TW_PORT_CTRS 4096u  /* RFC 6056 Algorithm 4: counters, one per destination hash */
+#define TW_DESTC 256u       /* destinations remembered by the port choice (table.c) */
 #define TW_MAX_SOCKS 65536u /* socket indices are 16 bits of a handle */
 
 typedef struct tw_slot {
     /* hash and hnext first: a chain walk reads them from every entry it
      * passes, and compares the 4-tuple (in c) only when the hash matches. */
-    uint32_t hash;       /* low 32 bits of the 4-tuple's hash (tw__tuple_hash), set while in_hash */
-    uint32_t hnext;      /* next entry in the hash chain */
+    uint32_t hash;  /* low 32 bits of the 4-tuple's hash (tw__tuple_hash), set while in_hash */
+    uint32_t hnext; /* next entry in the hash chain */
     tw_tcp_conn c;
     tw_wheel_entry timer;
     uint32_t idx;
@@ -46,7 +46,7 @@ typedef struct tw_slot {
     int32_t sock;        /* owning socket handle, -1 when orphaned */
     int32_t listener;    /* listener index while not yet accepted, -1 otherwise */
     uint8_t in_use, in_hash, dirty, accept_ready;
-    uint8_t *mem;        /* sndbuf + rcvbuf */
+    uint8_t *mem; /* sndbuf + rcvbuf */
 } tw_slot;
 
 /* A connection in TIME_WAIT, reduced to what RFC 9293 §3.10.7.4, RFC 7323
@@ -55,22 +55,22 @@ typedef struct tw_slot {
  * since the stack derived the connection's offset from the same half of the
  * 4-tuple hash. */
 typedef struct __attribute__((packed, aligned(4))) tw_twrec {
-    uint64_t expiry;       /* 4-byte aligned: the record stays 52 bytes */
-    uint32_t hash;         /* low 32 bits of the 4-tuple's hash: no rehash to remove */
+    uint64_t expiry; /* 4-byte aligned: the record stays 52 bytes */
+    uint32_t hash;   /* low 32 bits of the 4-tuple's hash: no rehash to remove */
     uint32_t raddr;
     uint16_t lport, rport;
     uint32_t snd_nxt, rcv_nxt;
     uint32_t hnext;
     uint32_t fprev, fnext; /* expiry FIFO */
     uint32_t id;
-    uint32_t ts_recent;    /* TS.Recent when ts (RFC 7323 §4.3; RFC 6191 compares SYNs to it) */
+    uint32_t ts_recent; /* TS.Recent when ts (RFC 7323 §4.3; RFC 6191 compares SYNs to it) */
     uint16_t wnd;
     uint8_t live;
-    uint8_t flags;         /* TW_RF_*; with TW_RF_TS the offset is recomputed from hash */
+    uint8_t flags; /* TW_RF_*; with TW_RF_TS the offset is recomputed from hash */
 } tw_twrec;
 
 enum {
-    TW_RF_TS = 1,   /* the incarnation used RFC 7323 timestamps */
+    TW_RF_TS = 1, /* the incarnation used RFC 7323 timestamps */
     /* A new SYN reopened the 4-tuple and the new incarnation has not yet
      * completed its handshake: the record is out of the 4-tuple table (the
      * SYN_RECEIVED child holds the 4-tuple; hnext is that child's slot) but
@@ -85,8 +85,8 @@ enum {
  * hash F/G, and the 4-tuple hash of its next candidate port, computed (and
  * its bucket warmed) when the previous port was taken. */
 typedef struct tw_destc {
-    uint64_t f;          /* tw_hash_tuple(laddr, 0, raddr, rport) */
-    uint64_t next_hash;  /* tw__tuple_hash of the candidate for counter value next_ctr */
+    uint64_t f;         /* tw_hash_tuple(laddr, 0, raddr, rport) */
+    uint64_t next_hash; /* tw__tuple_hash of the candidate for counter value next_ctr */
     uint32_t raddr, next_ctr;
     uint16_t rport;
     uint8_t valid, next_valid;
@@ -96,7 +96,7 @@ typedef struct tw_listener {
     uint16_t port;
     int32_t sock;
     uint32_t backlog;
-    uint32_t pending;    /* children not yet accepted (any state) */
+    uint32_t pending; /* children not yet accepted (any state) */
     uint32_t acc_head, acc_tail;
     uint64_t cookie_tick; /* syncookie.c: cookie clock tick of the latest cookie sent + 1
                              (0: none); ACKs are checked for cookies only while one can live */
@@ -105,12 +105,12 @@ typedef struct tw_listener {
 
 typedef struct tw_sockent {
     uint16_t gen;
-    uint8_t kind;        /* TW_SK_* */
+    uint8_t kind; /* TW_SK_* */
     uint8_t nodelay;
-    uint16_t port;       /* bound port */
-    uint32_t ref;        /* slot or listener index */
-    uint32_t ev_seq;     /* queue number of the latest event queued for this index
-                            (tw__queue_event); stale once ev_popped has passed it */
+    uint16_t port;   /* bound port */
+    uint32_t ref;    /* slot or listener index */
+    uint32_t ev_seq; /* queue number of the latest event queued for this index
+                        (tw__queue_event); stale once ev_popped has passed it */
 } tw_sockent;
 
 enum { TW_SK_FREE, TW_SK_NEW, TW_SK_LISTENER, TW_SK_CONN };
@@ -141,13 +141,13 @@ struct tw_stack {
     /* connection slots, in chunks so pointers stay valid as the pool grows */
     tw_slot **chunks;
     uint32_t nchunks, nslots, slot_free, nlive;
-    uint8_t **mem_free;    /* recycled buffer blocks */
+    uint8_t **mem_free; /* recycled buffer blocks */
     uint32_t nmem_free, cap_mem_free;
 
     /* 4-tuple hash: chained through 32-bit indices */
     uint32_t *buckets;
-    uint32_t nbuckets;     /* power of two, grown with nhashed (table.c) */
-    uint32_t nhashed;      /* entries in the table: slots and records */
+    uint32_t nbuckets; /* power of two, grown with nhashed (table.c) */
+    uint32_t nhashed;  /* entries in the table: slots and records */
 
     /* TIME_WAIT records: growable array, FIFO by expiry, free list */
     tw_twrec *tw;
@@ -165,14 +165,14 @@ struct tw_stack {
     uint32_t port_ctr[TW_PORT_CTRS];
     uint64_t port_ctr_set[TW_PORT_CTRS / 64];
     tw_destc destc[TW_DESTC];
-    uint32_t warm_bucket;  /* bucket whose first entry the next connect warms, or TW_NIL */
+    uint32_t warm_bucket; /* bucket whose first entry the next connect warms, or TW_NIL */
     /* bit p set: a socket holds local port p (bound, listening or connected);
      * at most one socket holds a port, so a bit is exact */
     uint64_t port_used[65536 / 64];
 
     tw_sockent *socks;
     uint32_t nsocks;
-    tw_sockset *sockset;   /* by socket index, grown on demand by sockopt.c */
+    tw_sockset *sockset; /* by socket index, grown on demand by sockopt.c */
     uint32_t nsockset;
     /* free socket indices: bit set = free; sock_sum bit w = word w has one.
      * The lowest free index is found in O(1) (two find-first-set steps). */
@@ -187,9 +187,9 @@ struct tw_stack {
     uint32_t trace_n, trace_cap;
     tw_event *ev_q;
     uint32_t ev_head, ev_n, ev_cap;
-    uint32_t ev_popped;    /* events taken so far (mod 2^32): queue number of ev_q[ev_head] */
+    uint32_t ev_popped; /* events taken so far (mod 2^32): queue number of ev_q[ev_head] */
 
-    tw_tcp_tx tx;          /* segment sink of tw_tcp_output(), for tx_conn (stack.c) */
+    tw_tcp_tx tx; /* segment sink of tw_tcp_output(), for tx_conn (stack.c) */
     tw_tcp_conn *tx_conn;
     uint8_t txbuf[TW_IPV4_HDR_LEN + TW_TCP_MAX_HDR_LEN + 65536];
     uint8_t scratch[65536];

@@ -156,10 +156,14 @@ void tw__table_remove_slot(tw_stack *st, tw_slot *s) {
 
 static void fifo_unlink(tw_stack *st, uint32_t i) {
     tw_twrec *r = &st->tw[i];
-    if (r->fprev != TW_NIL) st->tw[r->fprev].fnext = r->fnext;
-    else st->tw_head = r->fnext;
-    if (r->fnext != TW_NIL) st->tw[r->fnext].fprev = r->fprev;
-    else st->tw_tail = r->fprev;
+    if (r->fprev != TW_NIL)
+        st->tw[r->fprev].fnext = r->fnext;
+    else
+        st->tw_head = r->fnext;
+    if (r->fnext != TW_NIL)
+        st->tw[r->fnext].fprev = r->fprev;
+    else
+        st->tw_tail = r->fprev;
     r->fprev = r->fnext = TW_NIL;
 }
 
@@ -177,10 +181,14 @@ static void fifo_insert(tw_stack *st, uint32_t i) {
     uint32_t next = prev != TW_NIL ? st->tw[prev].fnext : st->tw_head;
     r->fprev = prev;
     r->fnext = next;
-    if (prev != TW_NIL) st->tw[prev].fnext = i;
-    else st->tw_head = i;
-    if (next != TW_NIL) st->tw[next].fprev = i;
-    else st->tw_tail = i;
+    if (prev != TW_NIL)
+        st->tw[prev].fnext = i;
+    else
+        st->tw_head = i;
+    if (next != TW_NIL)
+        st->tw[next].fprev = i;
+    else
+        st->tw_tail = i;
 }
 
 /* Takes a record from the free list, growing the array by doubling (indices,
@@ -408,9 +416,10 @@ int tw__pick_port(tw_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out, u
         uint32_t c = (*ctr)++;
         uint16_t p = candidate(st, d->f, c);
         if (tw__port_used(st, p)) continue; /* held by a socket (listeners too) */
-        uint64_t h = d->next_valid && d->next_ctr == c ? d->next_hash
-                                                       : tw__tuple_hash(st, raddr, p, rport);
-        if (tw__table_find(st, (uint32_t)h, raddr, p, rport) != TW_NIL) continue; /* live or TIME_WAIT */
+        uint64_t h =
+            d->next_valid && d->next_ctr == c ? d->next_hash : tw__tuple_hash(st, raddr, p, rport);
+        if (tw__table_find(st, (uint32_t)h, raddr, p, rport) != TW_NIL)
+            continue; /* live or TIME_WAIT */
         *out = p;
         *hash = h;
         warm_next(st, d, *ctr);
@@ -457,7 +466,8 @@ static uint32_t check_table(const tw_stack *st) {
     }
     if (seen_tw + st->tw_nsusp != st->tw_count)
         check_fail("TIME_WAIT count mismatch", seen_tw + st->tw_nsusp, st->tw_count);
-    if (seen_tw + seen_slots != st->nhashed) check_fail("table entry count", seen_tw + seen_slots, st->nhashed);
+    if (seen_tw + seen_slots != st->nhashed)
+        check_fail("table entry count", seen_tw + seen_slots, st->nhashed);
     return seen_slots;
 }
 
@@ -472,7 +482,8 @@ static void check_fifo(const tw_stack *st) {
         if (r->expiry < last) check_fail("FIFO out of order", i, n);
         last = r->expiry;
         if (r->flags & TW_RF_SUSP) { /* held by a live SYN_RECEIVED child pointing back */
-            if (r->hnext >= st->nslots) check_fail("suspended record's child out of range", i, r->hnext);
+            if (r->hnext >= st->nslots)
+                check_fail("suspended record's child out of range", i, r->hnext);
             const tw_slot *s = tw__slot(st, r->hnext);
             if (!s->in_use || s->tw_susp != i || s->c.state != TW_SYN_RECEIVED)
                 check_fail("suspended record's child", i, r->hnext);
@@ -551,14 +562,16 @@ static void check_ports(const tw_stack *st) {
         held++;
         if (!tw__port_used(st, e->port)) check_fail("held port not in the bitmap", i, e->port);
     }
-    for (uint32_t w = 0; w < 65536 / 64; w++) bits += (uint32_t)__builtin_popcountll(st->port_used[w]);
+    for (uint32_t w = 0; w < 65536 / 64; w++)
+        bits += (uint32_t)__builtin_popcountll(st->port_used[w]);
     if (bits != held) check_fail("port bitmap holds ports no socket holds", bits, held);
     for (uint32_t li = 0; li < st->nlisteners; li++) {
         const tw_listener *l = &st->listeners[li];
         if (!l->in_use) continue;
         listening++;
         uint32_t got;
-        if (!tw__port_listening(st, l->port, &got) || got != li) check_fail("listener map", li, l->port);
+        if (!tw__port_listening(st, l->port, &got) || got != li)
+            check_fail("listener map", li, l->port);
         if (!tw__port_used(st, l->port)) check_fail("listening port not held", li, l->port);
     }
     for (uint32_t pg = 0; pg < 256; pg++)

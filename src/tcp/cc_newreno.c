@@ -93,10 +93,10 @@ static void nr_dupack(tw_tcp_conn *c) {
      * timeout or an earlier recovery) do not cut cwnd again. */
     tw_seq_t covered = tw_seq_add(c->snd_una, (uint32_t)-1);
     if (!tw_seq_gt(covered, c->recover)) return;
-    c->ssthresh = half_flight(c, flight_size(c));    /* step 2 */
+    c->ssthresh = half_flight(c, flight_size(c));      /* step 2 */
     c->recover = tw_seq_add(c->snd_max, (uint32_t)-1); /* highest sequence number sent */
-    c->cwnd = c->ssthresh + 3u * c->smss;             /* step 3: the three that left */
-    c->ccf |= TW_CCF_RECOVERY | TW_CCF_REXMT;         /* step 3: retransmit the lost one */
+    c->cwnd = c->ssthresh + 3u * c->smss;              /* step 3: the three that left */
+    c->ccf |= TW_CCF_RECOVERY | TW_CCF_REXMT;          /* step 3: retransmit the lost one */
     c->cc_acked = 0;
     c->fast_retrans++;
     tw__tcp_count(c, TW_C_TCP_FAST_RETRANS);
@@ -108,7 +108,7 @@ static void nr_rto(tw_tcp_conn *c, bool first) {
     /* RFC 6582 §3.2 step 4 (timeouts): remember the highest sequence number
      * sent and leave fast recovery. */
     c->recover = tw_seq_add(c->snd_max, (uint32_t)-1);
-    c->ccf &= (uint8_t)~(TW_CCF_RECOVERY | TW_CCF_REXMT);
+    c->ccf &= (uint8_t) ~(TW_CCF_RECOVERY | TW_CCF_REXMT);
     c->dupacks = 0;
     c->cc_acked = 0;
 }

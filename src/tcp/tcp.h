@@ -28,32 +28,33 @@
 
 /* Tunables shared by all connections of a stack; see tw_tcp_cfg_default(). */
 typedef struct tw_tcp_cfg {
-    uint16_t mss;              /* MSS we advertise and use at most (default 1460) */
-    tw_time_t msl;             /* maximum segment lifetime; TIME_WAIT = 2*msl (default 30 s) */
-    tw_time_t rto_initial;     /* RFC 6298 §2.1 (default 1 s) */
-    tw_time_t rto_min;         /* RFC 6298 §2.4 (default 1 s) */
-    tw_time_t rto_max;         /* RFC 6298 §2.5 (default 60 s) */
-    tw_time_t delack;          /* delayed ACK timeout, <= 500 ms (RFC 9293 SHLD-18; default 200 ms) */
+    uint16_t mss;          /* MSS we advertise and use at most (default 1460) */
+    tw_time_t msl;         /* maximum segment lifetime; TIME_WAIT = 2*msl (default 30 s) */
+    tw_time_t rto_initial; /* RFC 6298 §2.1 (default 1 s) */
+    tw_time_t rto_min;     /* RFC 6298 §2.4 (default 1 s) */
+    tw_time_t rto_max;     /* RFC 6298 §2.5 (default 60 s) */
+    tw_time_t delack;      /* delayed ACK timeout, <= 500 ms (RFC 9293 SHLD-18; default 200 ms) */
     tw_time_t fin_wait_2_timeout; /* orphaned FIN_WAIT_2 lifetime (default 60 s, 0 = none) */
-    uint8_t syn_retries;       /* SYN / SYN-ACK retransmissions before giving up (default 6) */
-    uint8_t data_retries;      /* data / FIN retransmissions before giving up (R2, default 15) */
-    bool delack_enabled;       /* delay ACKs of data (default true) */
-    bool delack_fin;           /* delay the ACK of a peer's FIN, so an application close
-                                  merges it with our FIN: the three-way close (default false) */
-    bool delack_synack;        /* active open: delay the ACK of the peer's SYN-ACK, so data
-                                  written on CONNECTED carries it (default false) */
-    bool nagle;                /* RFC 9293 §3.7.4 (default true) */
-    uint16_t challenge_ack_limit; /* RFC 5961 §7: per connection and second (default 10, 0 = none) */
-    uint32_t rcvbuf, sndbuf;   /* ring sizes in bytes (default 65535) */
-    bool ws;                   /* offer RFC 7323 window scaling on our SYN (default true) */
-    bool timestamps;           /* offer RFC 7323 timestamps on our SYN (default true) */
-    bool sack;                 /* offer RFC 2018 SACK-permitted; send SACK blocks (default true) */
+    uint8_t syn_retries;          /* SYN / SYN-ACK retransmissions before giving up (default 6) */
+    uint8_t data_retries;         /* data / FIN retransmissions before giving up (R2, default 15) */
+    bool delack_enabled;          /* delay ACKs of data (default true) */
+    bool delack_fin;              /* delay the ACK of a peer's FIN, so an application close
+                                     merges it with our FIN: the three-way close (default false) */
+    bool delack_synack;           /* active open: delay the ACK of the peer's SYN-ACK, so data
+                                     written on CONNECTED carries it (default false) */
+    bool nagle;                   /* RFC 9293 §3.7.4 (default true) */
+    uint16_t
+        challenge_ack_limit; /* RFC 5961 §7: per connection and second (default 10, 0 = none) */
+    uint32_t rcvbuf, sndbuf; /* ring sizes in bytes (default 65535) */
+    bool ws;                 /* offer RFC 7323 window scaling on our SYN (default true) */
+    bool timestamps;         /* offer RFC 7323 timestamps on our SYN (default true) */
+    bool sack;               /* offer RFC 2018 SACK-permitted; send SACK blocks (default true) */
     /* Defaults of the per-connection settings (socket options, sockopt.c). */
-    bool keepalive;            /* RFC 9293 §3.8.4 keep-alives (default off, MUST-25) */
-    tw_time_t keepidle;        /* idle time before the first probe (default 2 h, MUST-28) */
-    tw_time_t keepintvl;       /* between unanswered probes (default 75 s) */
-    uint8_t keepcnt;           /* unanswered probes before giving up (default 9) */
-    tw_time_t user_timeout;    /* RFC 9293 §3.10.8 USER TIMEOUT, 0 = none (default) */
+    bool keepalive;         /* RFC 9293 §3.8.4 keep-alives (default off, MUST-25) */
+    tw_time_t keepidle;     /* idle time before the first probe (default 2 h, MUST-28) */
+    tw_time_t keepintvl;    /* between unanswered probes (default 75 s) */
+    uint8_t keepcnt;        /* unanswered probes before giving up (default 9) */
+    tw_time_t user_timeout; /* RFC 9293 §3.10.8 USER TIMEOUT, 0 = none (default) */
 } tw_tcp_cfg;
 
 void tw_tcp_cfg_default(tw_tcp_cfg *cfg);
@@ -67,10 +68,10 @@ typedef struct tw_tcp_env {
 
 /* How a segment's processing ended (4.4BSD drop/dropafterack/dropwithreset). */
 typedef enum tw_tcp_action {
-    TW_ACT_ACCEPT,          /* processed; call tw_tcp_output() */
-    TW_ACT_DROP,            /* ignored silently; reason says why */
-    TW_ACT_DROP_AFTER_ACK,  /* ignored, but an ACK is due (output sends it) */
-    TW_ACT_DROP_WITH_RST,   /* ignored; the caller answers with tw_tcp_make_rst() */
+    TW_ACT_ACCEPT,         /* processed; call tw_tcp_output() */
+    TW_ACT_DROP,           /* ignored silently; reason says why */
+    TW_ACT_DROP_AFTER_ACK, /* ignored, but an ACK is due (output sends it) */
+    TW_ACT_DROP_WITH_RST,  /* ignored; the caller answers with tw_tcp_make_rst() */
 } tw_tcp_action;
 
 typedef struct tw_tcp_result {
@@ -88,22 +89,22 @@ enum {
 
 /* Internal flag bits (conn->flags). */
 enum {
-    TW_TF_ACK_NOW = 1 << 0,     /* send an ACK at the next output */
-    TW_TF_DELACK = 1 << 1,      /* an ACK is owed but delayed */
-    TW_TF_FIN_QUEUED = 1 << 2,  /* the user closed the send side: FIN follows the data */
-    TW_TF_RCVD_FIN = 1 << 3,    /* the peer's FIN has been taken (rcv_nxt covers it) */
-    TW_TF_ORPHAN = 1 << 4,      /* the user closed the socket: nobody reads any more */
-    TW_TF_SEND_RST = 1 << 5,    /* output must emit an RST <SEQ=SND.NXT> */
-    TW_TF_SYN_RETRIED = 1 << 6, /* SYN was retransmitted (RFC 6298 §5.7) */
-    TW_TF_NODELAY = 1 << 7,     /* Nagle off for this connection */
-    TW_TF_PEER_FIN_OOO = 1 << 8,/* a FIN arrived beyond a gap; peer_fin_seq holds it */
-    TW_TF_CHALLENGE = 1 << 9,   /* the pending ACK is an RFC 5961 challenge ACK */
-    TW_TF_PASSIVE = 1 << 10,    /* opened by a listener */
-    TW_TF_FORCE_PROBE = 1 << 11,/* persist timer fired: send one byte past the window */
-    TW_TF_SHUT_RD = 1 << 12,    /* user shut down the receive side */
+    TW_TF_ACK_NOW = 1 << 0,         /* send an ACK at the next output */
+    TW_TF_DELACK = 1 << 1,          /* an ACK is owed but delayed */
+    TW_TF_FIN_QUEUED = 1 << 2,      /* the user closed the send side: FIN follows the data */
+    TW_TF_RCVD_FIN = 1 << 3,        /* the peer's FIN has been taken (rcv_nxt covers it) */
+    TW_TF_ORPHAN = 1 << 4,          /* the user closed the socket: nobody reads any more */
+    TW_TF_SEND_RST = 1 << 5,        /* output must emit an RST <SEQ=SND.NXT> */
+    TW_TF_SYN_RETRIED = 1 << 6,     /* SYN was retransmitted (RFC 6298 §5.7) */
+    TW_TF_NODELAY = 1 << 7,         /* Nagle off for this connection */
+    TW_TF_PEER_FIN_OOO = 1 << 8,    /* a FIN arrived beyond a gap; peer_fin_seq holds it */
+    TW_TF_CHALLENGE = 1 << 9,       /* the pending ACK is an RFC 5961 challenge ACK */
+    TW_TF_PASSIVE = 1 << 10,        /* opened by a listener */
+    TW_TF_FORCE_PROBE = 1 << 11,    /* persist timer fired: send one byte past the window */
+    TW_TF_SHUT_RD = 1 << 12,        /* user shut down the receive side */
     TW_TF_RETRANSMITTING = 1 << 13, /* snd_nxt was pulled back by an RTO */
     TW_TF_SWS_OVERRIDE = 1 << 14, /* persist fired with an open but small window: send what fits */
-    TW_TF_DSACK = 1 << 15,      /* dsack_left..dsack_right goes first in our next ACK (RFC 2883) */
+    TW_TF_DSACK = 1 << 15, /* dsack_left..dsack_right goes first in our next ACK (RFC 2883) */
 };
 
 /* The sender's SACK scoreboard holds at most this many SACKed ranges: a
@@ -127,8 +128,8 @@ typedef struct tw_tcp_conn {
      * ever sent, so a retransmission can pull snd_nxt back below it. */
     tw_seq_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
     uint32_t snd_wnd, max_snd_wnd;
-    uint16_t snd_mss;     /* effective send MSS: min(peer MSS, cfg->mss) */
-    tw_seq_t fin_seq;     /* sequence number of our FIN, valid with FIN_QUEUED */
+    uint16_t snd_mss; /* effective send MSS: min(peer MSS, cfg->mss) */
+    tw_seq_t fin_seq; /* sequence number of our FIN, valid with FIN_QUEUED */
 
     /* Receive sequence space. rcv_adv is the right edge we advertised; the
      * window never shrinks below it (RFC 9293 §3.8.6.2.1). */
@@ -136,15 +137,15 @@ typedef struct tw_tcp_conn {
     tw_seq_t peer_fin_seq;
     uint32_t unacked_segs; /* in-order segments received since our last ACK */
 
-    tw_ring sndbuf;       /* unacknowledged + unsent data, starting at snd_una (after SYN) */
-    tw_ring rcvbuf;       /* in-order data not yet read, then out-of-order data in the free area */
-    tw_asm ooo;           /* out-of-order ranges, offsets from rcv_nxt */
+    tw_ring sndbuf; /* unacknowledged + unsent data, starting at snd_una (after SYN) */
+    tw_ring rcvbuf; /* in-order data not yet read, then out-of-order data in the free area */
+    tw_asm ooo;     /* out-of-order ranges, offsets from rcv_nxt */
 
     /* Timers: absolute deadlines, TW_TIME_NEVER when off. */
     tw_time_t t_rexmt, t_delack, t_persist, t_2msl, t_fw2;
-    uint8_t rexmt_count;  /* consecutive RTO expiries (backoff shift) */
+    uint8_t rexmt_count; /* consecutive RTO expiries (backoff shift) */
     uint8_t persist_shift;
-    uint16_t chal_count;  /* challenge ACKs sent since chal_since (RFC 5961 §7) */
+    uint16_t chal_count; /* challenge ACKs sent since chal_since (RFC 5961 §7) */
     tw_time_t chal_since;
     uint8_t probes_unanswered; /* zero-window probes since the peer last ACKed anything */
 
@@ -172,15 +173,15 @@ typedef struct tw_tcp_conn {
 
     /* Per-connection settings (tw_tcp_cfg defaults, changed by socket
      * options) and the keep-alive and user timers (tcp_keep.c). */
-    uint8_t uflags;          /* TW_UF_* */
-    uint8_t ka_cnt;          /* keep-alive probes sent unanswered before giving up */
-    uint8_t ka_probes;       /* keep-alive probes sent since the peer was last heard */
-    uint16_t linger_s;       /* SO_LINGER seconds (with TW_UF_LINGER) */
+    uint8_t uflags;              /* TW_UF_* */
+    uint8_t ka_cnt;              /* keep-alive probes sent unanswered before giving up */
+    uint8_t ka_probes;           /* keep-alive probes sent since the peer was last heard */
+    uint16_t linger_s;           /* SO_LINGER seconds (with TW_UF_LINGER) */
     tw_time_t ka_idle, ka_intvl; /* keep-alive idle time and probe interval */
-    tw_time_t user_timeout;  /* 0 = none */
-    tw_time_t fw2_timeout;   /* orphaned FIN_WAIT_2 lifetime, 0 = none */
-    tw_time_t t_keep, t_user; /* keep-alive and user-timeout deadlines */
-    uint32_t total_retrans;  /* segments retransmitted over the connection's life */
+    tw_time_t user_timeout;      /* 0 = none */
+    tw_time_t fw2_timeout;       /* orphaned FIN_WAIT_2 lifetime, 0 = none */
+    tw_time_t t_keep, t_user;    /* keep-alive and user-timeout deadlines */
+    uint32_t total_retrans;      /* segments retransmitted over the connection's life */
 
     /* Congestion control (tcp_cc.h; cc_newreno.c). */
     const tw_tcp_cc_ops *cc;
@@ -196,24 +197,26 @@ typedef struct tw_tcp_conn {
      * each of the latest out-of-order arrivals, most recent first. */
     tw_seq_t sack_recent[TW_TCP_MAX_SACK];
     uint8_t nsack_recent;
-    uint8_t nsb;             /* ranges in sb[] */
+    uint8_t nsb; /* ranges in sb[] */
     /* D-SACK to report (RFC 2883), valid with TW_TF_DSACK. */
     tw_seq_t dsack_left, dsack_right;
 
     /* The sending side of SACK (tcp_sack.c, RFC 6675): the scoreboard, the
      * SACKed ranges above SND.UNA, sorted, disjoint and not touching. */
-    struct { tw_seq_t start, end; } sb[TW_SACK_SB_MAX];
-    tw_seq_t high_rxt;       /* HighRxt: end of the highest retransmission of the recovery */
-    tw_seq_t rescue_rxt;     /* RescueRxt (RFC 6675 §4 NextSeg rule 4) */
-    uint32_t pipe;           /* bytes estimated in the network (SetPipe, RFC 6675 §4) */
+    struct {
+        tw_seq_t start, end;
+    } sb[TW_SACK_SB_MAX];
+    tw_seq_t high_rxt;   /* HighRxt: end of the highest retransmission of the recovery */
+    tw_seq_t rescue_rxt; /* RescueRxt (RFC 6675 §4 NextSeg rule 4) */
+    uint32_t pipe;       /* bytes estimated in the network (SetPipe, RFC 6675 §4) */
 } tw_tcp_conn;
 
 /* conn->uflags bits. */
 enum {
-    TW_UF_KEEPALIVE = 1,  /* keep-alives on (SO_KEEPALIVE) */
-    TW_UF_KEEP_PROBE = 2, /* a keep-alive probe is due at the next output */
-    TW_UF_DELACK_FIN = 4, /* delay the ACK of the peer's FIN: the three-way close */
-    TW_UF_LINGER = 8,     /* SO_LINGER on; with linger_s 0 a close is an abort */
+    TW_UF_KEEPALIVE = 1,      /* keep-alives on (SO_KEEPALIVE) */
+    TW_UF_KEEP_PROBE = 2,     /* a keep-alive probe is due at the next output */
+    TW_UF_DELACK_FIN = 4,     /* delay the ACK of the peer's FIN: the three-way close */
+    TW_UF_LINGER = 8,         /* SO_LINGER on; with linger_s 0 a close is an abort */
     TW_UF_DELACK_SYNACK = 16, /* delay the ACK of the SYN-ACK: the request carries it */
 };
 
@@ -289,9 +292,8 @@ void tw_tcp_set_state(tw_tcp_conn *c, tw_state to, tw_cause cause, tw_time_t now
 /* True when from -> to is a legal transition. */
 bool tw_tcp_move_legal(tw_state from, tw_state to);
 /* Emits a STATE trace event through `env` (used for TIME_WAIT records too). */
-void tw__trace_state(const tw_tcp_env *env, uint32_t id, tw_state from, tw_state to,
-                     tw_cause cause, tw_time_t now, uint32_t laddr, uint16_t lport,
-                     uint32_t raddr, uint16_t rport);
+void tw__trace_state(const tw_tcp_env *env, uint32_t id, tw_state from, tw_state to, tw_cause cause,
+                     tw_time_t now, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 
 /* Builds the RST answering `in` per RFC 9293 §3.10.7.1/§3.10.7.2: if `in`
  * has ACK, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
@@ -313,10 +315,10 @@ typedef struct tw_tcp_tw {
 } tw_tcp_tw;
 
 typedef enum tw_tw_verdict {
-    TW_TWV_DROP,        /* nothing to send; reason tells why */
-    TW_TWV_ACK,         /* send <SEQ=snd_nxt><ACK=rcv_nxt><ACK>, no restart */
-    TW_TWV_REACK,       /* retransmitted FIN: ACK it and restart 2MSL */
-    TW_TWV_REUSE,       /* an acceptable new SYN: end TIME_WAIT, open a new connection */
+    TW_TWV_DROP,  /* nothing to send; reason tells why */
+    TW_TWV_ACK,   /* send <SEQ=snd_nxt><ACK=rcv_nxt><ACK>, no restart */
+    TW_TWV_REACK, /* retransmitted FIN: ACK it and restart 2MSL */
+    TW_TWV_REUSE, /* an acceptable new SYN: end TIME_WAIT, open a new connection */
 } tw_tw_verdict;
 
 /* Decides what a TIME_WAIT endpoint does with `seg`; sets *reason to a counter id. */
@@ -442,15 +444,15 @@ void tw_tcp_set_user_timeout(tw_tcp_conn *c, tw_time_t ut, tw_time_t now);
  * socket) and hands to its connection (tw_connect) or to the children of a
  * listener, which inherit them as BSD sockets do. */
 enum {
-    TW_SET_KEEPALIVE = 1, /* SO_KEEPALIVE */
-    TW_SET_DELACK_FIN = 2, /* the three-way close switch */
-    TW_SET_LINGER = 4,    /* SO_LINGER on (linger_s seconds) */
-    TW_SET_NODELAY = 8,   /* TCP_NODELAY */
-    TW_SET_REUSEADDR = 16, /* SO_REUSEADDR (kept for getsockopt; see sockopt.c) */
+    TW_SET_KEEPALIVE = 1,      /* SO_KEEPALIVE */
+    TW_SET_DELACK_FIN = 2,     /* the three-way close switch */
+    TW_SET_LINGER = 4,         /* SO_LINGER on (linger_s seconds) */
+    TW_SET_NODELAY = 8,        /* TCP_NODELAY */
+    TW_SET_REUSEADDR = 16,     /* SO_REUSEADDR (kept for getsockopt; see sockopt.c) */
     TW_SET_DELACK_SYNACK = 32, /* the deferred handshake ACK switch */
 };
 typedef struct tw_tcp_settings {
-    uint8_t bits;         /* TW_SET_* */
+    uint8_t bits; /* TW_SET_* */
     uint8_t ka_cnt;
     uint16_t linger_s;
     uint32_t rcvbuf, sndbuf; /* ring sizes, at most the stack's (cfg) */

@@ -24,7 +24,9 @@ static tw_tcp_result drop(const tw_tcp_conn *c, tw_tcp_action a, int reason) {
 }
 
 /* Immediate ACK owed (unacceptable segment, out-of-order data, ...). */
-static void ack_now(tw_tcp_conn *c) { c->flags |= TW_TF_ACK_NOW; }
+static void ack_now(tw_tcp_conn *c) {
+    c->flags |= TW_TF_ACK_NOW;
+}
 
 /* A delayed ACK owed: output leaves it to the timer (cfg->delack after the
  * first segment it covers) or to the next segment we send anyway. */
@@ -126,7 +128,8 @@ static void became_established(tw_tcp_conn *c, tw_cause cause, tw_time_t now) {
      * close() orphans the connection, shutdown() does not. */
     if (c->flags & TW_TF_FIN_QUEUED)
         tw_tcp_set_state(c, TW_FIN_WAIT_1,
-                         (c->flags & TW_TF_ORPHAN) ? TW_CAUSE_USER_CLOSE : TW_CAUSE_USER_SHUTDOWN, now);
+                         (c->flags & TW_TF_ORPHAN) ? TW_CAUSE_USER_CLOSE : TW_CAUSE_USER_SHUTDOWN,
+                         now);
 }
 
 /* RFC 9293 §3.10.7.2: a SYN opens the connection; an ACK is answered with
@@ -190,8 +193,10 @@ static tw_tcp_result syn_sent_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_
         c->t_rexmt = TW_TIME_NEVER;
         take_window(c, seg);
         c->max_snd_wnd = c->snd_wnd;
-        if (defer_synack_ack(c, seg)) schedule_delack(c, now);
-        else ack_now(c);
+        if (defer_synack_ack(c, seg))
+            schedule_delack(c, now);
+        else
+            ack_now(c);
         became_established(c, TW_CAUSE_RCV_SYN_ACK, now);
         return accept_();
     }
@@ -221,7 +226,8 @@ static bool acceptable(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
     if (seglen == 0) {
         if (wnd == 0) return tw_seq_eq(seg->seq, c->rcv_nxt);
         return tw_seq_in(seg->seq, c->rcv_nxt, end) ||
-               (tw_seq_eq(seg->seq, end) && !(seg->flags & TW_TH_RST)); /* RSTs: strict (RFC 5961 §3) */
+               (tw_seq_eq(seg->seq, end) &&
+                !(seg->flags & TW_TH_RST)); /* RSTs: strict (RFC 5961 §3) */
     }
     if (wnd == 0) return false;
     tw_seq_t last = tw_seq_add(seg->seq, seglen - 1);
@@ -275,11 +281,8 @@ static tw_tcp_result rst_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *
     case TW_ESTABLISHED:
     case TW_FIN_WAIT_1:
     case TW_FIN_WAIT_2:
-    case TW_CLOSE_WAIT:
-        err = TW_ECONNRESET;
-        break;
-    default: /* CLOSING, LAST_ACK: just close */
-        break;
+    case TW_CLOSE_WAIT: err = TW_ECONNRESET; break;
+    default: /* CLOSING, LAST_ACK: just close */ break;
     }
     tw__tcp_enter_closed(c, TW_CAUSE_RCV_RST, err, now);
     return accept_();
@@ -329,8 +332,10 @@ static void ack_new_data(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, u
     c->rexmt_count = 0;
     c->t_user = TW_TIME_NEVER; /* progress: the user timeout starts again */
     /* RFC 6298 §5.2/5.3: stop when all is acked, else restart. */
-    if (tw_seq_eq(c->snd_una, c->snd_max)) c->t_rexmt = TW_TIME_NEVER;
-    else tw__tcp_arm_rexmt(c, now);
+    if (tw_seq_eq(c->snd_una, c->snd_max))
+        c->t_rexmt = TW_TIME_NEVER;
+    else
+        tw__tcp_arm_rexmt(c, now);
     if (n) c->events |= TW_CEV_WRITABLE;
 }
 
@@ -358,9 +363,12 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
     }
     /* SACK blocks, a scoreboard or a pipe-governed send: RFC 6675 decides
      * (tcp_sack.c); otherwise congestion control alone (NewReno). */
-    if (tw__tcp_sack_path(c, seg)) tw__tcp_sack_ack(c, seg, acked, flight, dup);
-    else if (acked) c->cc->ack(c, acked, flight);
-    else if (dup) c->cc->dupack(c);
+    if (tw__tcp_sack_path(c, seg))
+        tw__tcp_sack_ack(c, seg, acked, flight, dup);
+    else if (acked)
+        c->cc->ack(c, acked, flight);
+    else if (dup)
+        c->cc->dupack(c);
     c->probes_unanswered = 0; /* the peer is alive: it answered */
     /* Send window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule). */
     if (tw_seq_lt(c->snd_wl1, seg->seq) ||
@@ -387,8 +395,7 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
             return false;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     return true;
 }
@@ -420,16 +427,16 @@ static void take_fin(tw_tcp_conn *c, tw_time_t now) {
         break;
     case TW_FIN_WAIT_1:
         ack_now(c);
-        if (our_fin_acked(c)) tw__tcp_enter_time_wait(c, TW_CAUSE_RCV_FIN_ACK, now);
-        else tw_tcp_set_state(c, TW_CLOSING, TW_CAUSE_RCV_FIN, now); /* simultaneous close */
+        if (our_fin_acked(c))
+            tw__tcp_enter_time_wait(c, TW_CAUSE_RCV_FIN_ACK, now);
+        else
+            tw_tcp_set_state(c, TW_CLOSING, TW_CAUSE_RCV_FIN, now); /* simultaneous close */
         break;
     case TW_FIN_WAIT_2:
         ack_now(c);
         tw__tcp_enter_time_wait(c, TW_CAUSE_RCV_FIN, now);
         break;
-    default:
-        ack_now(c);
-        break;
+    default: ack_now(c); break;
     }
 }
 
@@ -473,14 +480,16 @@ static void data_input(tw_tcp_conn *c, tw_time_t now, const trimmed *t) {
     }
     c->env->counters[TW_C_TCP_DATA_IN_BYTES] += n + more;
     c->events |= TW_CEV_READABLE;
-    if (had_gap) ack_now(c);
-    else schedule_ack(c, n, now);
+    if (had_gap)
+        ack_now(c);
+    else
+        schedule_ack(c, n, now);
 }
 
 /* Steps 6-8 (text and FIN) for ESTABLISHED and the closing states. */
 static tw_tcp_result text_and_fin(tw_tcp_conn *c, tw_time_t now, const trimmed *t) {
-    bool can_receive = c->state == TW_ESTABLISHED || c->state == TW_FIN_WAIT_1 ||
-                       c->state == TW_FIN_WAIT_2;
+    bool can_receive =
+        c->state == TW_ESTABLISHED || c->state == TW_FIN_WAIT_1 || c->state == TW_FIN_WAIT_2;
     if (t->len > 0) {
         if (!can_receive) {
             /* The peer already sent its FIN: data past it is a violation. */
@@ -528,8 +537,7 @@ static tw_tcp_result text_and_fin(tw_tcp_conn *c, tw_time_t now, const trimmed *
  * data, and our FIN can still be acknowledged. */
 static bool zero_window_ack(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
     return tw_seq_diff(c->rcv_adv, c->rcv_nxt) <= 0 && tw_seq_eq(seg->seq, c->rcv_nxt) &&
-           (seg->flags & TW_TH_ACK) && !(seg->flags & TW_TH_SYN) &&
-           c->state != TW_SYN_RECEIVED;
+           (seg->flags & TW_TH_ACK) && !(seg->flags & TW_TH_SYN) && c->state != TW_SYN_RECEIVED;
 }
 
 static tw_tcp_result zero_window_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
@@ -613,30 +621,23 @@ static tw_tcp_result time_wait_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp
         tw__tcp_count(c, reason);
         ack_now(c);
         return accept_();
-    case TW_TWV_ACK:
-        ack_now(c);
-        return drop(c, TW_ACT_DROP_AFTER_ACK, reason);
+    case TW_TWV_ACK: ack_now(c); return drop(c, TW_ACT_DROP_AFTER_ACK, reason);
     case TW_TWV_REUSE:
         /* The stack reopens the 4-tuple from its compact records; a
          * connection the user still holds cannot be reused, so the SYN gets
          * the challenge ACK of RFC 5961 §4 and 2MSL runs on. */
         return drop_with_challenge(c, now);
     case TW_TWV_DROP:
-    default:
-        return drop(c, TW_ACT_DROP, reason);
+    default: return drop(c, TW_ACT_DROP, reason);
     }
 }
 
 tw_tcp_result tw_tcp_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg) {
     switch (c->state) {
-    case TW_CLOSED:
-        return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_CLOSED_PORT); /* §3.10.7.1 */
-    case TW_LISTEN:
-        return listen_input(c, now, seg);
-    case TW_SYN_SENT:
-        return syn_sent_input(c, now, seg);
-    case TW_TIME_WAIT:
-        return time_wait_input(c, now, seg);
+    case TW_CLOSED: return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_CLOSED_PORT); /* §3.10.7.1 */
+    case TW_LISTEN: return listen_input(c, now, seg);
+    case TW_SYN_SENT: return syn_sent_input(c, now, seg);
+    case TW_TIME_WAIT: return time_wait_input(c, now, seg);
     default: {
         tw_tcp_result r = sync_input(c, now, seg);
         /* Any segment shows the peer is there: the keep-alive idle time

@@ -25,7 +25,9 @@
 
 /* States where an idle connection is kept alive: the synchronized ones but
  * TIME_WAIT (those with a FIN outstanding wait on their retransmissions). */
-static bool keep_state(tw_state s) { return s >= TW_ESTABLISHED && s <= TW_FIN_WAIT_2; }
+static bool keep_state(tw_state s) {
+    return s >= TW_ESTABLISHED && s <= TW_FIN_WAIT_2;
+}
 
 void tw__tcp_keep_heard(tw_tcp_conn *c, tw_time_t now) {
     c->ka_probes = 0;
@@ -71,7 +73,7 @@ void tw_tcp_set_keepalive(tw_tcp_conn *c, bool on, tw_time_t idle, tw_time_t int
     if (intvl) c->ka_intvl = intvl;
     if (cnt) c->ka_cnt = cnt;
     if (!on) {
-        c->uflags &= (uint8_t)~(TW_UF_KEEPALIVE | TW_UF_KEEP_PROBE);
+        c->uflags &= (uint8_t) ~(TW_UF_KEEPALIVE | TW_UF_KEEP_PROBE);
         c->t_keep = TW_TIME_NEVER;
         return;
     }
@@ -82,7 +84,7 @@ void tw_tcp_set_keepalive(tw_tcp_conn *c, bool on, tw_time_t idle, tw_time_t int
 
 void tw_tcp_set_user_timeout(tw_tcp_conn *c, tw_time_t ut, tw_time_t now) {
     c->user_timeout = ut;
-    bool outstanding = !tw_seq_eq(c->snd_una, c->snd_max) && c->state != TW_CLOSED &&
-                       c->state != TW_TIME_WAIT;
+    bool outstanding =
+        !tw_seq_eq(c->snd_una, c->snd_max) && c->state != TW_CLOSED && c->state != TW_TIME_WAIT;
     c->t_user = ut && outstanding ? now + ut : TW_TIME_NEVER;
 }

@@ -18,7 +18,9 @@ tw_seq_t tw__tcp_snd_data_start(const tw_tcp_conn *c) {
 
 /* The largest window a 16-bit field can offer: 65535 << Rcv.Wind.Shift
  * (RFC 7323 §2.3; the shift is 0 unless window scaling is in use). */
-static uint32_t rcv_wnd_max(const tw_tcp_conn *c) { return 65535u << c->rcv_wscale; }
+static uint32_t rcv_wnd_max(const tw_tcp_conn *c) {
+    return 65535u << c->rcv_wscale;
+}
 
 /* The window we could offer: free receive space, as much as the window
  * field can carry, never shrinking below what was already advertised. */
@@ -56,8 +58,7 @@ static uint16_t advertise(tw_tcp_conn *c, bool syn) {
     if (grow > 0 && (uint32_t)grow < sws_threshold(c)) wnd = promised;
     unsigned shift = syn ? 0 : c->rcv_wscale;
     uint32_t field = wnd >> shift;
-    if (shift && (field << shift) < promised)
-        field = (promised + (1u << shift) - 1) >> shift;
+    if (shift && (field << shift) < promised) field = (promised + (1u << shift) - 1) >> shift;
     if (field > 65535u) field = 65535u;
     edge = tw_seq_add(c->rcv_nxt, field << shift);
     if (tw_seq_gt(edge, c->rcv_adv)) c->rcv_adv = edge;
@@ -91,8 +92,7 @@ static void sent_ack(tw_tcp_conn *c) {
     c->unacked_segs = 0;
 }
 
-static void emit(tw_tcp_conn *c, const tw_tcp_tx *tx, tw_tcp_seg *s, unsigned meta,
-                 tw_time_t now) {
+static void emit(tw_tcp_conn *c, const tw_tcp_tx *tx, tw_tcp_seg *s, unsigned meta, tw_time_t now) {
     tw__tcp_stamp(c, s, meta, now); /* RFC 7323: TS option, Last.ACK.sent */
     tw__tcp_count(c, TW_C_TCP_OUT);
     if (meta & TW_SEGMETA_RETRANS) {
@@ -216,8 +216,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
         if (!(all && (idle || nodelay || closing)) && !half_wnd) len = 0;
     }
 
-    bool fin = closing && tw_seq_eq(tw_seq_add(c->snd_nxt, len), c->fin_seq) &&
-               len == avail;
+    bool fin = closing && tw_seq_eq(tw_seq_add(c->snd_nxt, len), c->fin_seq) && len == avail;
     bool win_upd = window_update_due(c);
     bool ack = c->flags & TW_TF_ACK_NOW;
     if (len == 0 && !fin && !ack && !win_upd) return 0;
@@ -376,7 +375,8 @@ static uint32_t send_rexmt_at(tw_tcp_conn *c, tw_seq_t seq, uint32_t max, tw_tim
     }
     s.wnd = advertise(c, false);
     /* Karn (RFC 6298 §3): a timed segment sent twice gives no sample. */
-    if (c->rtt_timing && tw_seq_lt(c->rtt_seq, tw_seq_add(end, fin ? 1u : 0u))) c->rtt_timing = false;
+    if (c->rtt_timing && tw_seq_lt(c->rtt_seq, tw_seq_add(end, fin ? 1u : 0u)))
+        c->rtt_timing = false;
     c->t_last_send = now;
     sent_ack(c);
     emit(c, tx, &s, TW_SEGMETA_RETRANS, now);
@@ -475,10 +475,8 @@ static int send_rst(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
 int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     int n = 0;
     switch (c->state) {
-    case TW_CLOSED:
-        return (c->flags & TW_TF_SEND_RST) ? send_rst(c, now, tx) : 0;
-    case TW_LISTEN:
-        return 0;
+    case TW_CLOSED: return (c->flags & TW_TF_SEND_RST) ? send_rst(c, now, tx) : 0;
+    case TW_LISTEN: return 0;
     case TW_SYN_SENT:
     case TW_SYN_RECEIVED:
         if (tw_seq_eq(c->snd_nxt, c->iss)) return send_syn(c, now, tx);
@@ -497,8 +495,7 @@ int tw_tcp_output(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
             return 1;
         }
         return 0;
-    default:
-        break;
+    default: break;
     }
     /* Nothing can be due (a third of the calls in a request-reply
      * exchange): no probe, keep-alive, retransmission or ACK asked for, an

@@ -70,7 +70,7 @@ void tw__tcp_syn_options(tw_tcp_conn *c, tw_tcp_seg *s, tw_time_t now) {
     if (c->state == TW_SYN_SENT) {
         /* Active open: offer what the configuration allows. TSecr is zero
          * when the ACK bit is off (§3.2). */
-        c->xopts &= (uint8_t)~(TW_XO_WS_REQ | TW_XO_TS_REQ | TW_XO_SACK_REQ);
+        c->xopts &= (uint8_t) ~(TW_XO_WS_REQ | TW_XO_TS_REQ | TW_XO_SACK_REQ);
         if (c->cfg->ws) {
             c->xopts |= TW_XO_WS_REQ;
             s->opt.has_ws = true;
@@ -104,7 +104,7 @@ void tw__tcp_take_syn_options(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t n
     bool ws = seg->opt.has_ws && (passive ? c->cfg->ws : (c->xopts & TW_XO_WS_REQ) != 0);
     bool ts = seg->opt.has_ts && (passive ? c->cfg->timestamps : (c->xopts & TW_XO_TS_REQ) != 0);
     bool sack = seg->opt.sack_ok && (passive ? c->cfg->sack : (c->xopts & TW_XO_SACK_REQ) != 0);
-    c->xopts &= (uint8_t)~(TW_XO_WS | TW_XO_TS | TW_XO_SACK);
+    c->xopts &= (uint8_t) ~(TW_XO_WS | TW_XO_TS | TW_XO_SACK);
     if (sack) c->xopts |= TW_XO_SACK;
     c->snd_wscale = c->rcv_wscale = 0;
     if (ws) {

@@ -96,9 +96,12 @@ static int range_of(const tw_asm *a, uint32_t off) {
 }
 
 /* Blocks that fit beside the other options: three next to timestamps. */
-static unsigned sack_fit(const tw_tcp_conn *c) { return (c->xopts & TW_XO_TS) ? 3u : 4u; }
+static unsigned sack_fit(const tw_tcp_conn *c) {
+    return (c->xopts & TW_XO_TS) ? 3u : 4u;
+}
 
-static void put_block(const tw_tcp_conn *c, tw_tcp_seg *s, unsigned n, uint32_t start, uint32_t end) {
+static void put_block(const tw_tcp_conn *c, tw_tcp_seg *s, unsigned n, uint32_t start,
+                      uint32_t end) {
     s->opt.sack[n].left = tw_seq_add(c->rcv_nxt, start).v;
     s->opt.sack[n].right = tw_seq_add(c->rcv_nxt, end).v;
 }
@@ -289,7 +292,7 @@ int tw__tcp_sack_next_seg(const tw_tcp_conn *c, int rule, tw_seq_t *seq, uint32_
     if (!tw_seq_lt(lo, top)) return 0;
     uint32_t n = (uint32_t)tw_seq_diff(top, lo);
     *len = n < c->smss ? n : c->smss;
-    *seq = tw_seq_add(top, (uint32_t)-*len);
+    *seq = tw_seq_add(top, (uint32_t) - *len);
     return 4;
 }
 
@@ -329,8 +332,10 @@ void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uin
     if ((c->ccf & (TW_CCF_RECOVERY | TW_CCF_SACK)) == TW_CCF_RECOVERY) {
         /* A NewReno recovery (started on duplicate ACKs without SACK
          * blocks) runs to its end as RFC 6582 says. */
-        if (acked) c->cc->ack(c, acked, flight);
-        else if (dup) c->cc->dupack(c);
+        if (acked)
+            c->cc->ack(c, acked, flight);
+        else if (dup)
+            c->cc->dupack(c);
         return;
     }
     if (c->ccf & TW_CCF_SACK) {
@@ -338,7 +343,7 @@ void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uin
             /* (A): RecoveryPoint is acknowledged; recovery ends with cwnd
              * = ssthresh as set on entry. The scoreboard above SND.UNA is
              * kept. */
-            c->ccf &= (uint8_t)~(TW_CCF_RECOVERY | TW_CCF_SACK | TW_CCF_PIPE | TW_CCF_REXMT);
+            c->ccf &= (uint8_t) ~(TW_CCF_RECOVERY | TW_CCF_SACK | TW_CCF_PIPE | TW_CCF_REXMT);
             c->dupacks = 0;
             c->cc_acked = 0;
             return;
@@ -376,6 +381,6 @@ void tw__tcp_sack_rto(tw_tcp_conn *c) {
      * acknowledged; RFC 2018 §5: the scoreboard is cleared, the peer may
      * have reneged. */
     c->nsb = 0;
-    c->ccf &= (uint8_t)~(TW_CCF_SACK | TW_CCF_PIPE);
+    c->ccf &= (uint8_t) ~(TW_CCF_SACK | TW_CCF_PIPE);
     c->pipe = 0;
 }

@@ -67,11 +67,13 @@ int tw_tcp_settings_apply(tw_tcp_conn *c, const tw_tcp_settings *s, tw_time_t no
     if (s->user_timeout != c->user_timeout) tw_tcp_set_user_timeout(c, s->user_timeout, now);
     c->fw2_timeout = s->fw2_timeout;
     c->linger_s = s->linger_s;
-    c->uflags &= (uint8_t)~(TW_UF_DELACK_FIN | TW_UF_LINGER | TW_UF_DELACK_SYNACK);
+    c->uflags &= (uint8_t) ~(TW_UF_DELACK_FIN | TW_UF_LINGER | TW_UF_DELACK_SYNACK);
     if (s->bits & TW_SET_DELACK_FIN) c->uflags |= TW_UF_DELACK_FIN;
     if (s->bits & TW_SET_DELACK_SYNACK) c->uflags |= TW_UF_DELACK_SYNACK;
     if (s->bits & TW_SET_LINGER) c->uflags |= TW_UF_LINGER;
-    if (s->bits & TW_SET_NODELAY) c->flags |= TW_TF_NODELAY;
-    else c->flags &= ~(uint32_t)TW_TF_NODELAY;
+    if (s->bits & TW_SET_NODELAY)
+        c->flags |= TW_TF_NODELAY;
+    else
+        c->flags &= ~(uint32_t)TW_TF_NODELAY;
     return tw_tcp_set_bufs(c, s->rcvbuf, s->sndbuf);
 }

@@ -86,9 +86,9 @@ bool tw_tcp_move_legal(tw_state from, tw_state to) {
     return (legal[from] >> to) & 1u;
 }
 
-void tw__trace_state(const tw_tcp_env *env, uint32_t id, tw_state from, tw_state to,
-                     tw_cause cause, tw_time_t now, uint32_t laddr, uint16_t lport,
-                     uint32_t raddr, uint16_t rport) {
+void tw__trace_state(const tw_tcp_env *env, uint32_t id, tw_state from, tw_state to, tw_cause cause,
+                     tw_time_t now, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                     uint16_t rport) {
     if (!env || !env->trace) return;
     tw_trace_ev ev;
     memset(&ev, 0, sizeof ev);
@@ -119,7 +119,6 @@ void tw_tcp_set_state(tw_tcp_conn *c, tw_state to, tw_cause cause, tw_time_t now
         tw__trace_state(c->env, c->id, from, to, cause, now, c->laddr, c->lport, c->raddr,
                         c->rport);
 }
-
 
 void tw__tcp_trace_timer(const tw_tcp_conn *c, tw_timer_kind k, tw_time_t now) {
     if (!c->env->trace) return;
@@ -246,7 +245,9 @@ bool tw_tcp_is_dead(const tw_tcp_conn *c) {
     return c->state == TW_CLOSED && !(c->flags & TW_TF_SEND_RST);
 }
 
-uint32_t tw_tcp_readable(const tw_tcp_conn *c) { return tw_ring_len(&c->rcvbuf); }
+uint32_t tw_tcp_readable(const tw_tcp_conn *c) {
+    return tw_ring_len(&c->rcvbuf);
+}
 
 uint32_t tw_tcp_writable(const tw_tcp_conn *c) {
     if (c->flags & TW_TF_FIN_QUEUED) return 0;

@@ -2,9 +2,9 @@
  * arithmetic (RFC 6298).
  *
  * A connection keeps seven absolute deadlines: retransmit, delayed ACK,
- * persist, 2MSL, FIN_WAIT_2, keep-alive and user timeout (tcp_keep.c). tw_tcp_next_deadline() gives the earliest, so
- * the stack keeps one timing-wheel entry per connection; tw_tcp_timer() runs
- * every deadline that has passed. */
+ * persist, 2MSL, FIN_WAIT_2, keep-alive and user timeout (tcp_keep.c). tw_tcp_next_deadline() gives
+ * the earliest, so the stack keeps one timing-wheel entry per connection; tw_tcp_timer() runs every
+ * deadline that has passed. */
 #include <tcpwave/tw_errno.h>
 
 #include "tcp/tcp.h"
@@ -55,7 +55,9 @@ void tw__tcp_rtt_sample_k(tw_tcp_conn *c, tw_time_t r, uint32_t n) {
     c->rto = rto;
 }
 
-void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t r) { tw__tcp_rtt_sample_k(c, r, 1); }
+void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t r) {
+    tw__tcp_rtt_sample_k(c, r, 1);
+}
 
 static bool probe_limit_reached(tw_tcp_conn *c);
 

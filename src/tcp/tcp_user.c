@@ -41,14 +41,10 @@ int tw_tcp_send(tw_tcp_conn *c, const void *buf, uint32_t n, tw_time_t now) {
     case TW_SYN_SENT:
     case TW_SYN_RECEIVED:
     case TW_ESTABLISHED:
-    case TW_CLOSE_WAIT:
-        break; /* §3.10.2: queue (sent once synchronized) */
-    case TW_CLOSED:
-        return c->err ? -c->err : -TW_ENOTCONN;
-    case TW_LISTEN:
-        return -TW_ENOTCONN;
-    default:
-        return -TW_EPIPE; /* "connection closing" */
+    case TW_CLOSE_WAIT: break; /* §3.10.2: queue (sent once synchronized) */
+    case TW_CLOSED: return c->err ? -c->err : -TW_ENOTCONN;
+    case TW_LISTEN: return -TW_ENOTCONN;
+    default: return -TW_EPIPE; /* "connection closing" */
     }
     if (c->flags & TW_TF_FIN_QUEUED) return -TW_EPIPE;
     if (n == 0) return 0;
@@ -88,8 +84,7 @@ static int queue_fin(tw_tcp_conn *c, tw_cause cause, tw_time_t now) {
         c->fin_seq = tw_seq_add(tw__tcp_snd_data_start(c), tw_ring_len(&c->sndbuf));
         tw_tcp_set_state(c, TW_LAST_ACK, cause, now);
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -97,10 +92,8 @@ int tw_tcp_shutdown(tw_tcp_conn *c, tw_time_t now) {
     switch (c->state) {
     case TW_CLOSED:
     case TW_LISTEN:
-    case TW_SYN_SENT:
-        return -TW_ENOTCONN;
-    default:
-        return queue_fin(c, TW_CAUSE_USER_SHUTDOWN, now);
+    case TW_SYN_SENT: return -TW_ENOTCONN;
+    default: return queue_fin(c, TW_CAUSE_USER_SHUTDOWN, now);
     }
 }
 
@@ -115,8 +108,7 @@ int tw_tcp_abort(tw_tcp_conn *c, tw_time_t now) {
         c->flags |= TW_TF_SEND_RST;
         tw__tcp_count(c, TW_C_RST_ABORT);
         break;
-    default: /* LISTEN, SYN_SENT, CLOSING, LAST_ACK, TIME_WAIT: no RST */
-        break;
+    default: /* LISTEN, SYN_SENT, CLOSING, LAST_ACK, TIME_WAIT: no RST */ break;
     }
     c->flags |= TW_TF_ORPHAN;
     tw__tcp_enter_closed(c, TW_CAUSE_USER_ABORT, 0, now);
@@ -127,16 +119,13 @@ int tw_tcp_close(tw_tcp_conn *c, tw_time_t now) {
     /* SO_LINGER on with a zero time: close() is an abort (RST, no TIME_WAIT). */
     if ((c->uflags & TW_UF_LINGER) && c->linger_s == 0) return tw_tcp_abort(c, now);
     switch (c->state) {
-    case TW_CLOSED:
-        c->flags |= TW_TF_ORPHAN;
-        return 0;
+    case TW_CLOSED: c->flags |= TW_TF_ORPHAN; return 0;
     case TW_LISTEN:
     case TW_SYN_SENT:
         c->flags |= TW_TF_ORPHAN;
         tw__tcp_enter_closed(c, TW_CAUSE_USER_CLOSE, 0, now);
         return 0;
-    default:
-        break;
+    default: break;
     }
     bool sync = c->state != TW_TIME_WAIT && c->state != TW_CLOSING && c->state != TW_LAST_ACK;
     if (sync && tw_ring_len(&c->rcvbuf) > 0) {

@@ -4,9 +4,13 @@
 
 #include <string.h>
 
-void tw_asm_init(tw_asm *a) { memset(a, 0, sizeof *a); }
+void tw_asm_init(tw_asm *a) {
+    memset(a, 0, sizeof *a);
+}
 
-bool tw_asm_empty(const tw_asm *a) { return a->n == 0; }
+bool tw_asm_empty(const tw_asm *a) {
+    return a->n == 0;
+}
 
 int tw_asm_add(tw_asm *a, uint32_t off, uint32_t len) {
     if (len == 0) return 0;

@@ -20,7 +20,9 @@
 
 typedef struct tw_asm {
     uint8_t n;
-    struct { uint32_t start, end; } r[TW_ASM_MAX]; /* [start, end) */
+    struct {
+        uint32_t start, end;
+    } r[TW_ASM_MAX]; /* [start, end) */
 } tw_asm;
 
 /* Start with no ranges. */

@@ -11,18 +11,30 @@ static inline uint64_t rotl64(uint64_t x, unsigned k) {
 
 /* Little-endian load of 8 bytes, independent of host byte order. */
 static inline uint64_t load_le64(const uint8_t *p) {
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-           (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
 }
 
-typedef struct sip_state { uint64_t v0, v1, v2, v3; } sip_state;
+typedef struct sip_state {
+    uint64_t v0, v1, v2, v3;
+} sip_state;
 
 static inline void sip_round(sip_state *s) {
-    s->v0 += s->v1; s->v1 = rotl64(s->v1, 13); s->v1 ^= s->v0; s->v0 = rotl64(s->v0, 32);
-    s->v2 += s->v3; s->v3 = rotl64(s->v3, 16); s->v3 ^= s->v2;
-    s->v0 += s->v3; s->v3 = rotl64(s->v3, 21); s->v3 ^= s->v0;
-    s->v2 += s->v1; s->v1 = rotl64(s->v1, 17); s->v1 ^= s->v2; s->v2 = rotl64(s->v2, 32);
+    s->v0 += s->v1;
+    s->v1 = rotl64(s->v1, 13);
+    s->v1 ^= s->v0;
+    s->v0 = rotl64(s->v0, 32);
+    s->v2 += s->v3;
+    s->v3 = rotl64(s->v3, 16);
+    s->v3 ^= s->v2;
+    s->v0 += s->v3;
+    s->v3 = rotl64(s->v3, 21);
+    s->v3 ^= s->v0;
+    s->v2 += s->v1;
+    s->v1 = rotl64(s->v1, 17);
+    s->v1 ^= s->v2;
+    s->v2 = rotl64(s->v2, 32);
 }
 
 static inline void sip_init(sip_state *s, const uint8_t key[16]) {
@@ -45,8 +57,8 @@ static inline uint64_t sip_finish(sip_state *s, int d_rounds) {
     return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
-static uint64_t siphash_cd(const uint8_t key[16], const void *data, size_t len,
-                           int c_rounds, int d_rounds) {
+static uint64_t siphash_cd(const uint8_t key[16], const void *data, size_t len, int c_rounds,
+                           int d_rounds) {
     const uint8_t *p = data;
     sip_state s;
     sip_init(&s, key);
@@ -68,8 +80,8 @@ uint64_t tw_siphash13(const uint8_t key[16], const void *data, size_t len) {
     return siphash_cd(key, data, len, 1, 3);
 }
 
-uint64_t tw_hash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport,
-                       uint32_t raddr, uint16_t rport) {
+uint64_t tw_hash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint32_t raddr,
+                       uint16_t rport) {
     /* Bytes 0-7: laddr (4), lport (2), low half of raddr (2).
      * Bytes 8-11: high half of raddr (2), rport (2); length 12 on top.
      * The rounds are written out: this runs several times per segment. */

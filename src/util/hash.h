@@ -21,8 +21,8 @@ uint64_t tw_siphash13(const uint8_t key[16], const void *data, size_t len);
 /* Hash of a connection 4-tuple (values in host byte order). Equals
  * tw_siphash() of the 12 bytes laddr, lport, raddr, rport, each stored
  * little-endian, but computed directly on two words without a byte loop. */
-uint64_t tw_hash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport,
-                       uint32_t raddr, uint16_t rport);
+uint64_t tw_hash_tuple(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint32_t raddr,
+                       uint16_t rport);
 
 /* A one-entry memo of tw_hash_tuple() for one key and local address: the
  * 4-tuple last hashed and its value. Segments of one connection tend to
@@ -39,9 +39,8 @@ typedef struct tw_tuple_memo {
 
 /* tw_hash_tuple(key, laddr, lport, raddr, rport) through the memo `m`,
  * which must only ever be used with this key and laddr. */
-static inline uint64_t tw_hash_tuple_memo(tw_tuple_memo *m, const uint8_t key[16],
-                                          uint32_t laddr, uint16_t lport, uint32_t raddr,
-                                          uint16_t rport) {
+static inline uint64_t tw_hash_tuple_memo(tw_tuple_memo *m, const uint8_t key[16], uint32_t laddr,
+                                          uint16_t lport, uint32_t raddr, uint16_t rport) {
     uint64_t t = (uint64_t)raddr << 32 | (uint64_t)lport << 16 | rport;
     if (m->tuple == t && m->hash != 0) return m->hash;
     m->tuple = t;

@@ -5,7 +5,9 @@
 
 #include <string.h>
 
-static inline uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+static inline uint32_t min_u32(uint32_t a, uint32_t b) {
+    return a < b ? a : b;
+}
 
 /* Physical index of logical offset `off` (0 <= off <= cap) from head. */
 static inline uint32_t ring_pos(const tw_ring *r, uint32_t off) {
@@ -39,9 +41,13 @@ void tw_ring_init(tw_ring *r, uint8_t *mem, uint32_t cap) {
     r->len = 0;
 }
 
-uint32_t tw_ring_free(const tw_ring *r) { return r->cap - r->len; }
+uint32_t tw_ring_free(const tw_ring *r) {
+    return r->cap - r->len;
+}
 
-uint32_t tw_ring_len(const tw_ring *r) { return r->len; }
+uint32_t tw_ring_len(const tw_ring *r) {
+    return r->len;
+}
 
 uint32_t tw_ring_write(tw_ring *r, const void *p, uint32_t n) {
     n = min_u32(n, tw_ring_free(r));

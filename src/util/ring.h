@@ -11,7 +11,10 @@
 
 #include <stdint.h>
 
-typedef struct tw_ring { uint8_t *buf; uint32_t cap, head, len; } tw_ring;
+typedef struct tw_ring {
+    uint8_t *buf;
+    uint32_t cap, head, len;
+} tw_ring;
 
 /* Use `cap` bytes at `mem` as an empty ring (cap may be any size, 0 too). */
 void tw_ring_init(tw_ring *r, uint8_t *mem, uint32_t cap);

@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef struct tw_rng { uint64_t s[4]; } tw_rng;
+typedef struct tw_rng {
+    uint64_t s[4];
+} tw_rng;
 
 /* Seed the generator; any 64-bit value (including 0) gives a valid state. */
 void tw_rng_seed(tw_rng *r, uint64_t seed);

@@ -12,16 +12,22 @@ static inline void list_push(tw_wheel_list *l, tw_wheel_entry *e, uint32_t where
     e->where = where;
     e->next = NULL;
     e->prev = l->tail;
-    if (l->tail) l->tail->next = e;
-    else l->head = e;
+    if (l->tail)
+        l->tail->next = e;
+    else
+        l->head = e;
     l->tail = e;
 }
 
 static inline void list_remove(tw_wheel_list *l, tw_wheel_entry *e) {
-    if (e->prev) e->prev->next = e->next;
-    else l->head = e->next;
-    if (e->next) e->next->prev = e->prev;
-    else l->tail = e->prev;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        l->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        l->tail = e->prev;
     e->next = e->prev = NULL;
 }
 
@@ -71,8 +77,10 @@ static inline void unlink_entry(tw_wheel *w, tw_wheel_entry *e) {
         unsigned lvl = id / TW_WHEEL_SLOTS, s = id % TW_WHEEL_SLOTS;
         tw_wheel_list *l = &w->slot[lvl][s];
         list_remove(l, e);
-        if (!l->head) w->occ[lvl] &= ~((uint64_t)1 << s);
-        else if (e->expiry == w->slot_min[lvl][s]) w->stale[lvl] |= (uint64_t)1 << s; /* W7 */
+        if (!l->head)
+            w->occ[lvl] &= ~((uint64_t)1 << s);
+        else if (e->expiry == w->slot_min[lvl][s])
+            w->stale[lvl] |= (uint64_t)1 << s; /* W7 */
     } else {
         list_remove(where == TW_WHEEL_DUE ? &w->due : &w->overflow, e);
     }
@@ -106,9 +114,13 @@ void tw_wheel_entry_init(tw_wheel_entry *e) {
     e->where = TW_WHEEL_UNARMED;
 }
 
-size_t tw_wheel_count(const tw_wheel *w) { return w->count; }
+size_t tw_wheel_count(const tw_wheel *w) {
+    return w->count;
+}
 
-tw_time_t tw_wheel_now(const tw_wheel *w) { return w->now; }
+tw_time_t tw_wheel_now(const tw_wheel *w) {
+    return w->now;
+}
 
 /* A connection re-arms its entry at almost every step (the retransmission
  * and delayed-ACK deadlines take turns), so re-arming moves the entry from
@@ -117,8 +129,10 @@ tw_time_t tw_wheel_now(const tw_wheel *w) { return w->now; }
 void tw_wheel_arm(tw_wheel *w, tw_wheel_entry *e, tw_time_t expiry) {
     tw_time_t old = e->expiry;
     bool was_armed = e->where != TW_WHEEL_UNARMED;
-    if (was_armed) unlink_entry(w, e);
-    else w->count++;
+    if (was_armed)
+        unlink_entry(w, e);
+    else
+        w->count++;
     e->expiry = expiry;
     place(w, e);
     /* W6: the new expiry is the minimum if it is the only one or below the
@@ -128,8 +142,10 @@ void tw_wheel_arm(tw_wheel *w, tw_wheel_entry *e, tw_time_t expiry) {
         w->min_cache = expiry;
         w->min_valid = true;
     } else if (w->min_valid) {
-        if (expiry <= w->min_cache) w->min_cache = expiry;
-        else if (was_armed && old == w->min_cache) w->min_valid = false;
+        if (expiry <= w->min_cache)
+            w->min_cache = expiry;
+        else if (was_armed && old == w->min_cache)
+            w->min_valid = false;
     }
 }
 
@@ -244,7 +260,8 @@ tw_wheel_entry *tw__wheel_pop_due(tw_wheel *w, tw_time_t now) {
     } else {
         /* A clock that went backwards: only part of `due` may qualify, and
          * nothing outside `due` can (W3, W4). */
-        for (e = w->due.head; e && e->expiry > now; e = e->next) {}
+        for (e = w->due.head; e && e->expiry > now; e = e->next) {
+        }
     }
     if (e) detach(w, e);
     return e;

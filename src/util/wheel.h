@@ -70,7 +70,9 @@ typedef struct tw_wheel_entry {
     uint32_t where;
 } tw_wheel_entry;
 
-typedef struct tw_wheel_list { tw_wheel_entry *head, *tail; } tw_wheel_list;
+typedef struct tw_wheel_list {
+    tw_wheel_entry *head, *tail;
+} tw_wheel_list;
 
 typedef struct tw_wheel {
     tw_time_t now;
@@ -80,7 +82,7 @@ typedef struct tw_wheel {
     uint64_t occ[TW_WHEEL_LEVELS];
     tw_wheel_list slot[TW_WHEEL_LEVELS][TW_WHEEL_SLOTS];
     tw_wheel_list due, overflow;
-    uint64_t stale[TW_WHEEL_LEVELS];                  /* see W7 */
+    uint64_t stale[TW_WHEEL_LEVELS];                     /* see W7 */
     tw_time_t slot_min[TW_WHEEL_LEVELS][TW_WHEEL_SLOTS]; /* see W7 */
 } tw_wheel;
 
@@ -95,7 +97,9 @@ void tw_wheel_arm(tw_wheel *w, tw_wheel_entry *e, tw_time_t expiry);
 void tw_wheel_cancel(tw_wheel *w, tw_wheel_entry *e);
 /* True if e is armed (including due but not yet popped). Inline: the stack
  * asks at every settle of a connection. */
-static inline bool tw_wheel_armed(const tw_wheel_entry *e) { return e->where != TW_WHEEL_UNARMED; }
+static inline bool tw_wheel_armed(const tw_wheel_entry *e) {
+    return e->where != TW_WHEEL_UNARMED;
+}
 /* The exact smallest expiry among armed entries, or TW_TIME_NEVER if none.
  * Cached; recomputing scans one slot (or the due list). */
 tw_time_t tw_wheel_next(tw_wheel *w);

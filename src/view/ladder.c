@@ -203,12 +203,9 @@ static void note(builder *b, int s, uint64_t t, const char *text) {
 
 static void on_timer(builder *b, int s, const tw_trace_ev *e) {
     static const char *const what[TW_TIMER__COUNT] = {
-        [TW_TIMER_RETRANSMIT] = "RTO fired",
-        [TW_TIMER_DELACK] = "delayed-ACK timer",
-        [TW_TIMER_PERSIST] = "persist timer",
-        [TW_TIMER_FIN_WAIT_2] = "FIN_WAIT_2 timer",
-        [TW_TIMER_KEEPALIVE] = "keep-alive timer",
-        [TW_TIMER_USER] = "user timeout",
+        [TW_TIMER_RETRANSMIT] = "RTO fired",       [TW_TIMER_DELACK] = "delayed-ACK timer",
+        [TW_TIMER_PERSIST] = "persist timer",      [TW_TIMER_FIN_WAIT_2] = "FIN_WAIT_2 timer",
+        [TW_TIMER_KEEPALIVE] = "keep-alive timer", [TW_TIMER_USER] = "user timeout",
     };
     if (e->cause < TW_TIMER__COUNT && what[e->cause]) note(b, s, e->t, what[e->cause]);
 }

@@ -13,8 +13,8 @@
 
 #include <string.h>
 
-#if defined(__SIZEOF_INT128__) && defined(__BYTE_ORDER__) && \
-    defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SIZEOF_INT128__) && defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&   \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define TW_CKSUM_NATIVE 1
 #endif
 
@@ -22,12 +22,12 @@
 /* Loads 4 bytes at any alignment as a big-endian word. memcpy keeps the load
  * free of alignment and aliasing UB; compilers turn it into one load. */
 static inline uint32_t load_be32(const uint8_t *p) {
-#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                                 \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     uint32_t w;
     memcpy(&w, p, sizeof w);
     return __builtin_bswap32(w);
-#elif defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && \
+#elif defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                  \
     __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     uint32_t w;
     memcpy(&w, p, sizeof w);
@@ -66,11 +66,11 @@ static inline uint64_t load_le64(const uint8_t *p) {
     return w;
 }
 
-#define ADD_CARRY(s, c, w)                                                    \
-    do {                                                                      \
-        uint64_t w_ = (w);                                                    \
-        (s) += w_;                                                            \
-        (c) += (s) < w_;                                                      \
+#define ADD_CARRY(s, c, w)                                                                         \
+    do {                                                                                           \
+        uint64_t w_ = (w);                                                                         \
+        (s) += w_;                                                                                 \
+        (c) += (s) < w_;                                                                           \
     } while (0)
 
 uint64_t tw_cksum_add(uint64_t acc, const void *data, size_t len) {
@@ -122,10 +122,10 @@ uint64_t tw_cksum_add(uint64_t acc, const void *data, size_t len) {
         blocks -= batch;
         for (; batch; batch--, p += 32) {
             /* Two independent chains let the adds overlap in the pipeline. */
-            uint64_t a = (uint64_t)load_be32(p) + load_be32(p + 4) +
-                         load_be32(p + 8) + load_be32(p + 12);
-            uint64_t b = (uint64_t)load_be32(p + 16) + load_be32(p + 20) +
-                         load_be32(p + 24) + load_be32(p + 28);
+            uint64_t a =
+                (uint64_t)load_be32(p) + load_be32(p + 4) + load_be32(p + 8) + load_be32(p + 12);
+            uint64_t b = (uint64_t)load_be32(p + 16) + load_be32(p + 20) + load_be32(p + 24) +
+                         load_be32(p + 28);
             acc += a + b;
         }
         acc = fold32(acc);

@@ -43,7 +43,7 @@ static inline uint64_t tw_cksum_pseudo(uint32_t src, uint32_t dst, uint8_t proto
  * (the byte swap, modulo 2^16 - 1; see cksum.c); the value differs from
  * tw_cksum_add's but is congruent, which is all tw_cksum_fin needs. */
 static inline uint64_t tw_cksum_add20(uint64_t acc, const uint8_t *p) {
-#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                                 \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     uint64_t a, b;
     uint32_t c;
@@ -51,7 +51,7 @@ static inline uint64_t tw_cksum_add20(uint64_t acc, const uint8_t *p) {
     memcpy(&b, p + 8, 8);
     memcpy(&c, p + 16, 4);
     uint64_t s = (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + c; /* < 2^35 */
-    s = (s & 0xffffffffu) + (s >> 32);                                            /* < 2^33 */
+    s = (s & 0xffffffffu) + (s >> 32);                                              /* < 2^33 */
     return (acc & 0xffffffffu) + (acc >> 32) + (s << 8);
 #else
     return tw_cksum_add(acc, p, 20);

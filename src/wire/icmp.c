@@ -17,7 +17,9 @@
 #include "wire/cksum.h"
 #include "wire/ipv4.h"
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rd16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -55,7 +57,9 @@ int tw_icmp_quote_parse(const tw_icmp_msg *m, tw_icmp_quote *q) {
     return 0;
 }
 
-size_t tw_icmp_emit_len(const tw_icmp_msg *m) { return TW_ICMP_HDR_LEN + m->data_len; }
+size_t tw_icmp_emit_len(const tw_icmp_msg *m) {
+    return TW_ICMP_HDR_LEN + m->data_len;
+}
 
 int tw_icmp_emit(const tw_icmp_msg *m, uint8_t *buf, size_t cap) {
     size_t n = tw_icmp_emit_len(m);

@@ -38,7 +38,7 @@ typedef struct tw_icmp_msg {
      * identifier and sequence number of an echo; unused (or the next-hop MTU
      * of a "fragmentation needed", RFC 1191) for an error. */
     uint16_t id, seq;
-    const uint8_t *data;   /* after the 8-byte header: echo data or the quote */
+    const uint8_t *data; /* after the 8-byte header: echo data or the quote */
     size_t data_len;
 } tw_icmp_msg;
 
@@ -49,7 +49,7 @@ typedef struct tw_icmp_quote {
     uint32_t src, dst;
     uint8_t proto;
     uint16_t sport, dport;
-    uint32_t seq;          /* TCP sequence number (bytes 4..7 of the payload) */
+    uint32_t seq; /* TCP sequence number (bytes 4..7 of the payload) */
 } tw_icmp_quote;
 
 /* Parses `len` bytes of ICMP message (the IPv4 payload) at `buf`: returns 0,

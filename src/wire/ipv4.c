@@ -15,7 +15,9 @@ int tw_ipv4_view_init(tw_ipv4_view *v, const uint8_t *buf, size_t len) {
     return tw__ipv4_view_init(v, buf, len);
 }
 
-int tw_ipv4_parse(const tw_ipv4_view *v, tw_ipv4_hdr *h) { return tw__ipv4_parse(v, h); }
+int tw_ipv4_parse(const tw_ipv4_view *v, tw_ipv4_hdr *h) {
+    return tw__ipv4_parse(v, h);
+}
 
 int tw_ipv4_emit(const tw_ipv4_hdr *h, uint8_t *buf, size_t cap) {
     if (cap < TW_IPV4_HDR_LEN) return -TW_EINVAL;

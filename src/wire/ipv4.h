@@ -19,17 +19,17 @@
 #define TW_IPPROTO_ICMP 1
 
 typedef struct tw_ipv4_view {
-    const uint8_t *buf;   /* start of the IPv4 header */
-    size_t len;           /* total length from the header (<= captured length) */
-    size_t hdr_len;       /* IHL * 4 */
+    const uint8_t *buf; /* start of the IPv4 header */
+    size_t len;         /* total length from the header (<= captured length) */
+    size_t hdr_len;     /* IHL * 4 */
 } tw_ipv4_view;
 
 typedef struct tw_ipv4_hdr {
-    uint32_t src, dst;    /* host byte order */
+    uint32_t src, dst; /* host byte order */
     uint8_t proto, ttl, tos;
     uint16_t id;
-    uint16_t frag;        /* flags + fragment offset field as on the wire */
-    uint16_t hdr_len;     /* bytes, including options */
+    uint16_t frag;    /* flags + fragment offset field as on the wire */
+    uint16_t hdr_len; /* bytes, including options */
     uint16_t total_len;
     const uint8_t *payload; /* points into the packet */
     size_t payload_len;
@@ -68,7 +68,9 @@ enum {
 #define TW__IP_FLAG_MF 0x2000
 #define TW__IP_FRAG_OFF_MASK 0x1fff
 
-static inline uint16_t tw__ip_rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t tw__ip_rd16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t tw__ip_rd32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -94,7 +96,8 @@ static inline int tw__ipv4_view_init(tw_ipv4_view *v, const uint8_t *buf, size_t
     if (total < hdr_len || total > len) return TW_C_DROP_IP_TOTLEN;
     /* RFC 791 §3.1: the checksum covers the header only, options included;
      * summing it with the stored checksum in place yields 0 when it is right. */
-    uint64_t acc = hdr_len == TW_IPV4_HDR_LEN ? tw_cksum_add20(0, buf) : tw_cksum_add(0, buf, hdr_len);
+    uint64_t acc =
+        hdr_len == TW_IPV4_HDR_LEN ? tw_cksum_add20(0, buf) : tw_cksum_add(0, buf, hdr_len);
     if (tw_cksum_fin(acc) != 0) return TW_C_DROP_IP_CKSUM;
     v->buf = buf;
     v->len = total;

@@ -26,7 +26,9 @@
 #define IP_MAX_LEN 65535u
 #define PACKET_TTL 64
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rd16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -130,15 +132,13 @@ int tw_tcp_emit(const tw_tcp_seg *seg, uint8_t *buf, size_t cap) {
 
     /* RFC 9293 §3.1: the checksum covers pseudo-header, header and data,
      * computed with the checksum field itself zero. */
-    uint64_t acc = tw_cksum_pseudo(seg->src_addr, seg->dst_addr, TW_IPPROTO_TCP,
-                                   (uint16_t)total);
+    uint64_t acc = tw_cksum_pseudo(seg->src_addr, seg->dst_addr, TW_IPPROTO_TCP, (uint16_t)total);
     wr16(buf + TCP_OFF_CKSUM, tw_cksum_fin(tw_cksum_add(acc, buf, total)));
     return (int)total;
 }
 
 const char *tw_tcp_flags_str(uint8_t flags, char *buf, size_t cap) {
-    static const char *const names[8] = {"FIN", "SYN", "RST", "PSH",
-                                         "ACK", "URG", "ECE", "CWR"};
+    static const char *const names[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
     if (cap == 0) return buf;
     size_t n = 0;
     buf[0] = '\0';

@@ -32,11 +32,11 @@ enum {
 enum {
     TW_TCPOPT_EOL = 0,
     TW_TCPOPT_NOP = 1,
-    TW_TCPOPT_MSS = 2,      /* len 4 */
-    TW_TCPOPT_WS = 3,       /* len 3 */
-    TW_TCPOPT_SACK_OK = 4,  /* len 2 */
-    TW_TCPOPT_SACK = 5,     /* len 2 + 8n, n = 1..4 */
-    TW_TCPOPT_TS = 8,       /* len 10 */
+    TW_TCPOPT_MSS = 2,     /* len 4 */
+    TW_TCPOPT_WS = 3,      /* len 3 */
+    TW_TCPOPT_SACK_OK = 4, /* len 2 */
+    TW_TCPOPT_SACK = 5,    /* len 2 + 8n, n = 1..4 */
+    TW_TCPOPT_TS = 8,      /* len 10 */
 };
 
 #define TW_TCP_MAX_SACK 4
@@ -45,28 +45,30 @@ enum {
 typedef struct tw_tcp_opts {
     bool has_mss, has_ws, sack_ok, has_ts;
     uint16_t mss;
-    uint8_t ws;              /* as received; values > 14 are clamped to 14 by parse */
+    uint8_t ws; /* as received; values > 14 are clamped to 14 by parse */
     uint32_t tsval, tsecr;
-    uint8_t nsack;           /* SACK blocks present (0..4) */
-    struct { uint32_t left, right; } sack[TW_TCP_MAX_SACK];
+    uint8_t nsack; /* SACK blocks present (0..4) */
+    struct {
+        uint32_t left, right;
+    } sack[TW_TCP_MAX_SACK];
 } tw_tcp_opts;
 
 typedef struct tw_tcp_seg {
     uint32_t src_addr, dst_addr; /* host order, from the IP header */
     uint16_t src_port, dst_port;
     tw_seq_t seq, ack;
-    uint8_t flags;               /* TW_TH_* */
-    uint16_t wnd;                /* raw 16-bit window field (unscaled) */
+    uint8_t flags; /* TW_TH_* */
+    uint16_t wnd;  /* raw 16-bit window field (unscaled) */
     uint16_t urp;
     tw_tcp_opts opt;
-    const uint8_t *payload;      /* points into the packet, or a caller buffer when emitting */
-    uint32_t len;                /* payload bytes */
+    const uint8_t *payload; /* points into the packet, or a caller buffer when emitting */
+    uint32_t len;           /* payload bytes */
 } tw_tcp_seg;
 
 typedef struct tw_tcp_view {
     const uint8_t *buf;
-    size_t len;       /* whole segment: header + payload */
-    size_t hdr_len;   /* data offset * 4 */
+    size_t len;     /* whole segment: header + payload */
+    size_t hdr_len; /* data offset * 4 */
 } tw_tcp_view;
 
 /* Checks lengths: returns 0, DROP_TCP_SHORT (< 20 bytes) or DROP_TCP_DOFF

@@ -21,7 +21,9 @@
 #define OLEN_SACK_BASE 2
 #define OLEN_SACK_BLOCK 8
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rd16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -120,10 +122,12 @@ int tw_tcp_opts_parse(const uint8_t *p, size_t len, tw_tcp_opts *o) {
  * NOPs to 4 bytes so 32-bit fields stay aligned (RFC 7323 Appendix A layout). */
 static size_t opts_fixed_len(const tw_tcp_opts *o) {
     size_t n = 0;
-    if (o->has_mss) n += 4;                     /* MSS */
-    if (o->has_ws) n += 4;                      /* NOP WS */
-    if (o->has_ts) n += 12;                     /* NOP NOP TS | SACK_OK TS */
-    else if (o->sack_ok) n += 4;                /* NOP NOP SACK_OK */
+    if (o->has_mss) n += 4; /* MSS */
+    if (o->has_ws) n += 4;  /* NOP WS */
+    if (o->has_ts)
+        n += 12; /* NOP NOP TS | SACK_OK TS */
+    else if (o->sack_ok)
+        n += 4; /* NOP NOP SACK_OK */
     return n;
 }
 

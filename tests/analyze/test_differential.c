@@ -115,11 +115,21 @@ static void check_states(int id, int kind, int diag) {
     ASSERT_FALSE(has_diag(c, TW_AD_UNTERMINATED));
 }
 
-TEST(client_close) { check_states(TW_SCN_CLIENT_CLOSE, TW_AK_FOUR_WAY, -1); }
-TEST(server_close) { check_states(TW_SCN_SERVER_CLOSE, TW_AK_FOUR_WAY, -1); }
-TEST(three_way) { check_states(TW_SCN_THREE_WAY, TW_AK_THREE_WAY, TW_AD_THREE_WAY); }
-TEST(simultaneous) { check_states(TW_SCN_SIMULTANEOUS, TW_AK_SIMULTANEOUS, TW_AD_SIMULTANEOUS); }
-TEST(half_close) { check_states(TW_SCN_HALF_CLOSE, TW_AK_HALF_CLOSE, TW_AD_HALF_CLOSE); }
+TEST(client_close) {
+    check_states(TW_SCN_CLIENT_CLOSE, TW_AK_FOUR_WAY, -1);
+}
+TEST(server_close) {
+    check_states(TW_SCN_SERVER_CLOSE, TW_AK_FOUR_WAY, -1);
+}
+TEST(three_way) {
+    check_states(TW_SCN_THREE_WAY, TW_AK_THREE_WAY, TW_AD_THREE_WAY);
+}
+TEST(simultaneous) {
+    check_states(TW_SCN_SIMULTANEOUS, TW_AK_SIMULTANEOUS, TW_AD_SIMULTANEOUS);
+}
+TEST(half_close) {
+    check_states(TW_SCN_HALF_CLOSE, TW_AK_HALF_CLOSE, TW_AD_HALF_CLOSE);
+}
 TEST(lost_final_ack) {
     check_states(TW_SCN_LOST_FINAL_ACK, TW_AK_FOUR_WAY, TW_AD_FINAL_ACK_LOST);
 }
@@ -137,8 +147,12 @@ static void check_rst_unknown(int id) {
     ASSERT_FALSE(has_diag(c, TW_AD_ABORT));
     ASSERT_FALSE(has_diag(c, TW_AD_UNREAD_RST));
 }
-TEST(abort) { check_rst_unknown(TW_SCN_ABORT); }
-TEST(unread_data) { check_rst_unknown(TW_SCN_UNREAD_DATA); }
+TEST(abort) {
+    check_rst_unknown(TW_SCN_ABORT);
+}
+TEST(unread_data) {
+    check_rst_unknown(TW_SCN_UNREAD_DATA);
+}
 
 TEST(first_closer_and_marks) {
     run r;
@@ -270,7 +284,8 @@ static const tw_an_conn *check_rst_variant(bool read_first, run *r) {
     const tw_an_conn *c = &r->got[0];
     for (int h = 0; h < 2; h++) {
         ASSERT_EQ(c->s[h].npath, r->ntraced[h] + 1);
-        for (int k = 0; k < r->ntraced[h]; k++) ASSERT_EQ(c->s[h].path[k + 1].state, r->traced[h][k]);
+        for (int k = 0; k < r->ntraced[h]; k++)
+            ASSERT_EQ(c->s[h].path[k + 1].state, r->traced[h][k]);
     }
     ASSERT_EQ(c->kind, TW_AK_ABORT);
     ASSERT_EQ(c->first_closer, 0);
@@ -314,7 +329,8 @@ TEST(close_unread_is_rst_with_unread_data) {
 
 TEST(times_text_and_json) {
     char b[48];
-    ASSERT_STREQ(tw_an_iso_time(1796015227746205000ull, b, sizeof b), "2026-11-30T05:07:07.746205Z");
+    ASSERT_STREQ(tw_an_iso_time(1796015227746205000ull, b, sizeof b),
+                 "2026-11-30T05:07:07.746205Z");
     ASSERT_STREQ(tw_an_iso_time(0, b, sizeof b), "1970-01-01T00:00:00.000000Z");
     run r;
     run_scenario(TW_SCN_ABORT, &r); /* frames at 1..5 ms of the virtual clock */
@@ -329,12 +345,15 @@ TEST(times_text_and_json) {
                                           "1970-01-01T00:00:00.005000Z  (user abort") != NULL);
     out.len = 0;
     tw_an_text(c, TW_AN_TIME_REL, &out);
-    ASSERT_TRUE(strstr(tw_sbuf_str(&out), "  time: first frame +0.000000, last frame +0.004000 (s") != NULL);
-    ASSERT_TRUE(strstr(tw_sbuf_str(&out), "    ESTABLISHED  observed  frame 2      +0.001000    3.000 ms") != NULL);
+    ASSERT_TRUE(strstr(tw_sbuf_str(&out),
+                       "  time: first frame +0.000000, last frame +0.004000 (s") != NULL);
+    ASSERT_TRUE(strstr(tw_sbuf_str(&out),
+                       "    ESTABLISHED  observed  frame 2      +0.001000    3.000 ms") != NULL);
     out.len = 0;
     tw_an_json(c, &out);
-    ASSERT_TRUE(strstr(tw_sbuf_str(&out), "\"first_time\":\"1970-01-01T00:00:00.001000Z\",\"last_time\":"
-                                          "\"1970-01-01T00:00:00.005000Z\"") != NULL);
+    ASSERT_TRUE(strstr(tw_sbuf_str(&out),
+                       "\"first_time\":\"1970-01-01T00:00:00.001000Z\",\"last_time\":"
+                       "\"1970-01-01T00:00:00.005000Z\"") != NULL);
     ASSERT_TRUE(strstr(tw_sbuf_str(&out), "{\"state\":\"CLOSED\",\"mark\":\"observed\",\"frame\":6,"
                                           "\"t\":5000000,\"time\":\"1970-01-01T00:00:00.005000Z\","
                                           "\"rel_s\":0.004000,") != NULL);
@@ -441,7 +460,7 @@ TEST(refused_reuse_data_after_fin_long_close_wait_unterminated) {
     handshake(&h, 0, 40002, 100);
     pkt(&h, 10, true, 40002, F | A, 101, 501, 0);
     pkt(&h, 11, false, 40002, A, 501, 102, 0);
-    pkt(&h, 12, true, 40002, A, 102, 501, 10); /* data beyond the FIN */
+    pkt(&h, 12, true, 40002, A, 102, 501, 10);    /* data beyond the FIN */
     pkt(&h, 13, true, 40002, F | A, 112, 501, 0); /* FIN moved */
     /* the server never closes: long CLOSE_WAIT, unterminated */
     pkt(&h, 3000, false, 40002, A, 501, 102, 0);

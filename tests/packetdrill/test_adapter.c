@@ -36,7 +36,9 @@ static void load(const char *flags) {
     ASSERT_TRUE(ifc.userdata && ifc.socket && ifc.netdev_receive && ifc.gettimeofday && ifc.poll);
 }
 
-static void unload(void) { ifc.free(ifc.userdata); }
+static void unload(void) {
+    ifc.free(ifc.userdata);
+}
 
 /* A segment from the peer to the stack's port 8080. */
 static void inject(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len) {

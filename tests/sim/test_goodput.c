@@ -27,9 +27,9 @@
 #include "drive/world.h"
 #include "util/time.h"
 
-#define BULK (4u << 20)   /* bytes per transfer */
-#define BUF (256u << 10)  /* send and receive buffer of each side */
-#define REPS 4u           /* transfers (seeds) per cell */
+#define BULK (4u << 20)  /* bytes per transfer */
+#define BUF (256u << 10) /* send and receive buffer of each side */
+#define REPS 4u          /* transfers (seeds) per cell */
 #define PORT 80
 #define CLIENT_ADDR 0xC6120001u /* 198.18.0.1 */
 #define SERVER_ADDR 0xC6120002u /* 198.18.0.2 */
@@ -41,7 +41,9 @@ static const unsigned DELAY_MS[] = {1, 20, 100};
 #define NLOSS (sizeof LOSS / sizeof LOSS[0])
 #define NDELAY (sizeof DELAY_MS / sizeof DELAY_MS[0])
 
-static uint8_t pattern(uint64_t i) { return (uint8_t)((i * 131u + (i >> 11)) ^ 0x5a); }
+static uint8_t pattern(uint64_t i) {
+    return (uint8_t)((i * 131u + (i >> 11)) ^ 0x5a);
+}
 
 typedef struct bulk {
     int cs, ls, ss;
@@ -235,30 +237,31 @@ static void check_golden(const char *got, size_t glen) {
 TEST(goodput_grid_sack_on_off) {
     static char table[8192];
     size_t n = 0;
-    n += (size_t)snprintf(table + n, sizeof table - n,
-                          "# goodput of %u transfers of %u MiB per cell, MSS 1460, %u KiB buffers,\n"
-                          "# virtual time; loss each way, one-way delay; rexmt = segments\n"
-                          "# retransmitted, rto = timeouts, fr = fast recoveries (sender, summed).\n"
-                          "# tests/sim/test_goodput.c\n",
-                          REPS, BULK >> 20, BUF >> 10);
+    n +=
+        (size_t)snprintf(table + n, sizeof table - n,
+                         "# goodput of %u transfers of %u MiB per cell, MSS 1460, %u KiB buffers,\n"
+                         "# virtual time; loss each way, one-way delay; rexmt = segments\n"
+                         "# retransmitted, rto = timeouts, fr = fast recoveries (sender, summed).\n"
+                         "# tests/sim/test_goodput.c\n",
+                         REPS, BULK >> 20, BUF >> 10);
     n += (size_t)snprintf(table + n, sizeof table - n,
                           "%-5s %6s | %12s %6s %4s %4s | %12s %6s %4s %4s | %5s\n", "loss", "delay",
-                          "SACK Mbit/s", "rexmt", "rto", "fr", "NoSACK Mbit/s", "rexmt", "rto", "fr",
-                          "ratio");
+                          "SACK Mbit/s", "rexmt", "rto", "fr", "NoSACK Mbit/s", "rexmt", "rto",
+                          "fr", "ratio");
     for (unsigned li = 0; li < NLOSS; li++) {
         for (unsigned di = 0; di < NDELAY; di++) {
             cell on, off;
             run_cell(li, di, true, &on);
             run_cell(li, di, false, &off);
             uint64_t ratio = off.kbps ? on.kbps * 100u / off.kbps : 0;
-            n += (size_t)snprintf(
-                table + n, sizeof table - n,
-                "%-5s %3ums | %8" PRIu64 ".%03" PRIu64 " %6" PRIu64 " %4" PRIu64 " %4" PRIu64
-                " | %9" PRIu64 ".%03" PRIu64 " %6" PRIu64 " %4" PRIu64 " %4" PRIu64 " | %" PRIu64
-                ".%02" PRIu64 "\n",
-                LOSS_NAME[li], DELAY_MS[di], on.kbps / 1000, on.kbps % 1000, on.retrans, on.rto,
-                on.recoveries, off.kbps / 1000, off.kbps % 1000, off.retrans, off.rto,
-                off.recoveries, ratio / 100, ratio % 100);
+            n += (size_t)snprintf(table + n, sizeof table - n,
+                                  "%-5s %3ums | %8" PRIu64 ".%03" PRIu64 " %6" PRIu64 " %4" PRIu64
+                                  " %4" PRIu64 " | %9" PRIu64 ".%03" PRIu64 " %6" PRIu64
+                                  " %4" PRIu64 " %4" PRIu64 " | %" PRIu64 ".%02" PRIu64 "\n",
+                                  LOSS_NAME[li], DELAY_MS[di], on.kbps / 1000, on.kbps % 1000,
+                                  on.retrans, on.rto, on.recoveries, off.kbps / 1000,
+                                  off.kbps % 1000, off.retrans, off.rto, off.recoveries,
+                                  ratio / 100, ratio % 100);
             /* Without loss the two are the same transfer. */
             if (li == 0) ASSERT_EQ(on.kbps, off.kbps);
         }

@@ -427,7 +427,8 @@ static void on_trace(void *ctx, int host, const tw_trace_ev *ev) {
     }
     if (ev->kind == TW_EV_DROP) {
         /* That FIN was dropped (an old copy: PAWS), so 2MSL runs on. */
-        if (d->fin_in && d->state == TW_TIME_WAIT && ev->t == d->restart && (ev->flags & TW_TH_FIN)) {
+        if (d->fin_in && d->state == TW_TIME_WAIT && ev->t == d->restart &&
+            (ev->flags & TW_TH_FIN)) {
             d->restart = d->prev_restart;
             L->fin_reack--;
         }

@@ -49,7 +49,7 @@ typedef struct sx_seg {
     uint16_t wnd;
     const void *data;
     uint32_t len;
-    uint16_t mss; /* 0: no MSS option */
+    uint16_t mss;           /* 0: no MSS option */
     const tw_tcp_opts *opt; /* NULL: none but the MSS above; else all the options */
 } sx_seg;
 

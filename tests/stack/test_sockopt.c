@@ -472,11 +472,11 @@ static int handshake_then_request(bool defer, sx_pkt *first) {
     ASSERT_EQ(get_int(&a, s, TW_TCP_DELACK_SYNACK), defer ? 1 : 0);
     sx_poll(&a, a.now);
     ASSERT_EQ(sx_sent(&a, 0)->seg.flags, TW_TH_SYN);
-    ASSERT_EQ(relay(&a, &ca, &b), 1);                        /* SYN */
+    ASSERT_EQ(relay(&a, &ca, &b), 1); /* SYN */
     ASSERT_EQ(sx_sent(&b, 0)->seg.flags, TW_TH_SYN | TW_TH_ACK);
     uint32_t iss = sx_sent(&a, 0)->seg.seq.v, irs = sx_sent(&b, 0)->seg.seq.v;
     size_t after_synack = sx_nsent(&a);
-    ASSERT_EQ(relay(&b, &cb, &a), 1);                        /* SYN-ACK */
+    ASSERT_EQ(relay(&b, &cb, &a), 1); /* SYN-ACK */
     ASSERT_TRUE(events_of(&a, s) & TW_EVT_CONNECTED);
     uint8_t req[64];
     memset(req, 'q', sizeof req);

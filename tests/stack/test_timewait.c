@@ -285,7 +285,8 @@ TEST(new_syn_reopens_a_full_connection_in_time_wait) {
     c.rcv++;
     SX_EXPECT(sx_take(&x, &cur), TW_TH_ACK, c.snd, c.rcv, 0);
     tw_event ev;
-    while (tw_next_event(x.st, &ev)) {}
+    while (tw_next_event(x.st, &ev)) {
+    }
     ASSERT_EQ(tw_stack_conn_count(x.st), 1);
     ASSERT_EQ(tw_stack_time_wait_count(x.st), 0);
     sx_seg syn = sx_mk(41000, 80, TW_TH_SYN, c.rcv + 100000, 0);
@@ -513,8 +514,8 @@ TEST(record_table_full_ends_time_wait_at_once) {
 /* ---- timestamps in records (RFC 7323, RFC 6191) ---- */
 
 /* A peer segment with a TS option (TSval tsval, TSecr tsecr). */
-static sx_seg ts_seg(const sx_conn *c, uint8_t flags, uint32_t seq, uint32_t ack,
-                     tw_tcp_opts *o, uint32_t tsval, uint32_t tsecr) {
+static sx_seg ts_seg(const sx_conn *c, uint8_t flags, uint32_t seq, uint32_t ack, tw_tcp_opts *o,
+                     uint32_t tsval, uint32_t tsecr) {
     sx_seg s = sx_mk(c->rport, c->lport, flags, seq, ack);
     memset(o, 0, sizeof *o);
     o->has_ts = true;

@@ -35,7 +35,9 @@ void fx_next(const fx_opts *o) {
     have_pending = true;
 }
 
-uint8_t fx_byte(uint32_t s) { return (uint8_t)((s * 31u) ^ (s >> 8) ^ 0x5a); }
+uint8_t fx_byte(uint32_t s) {
+    return (uint8_t)((s * 31u) ^ (s >> 8) ^ 0x5a);
+}
 
 /* ------------------------------------------------------------ sinks */
 
@@ -113,8 +115,8 @@ static tw_tcp_result input(tw_tcp_seg *seg) {
     return r;
 }
 
-tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload,
-                       uint32_t len, uint16_t wnd) {
+tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload, uint32_t len,
+                       uint16_t wnd) {
     tw_tcp_seg s;
     memset(&s, 0, sizeof s);
     s.flags = flags;
@@ -154,7 +156,9 @@ tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void
     return input(&s);
 }
 
-tw_tcp_result send_seg_raw(tw_tcp_seg *s) { return input(s); }
+tw_tcp_result send_seg_raw(tw_tcp_seg *s) {
+    return input(s);
+}
 
 tw_tcp_opts fx_peer_syn_opts(void) {
     tw_tcp_opts o;
@@ -205,7 +209,8 @@ void advance(tw_time_t d) {
     F.rsts = 0;
     tw_time_t target = F.now + d;
     for (int guard = 0;; guard++) {
-        if (guard > 100000) FAIL("fixture: timers keep firing at t=%llu", (unsigned long long)F.now);
+        if (guard > 100000)
+            FAIL("fixture: timers keep firing at t=%llu", (unsigned long long)F.now);
         tw_time_t dl = tw_tcp_next_deadline(&F.c);
         if (dl == TW_TIME_NEVER || dl > target) break;
         if (dl > F.now) F.now = dl;
@@ -218,8 +223,9 @@ void advance(tw_time_t d) {
 void advance_to_deadline(void) {
     tw_time_t dl = tw_tcp_next_deadline(&F.c);
     if (dl == TW_TIME_NEVER) FAIL("fixture: advance_to_deadline with no timer armed");
-    if (dl <= F.now) FAIL("fixture: deadline %llu is not after now %llu", (unsigned long long)dl,
-                          (unsigned long long)F.now);
+    if (dl <= F.now)
+        FAIL("fixture: deadline %llu is not after now %llu", (unsigned long long)dl,
+             (unsigned long long)F.now);
     advance(dl - F.now);
 }
 
@@ -253,7 +259,8 @@ static const char *out_str(void) {
 /* ------------------------------------------------------------ expectations */
 
 void fx_expect_segs(const char *file, int line, int n) {
-    if (F.nout != n) tw_test_fail(file, line, "expected %d segment(s), got %d:%s", n, F.nout, out_str());
+    if (F.nout != n)
+        tw_test_fail(file, line, "expected %d segment(s), got %d:%s", n, F.nout, out_str());
 }
 
 void fx_expect_seg(const char *file, int line, int i, uint8_t flags, uint32_t seq, uint32_t ack,
@@ -310,7 +317,8 @@ void fx_expect_states(const char *file, int line, const char *want, bool all) {
         if (i >= F.nev) tw_test_fail(file, line, "states: expected \"%s\", got \"%s\"", want, got);
         char one[128];
         if (strchr(tok, ':'))
-            snprintf(one, sizeof one, "%s:%s", tw_state_name(F.ev[i].to), tw_cause_name(F.ev[i].cause));
+            snprintf(one, sizeof one, "%s:%s", tw_state_name(F.ev[i].to),
+                     tw_cause_name(F.ev[i].cause));
         else
             snprintf(one, sizeof one, "%s", tw_state_name(F.ev[i].to));
         if (strcmp(one, tok) != 0)
@@ -327,17 +335,18 @@ void fx_expect_timers(const char *file, int line, const char *want) {
     got[0] = 0;
     for (int i = F.mark; i < F.nev && n < sizeof got - 64; i++) {
         if (F.ev[i].kind != TW_EV_TIMER) continue;
-        n += (size_t)snprintf(got + n, sizeof got - n, "%s%s", n ? "," : "", tw_timer_name(F.ev[i].cause));
+        n += (size_t)snprintf(got + n, sizeof got - n, "%s%s", n ? "," : "",
+                              tw_timer_name(F.ev[i].cause));
     }
     if (strcmp(got, want) != 0)
         tw_test_fail(file, line, "timers: expected \"%s\", got \"%s\"", want, got);
 }
 
 static bool is_reason_counter(int id) {
-    static const char *const extra[] = {"CHALLENGE_ACK", "ACK_NOW_OOO", "TW_FIN_REACK",
-                                        "TW_RST_IGNORED", "TW_REUSE", "FW2_TIMEOUT",
-                                        "CONN_TIMEDOUT", "CONN_KEEPALIVE_TIMEDOUT",
-                                        "CONN_USER_TIMEDOUT"};
+    static const char *const extra[] = {
+        "CHALLENGE_ACK",     "ACK_NOW_OOO", "TW_FIN_REACK",  "TW_RST_IGNORED",
+        "TW_REUSE",          "FW2_TIMEOUT", "CONN_TIMEDOUT", "CONN_KEEPALIVE_TIMEDOUT",
+        "CONN_USER_TIMEDOUT"};
     const char *n = tw_counter_name(id);
     if (strncmp(n, "DROP_", 5) == 0 || strncmp(n, "RST_", 4) == 0) return true;
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
@@ -389,7 +398,8 @@ void fx_expect_result(const char *file, int line, tw_tcp_result r, tw_tcp_action
 
 void fx_expect_state(const char *file, int line, tw_state s) {
     if (F.c.state != s)
-        tw_test_fail(file, line, "state: expected %s, got %s", tw_state_name(s), tw_state_name(F.c.state));
+        tw_test_fail(file, line, "state: expected %s, got %s", tw_state_name(s),
+                     tw_state_name(F.c.state));
 }
 
 void fx_expect_recv(const char *file, int line, uint32_t seq, uint32_t n) {
@@ -399,8 +409,8 @@ void fx_expect_recv(const char *file, int line, uint32_t seq, uint32_t n) {
     if (rc != (int)n) tw_test_fail(file, line, "recv: expected %u bytes, got %d", (unsigned)n, rc);
     for (uint32_t k = 0; k < n; k++)
         if (buf[k] != fx_byte(seq + k))
-            tw_test_fail(file, line, "recv: byte %u (seq %u) is 0x%02x, expected 0x%02x", (unsigned)k,
-                         (unsigned)(seq + k), buf[k], fx_byte(seq + k));
+            tw_test_fail(file, line, "recv: byte %u (seq %u) is 0x%02x, expected 0x%02x",
+                         (unsigned)k, (unsigned)(seq + k), buf[k], fx_byte(seq + k));
 }
 
 void fx_expect_deadline_in(const char *file, int line, tw_time_t d) {

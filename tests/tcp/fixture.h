@@ -44,8 +44,8 @@ enum {
 #define FX_RADDR 0xC6120002u /* 198.18.0.2 */
 #define FX_LPORT 40000
 #define FX_RPORT 80
-#define FX_WND 65535        /* window the peer advertises unless told otherwise */
-#define FX_RTT TW_MS(10)    /* time the helpers let pass before each peer reply */
+#define FX_WND 65535     /* window the peer advertises unless told otherwise */
+#define FX_RTT TW_MS(10) /* time the helpers let pass before each peer reply */
 
 #define FX_MAX_OUT 256
 #define FX_MAX_EVENTS 256
@@ -54,7 +54,7 @@ enum {
 
 /* One captured outgoing segment (payload copied). */
 typedef struct fx_seg {
-    tw_time_t t;        /* F.now when it was emitted */
+    tw_time_t t; /* F.now when it was emitted */
     uint32_t src_addr, dst_addr;
     uint16_t src_port, dst_port;
     uint8_t flags;
@@ -62,39 +62,39 @@ typedef struct fx_seg {
     uint16_t wnd;
     bool has_mss;
     uint16_t mss;
-    tw_tcp_opts opt;    /* every option the segment carried */
-    unsigned meta;      /* TW_SEGMETA_* */
+    tw_tcp_opts opt; /* every option the segment carried */
+    unsigned meta;   /* TW_SEGMETA_* */
     uint8_t data[FX_MAX_PAYLOAD];
 } fx_seg;
 
 typedef struct fx_event {
     tw_time_t t;
-    uint8_t kind;       /* TW_EV_STATE or TW_EV_TIMER */
-    uint8_t from, to;   /* STATE */
-    uint8_t cause;      /* tw_cause (STATE) or tw_timer_kind (TIMER) */
+    uint8_t kind;     /* TW_EV_STATE or TW_EV_TIMER */
+    uint8_t from, to; /* STATE */
+    uint8_t cause;    /* tw_cause (STATE) or tw_timer_kind (TIMER) */
 } fx_event;
 
 /* Knobs a test may set with fx_next() before calling a conn_*() helper. */
 typedef struct fx_opts {
     tw_tcp_cfg cfg;
     uint32_t iss, peer_iss;
-    uint16_t peer_wnd;  /* window in the peer's SYN / SYN-ACK / handshake ACK */
-    int peer_mss;       /* MSS option in the peer's SYN / SYN-ACK; -1 = none */
-    int peer_ws;        /* window scale option in the peer's SYN / SYN-ACK; -1 = none */
-    bool peer_ts;       /* timestamps option in the peer's SYN / SYN-ACK (TSval peer_tsval) */
+    uint16_t peer_wnd; /* window in the peer's SYN / SYN-ACK / handshake ACK */
+    int peer_mss;      /* MSS option in the peer's SYN / SYN-ACK; -1 = none */
+    int peer_ws;       /* window scale option in the peer's SYN / SYN-ACK; -1 = none */
+    bool peer_ts;      /* timestamps option in the peer's SYN / SYN-ACK (TSval peer_tsval) */
     uint32_t peer_tsval;
-    bool peer_sack;     /* SACK-permitted in the peer's SYN / SYN-ACK */
+    bool peer_sack; /* SACK-permitted in the peer's SYN / SYN-ACK */
 } fx_opts;
 
 typedef struct fixture {
-    fx_opts o;          /* what the current connection was built with */
+    fx_opts o; /* what the current connection was built with */
     tw_tcp_env env;
     uint64_t counters[TW_C__COUNT];
     tw_tcp_conn c;
     tw_time_t now;
 
     fx_event ev[FX_MAX_EVENTS];
-    int nev, mark;      /* events recorded; first one after the last setup */
+    int nev, mark; /* events recorded; first one after the last setup */
 
     fx_seg out[FX_MAX_OUT];
     int nout;           /* segments captured by the last step */
@@ -113,23 +113,23 @@ void fx_next(const fx_opts *o);
 /* ---- reaching a state through real segments ---- */
 void conn_closed(void);
 void conn_listen(void);
-void conn_syn_sent(void);          /* active open: our SYN is out */
-void conn_syn_received(void);      /* passive open: peer SYN in, our SYN-ACK out */
-void conn_established(void);       /* active open completed */
-void conn_fin_wait_1(void);        /* ESTABLISHED + shutdown(): our FIN 1001 out */
-void conn_fin_wait_2(void);        /* + ACK 1002 of our FIN */
-void conn_closing(void);           /* FIN_WAIT_1 + peer FIN 5001 not acking ours */
-void conn_time_wait(void);         /* FIN_WAIT_2 + peer FIN 5001 */
-void conn_close_wait(void);        /* ESTABLISHED + peer FIN 5001 */
-void conn_last_ack(void);          /* CLOSE_WAIT + close(): our FIN 1001 out */
+void conn_syn_sent(void);     /* active open: our SYN is out */
+void conn_syn_received(void); /* passive open: peer SYN in, our SYN-ACK out */
+void conn_established(void);  /* active open completed */
+void conn_fin_wait_1(void);   /* ESTABLISHED + shutdown(): our FIN 1001 out */
+void conn_fin_wait_2(void);   /* + ACK 1002 of our FIN */
+void conn_closing(void);      /* FIN_WAIT_1 + peer FIN 5001 not acking ours */
+void conn_time_wait(void);    /* FIN_WAIT_2 + peer FIN 5001 */
+void conn_close_wait(void);   /* ESTABLISHED + peer FIN 5001 */
+void conn_last_ack(void);     /* CLOSE_WAIT + close(): our FIN 1001 out */
 /* Ends a setup: zero counters, clear output, mark the trace. */
 void fx_settle(void);
 
 /* ---- one step each; every step first clears F.out ---- */
 /* A segment from the peer (src 198.18.0.2:80). Runs tw_tcp_input, answers
  * TW_ACT_DROP_WITH_RST with tw_tcp_make_rst, then runs tw_tcp_output. */
-tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload,
-                       uint32_t len, uint16_t wnd);
+tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload, uint32_t len,
+                       uint16_t wnd);
 /* Same, with an MSS option (mss < 0: none). */
 tw_tcp_result send_seg_mss(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd, int mss);
 /* Same, with the options in `opt` (NULL: none). */
@@ -163,7 +163,7 @@ uint8_t fx_byte(uint32_t s);
 /* ---- expectations (macros, so failures point at the test line) ---- */
 #define expect_segs(n) fx_expect_segs(__FILE__, __LINE__, (n))
 #define expect_silence() fx_expect_segs(__FILE__, __LINE__, 0)
-#define expect_seg(i, flags, seq, ack, len) \
+#define expect_seg(i, flags, seq, ack, len)                                                        \
     fx_expect_seg(__FILE__, __LINE__, (i), (flags), (seq), (ack), (len))
 /* Segment i carries the pattern bytes for its sequence numbers. */
 #define expect_payload(i) fx_expect_payload(__FILE__, __LINE__, (i))

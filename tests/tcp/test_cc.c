@@ -17,7 +17,9 @@ static void expect_run(int first, int n, uint32_t seq) {
 }
 
 /* A duplicate ACK from the peer: SEG.ACK = SND.UNA, no data, same window. */
-static void dupack(uint32_t ack) { send_seg(ACK, 5001, ack, NULL, 0, FX_WND); }
+static void dupack(uint32_t ack) {
+    send_seg(ACK, 5001, ack, NULL, 0, FX_WND);
+}
 
 /* Established with `bytes` queued and the first window sent: 10 segments. */
 static void flight_of_ten(uint32_t bytes) {
@@ -32,11 +34,11 @@ static void flight_of_ten(uint32_t bytes) {
 }
 
 TEST(cc_initial_window_rfc6928) {
-    ASSERT_EQ(tw_cc_initial_window(536), 5360);    /* 10 segments */
-    ASSERT_EQ(tw_cc_initial_window(1448), 14480);  /* 10 segments */
+    ASSERT_EQ(tw_cc_initial_window(536), 5360);   /* 10 segments */
+    ASSERT_EQ(tw_cc_initial_window(1448), 14480); /* 10 segments */
     ASSERT_EQ(tw_cc_initial_window(1460), 14600);
-    ASSERT_EQ(tw_cc_initial_window(4000), 14600);  /* 14600 bytes */
-    ASSERT_EQ(tw_cc_initial_window(9000), 18000);  /* 2 segments */
+    ASSERT_EQ(tw_cc_initial_window(4000), 14600); /* 14600 bytes */
+    ASSERT_EQ(tw_cc_initial_window(9000), 18000); /* 2 segments */
     flight_of_ten(30000); /* cwnd, not the 65535-byte window, stops the 11th */
     expect_deadline_in(TW_SEC(1));
 }
@@ -73,7 +75,7 @@ TEST(cc_send_limited_by_smaller_of_cwnd_and_window) {
     expect_segs(3); /* the window, not cwnd (14600): 3 * 1460 <= 5000 */
     expect_run(0, 3, 1001);
     send_seg(ACK, 5001, 1001, NULL, 0, 60000); /* window opens wide */
-    expect_segs(7);                           /* now cwnd limits: 10 in flight */
+    expect_segs(7);                            /* now cwnd limits: 10 in flight */
     expect_run(0, 7, 1001 + 3 * MSS);
 }
 
@@ -85,7 +87,7 @@ TEST(cc_slow_start_one_smss_per_ack) {
     expect_segs(2); /* one for the segment acknowledged, one for the growth */
     expect_run(0, 2, 15601);
     send_seg(ACK, 5001, 1001 + 3 * MSS, NULL, 0, FX_WND); /* two segments at once */
-    ASSERT_EQ(F.c.cwnd, 14600 + 2 * MSS);                /* min(N, SMSS): one more */
+    ASSERT_EQ(F.c.cwnd, 14600 + 2 * MSS);                 /* min(N, SMSS): one more */
     expect_segs(3);
     expect_run(0, 3, 15601 + 2 * MSS);
 }
@@ -121,12 +123,12 @@ TEST(cc_fast_retransmit_on_third_dupack_and_recovery) {
     expect_seg(0, ACK, 1001, 5001, MSS);
     expect_payload(0);
     ASSERT_TRUE(F.out[0].meta & TW_SEGMETA_RETRANS);
-    ASSERT_EQ(F.c.ssthresh, 8760);           /* FlightSize 17520 / 2 */
-    ASSERT_EQ(F.c.cwnd, 8760 + 3 * MSS);     /* 13140 */
-    ASSERT_EQ(F.c.recover.v, 18520);         /* the highest sequence number sent */
+    ASSERT_EQ(F.c.ssthresh, 8760);       /* FlightSize 17520 / 2 */
+    ASSERT_EQ(F.c.cwnd, 8760 + 3 * MSS); /* 13140 */
+    ASSERT_EQ(F.c.recover.v, 18520);     /* the highest sequence number sent */
     ASSERT_TRUE(F.c.ccf & TW_CCF_RECOVERY);
     ASSERT_EQ(F.counters[TW_C_TCP_FAST_RETRANS], 1);
-    ASSERT_EQ(F.c.snd_nxt.v, 18521);         /* SND.NXT stays */
+    ASSERT_EQ(F.c.snd_nxt.v, 18521); /* SND.NXT stays */
     /* Each further dupack inflates cwnd by one SMSS; data goes out when
      * SND.UNA + cwnd passes SND.NXT by a full segment (Nagle holds less). */
     static const uint32_t cw[] = {14600, 16060, 17520, 18980, 20440};

@@ -126,8 +126,8 @@ TEST(close_abort_rst_in_each_synchronized_state) {
 
 TEST(close_abort_no_rst_outside_synchronized_data_states) {
     static const abort_case cases[] = {
-        {"LISTEN", conn_listen, -1},   {"SYN_SENT", conn_syn_sent, -1},
-        {"CLOSING", conn_closing, -1}, {"LAST_ACK", conn_last_ack, -1},
+        {"LISTEN", conn_listen, -1},       {"SYN_SENT", conn_syn_sent, -1},
+        {"CLOSING", conn_closing, -1},     {"LAST_ACK", conn_last_ack, -1},
         {"TIME_WAIT", conn_time_wait, -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

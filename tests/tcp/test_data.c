@@ -4,7 +4,9 @@
  * sequence numbers wrapping around 2^32 (§3.4). */
 #include "fixture.h"
 
-static void nodelay(void) { F.c.flags |= TW_TF_NODELAY; /* as tw_set_nodelay() does */ }
+static void nodelay(void) {
+    F.c.flags |= TW_TF_NODELAY; /* as tw_set_nodelay() does */
+}
 
 /* ---------------------------------------------------------------- Nagle */
 

@@ -114,7 +114,7 @@ TEST(established_challenge_acks_limited_per_second) {
     }
     ASSERT_EQ(F.counters[TW_C_CHALLENGE_ACK], 10);
     ASSERT_EQ(F.counters[TW_C_CHALLENGE_ACK_LIMITED], 5);
-    advance(t0 + TW_SEC(1) - F.now); /* one second after the first */
+    advance(t0 + TW_SEC(1) - F.now);         /* one second after the first */
     send_seg(SYN, 5001, 0, NULL, 0, FX_WND); /* a SYN is challenged too */
     expect_segs(1);
     expect_seg(0, ACK, 1001, 5001, 0);

@@ -58,7 +58,7 @@ TEST(fin_wait_1_fin_closing) {
     expect_segs(1);
     expect_seg(0, ACK, 1002, 5002, 0);
     expect_states("CLOSING:RCV_FIN"); /* simultaneous close */
-    expect_deadline_in(TW_SEC(1)); /* our FIN is still timed */
+    expect_deadline_in(TW_SEC(1));    /* our FIN is still timed */
 }
 
 TEST(fin_wait_1_fin_ack_of_fin_time_wait) {

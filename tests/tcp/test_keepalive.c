@@ -173,7 +173,7 @@ TEST(keepalive_probe_leaves_delayed_ack_owed) {
     keep_on(TW_SEC(10), TW_SEC(1), 3);
     advance(TW_SEC(10) - TW_MS(100));
     send_data(ACK | PSH, 5001, 1001, 10, FX_WND); /* the delayed ACK is due at +200 ms */
-    F.c.t_keep = F.now;                            /* force a probe now */
+    F.c.t_keep = F.now;                           /* force a probe now */
     F.c.ka_probes = 0;
     advance(0);
     expect_probe(0, 1000, 5011);

@@ -7,7 +7,9 @@
 #include "fixture.h"
 
 /* Our timestamp clock now: 1 ms ticks from the connection's offset. */
-static uint32_t our_ts(void) { return F.c.ts_offset + (uint32_t)(F.now / TW_MS(1)); }
+static uint32_t our_ts(void) {
+    return F.c.ts_offset + (uint32_t)(F.now / TW_MS(1));
+}
 
 /* An active open with the peer offering timestamps (TSval 100) and, when
  * peer_ws >= 0, a window scale option; our receive ring holds rcvbuf. */
@@ -40,7 +42,7 @@ TEST(rfc7323_syn_offers_ws_sized_to_buffer_and_ts) {
     ASSERT_EQ(F.out[0].opt.mss, 1460);
     ASSERT_TRUE(F.out[0].opt.has_ws);
     ASSERT_EQ(F.out[0].opt.ws, 0);
-    expect_ts(0, our_ts(), 0); /* TSecr is 0 without the ACK bit (§3.2) */
+    expect_ts(0, our_ts(), 0);         /* TSecr is 0 without the ACK bit (§3.2) */
     ASSERT_TRUE(F.out[0].opt.sack_ok); /* RFC 2018 too (test_sack.c) */
     ASSERT_EQ(F.out[0].wnd, 65535);
 }
@@ -122,7 +124,7 @@ TEST(rfc7323_passive_ws_and_ts_negotiated) {
     expect_seg(0, SYN | ACK, 1000, 5001, 0);
     ASSERT_TRUE(F.out[0].opt.has_ws);
     ASSERT_EQ(F.out[0].opt.ws, 5);
-    expect_ts(0, our_ts(), 777); /* TSecr echoes the SYN's TSval */
+    expect_ts(0, our_ts(), 777);    /* TSecr echoes the SYN's TSval */
     ASSERT_EQ(F.out[0].wnd, 65535); /* unscaled in a SYN-ACK */
     ASSERT_EQ(F.c.snd_wnd, 1000);   /* and the SYN's window is taken unscaled */
     advance(FX_RTT);
@@ -277,7 +279,7 @@ TEST(rfc7323_tsecr_out_of_order_not_recorded) {
     send_seg_opt(ACK, 6001, 1001, data, 100, FX_WND, &ts);
     expect_segs(1);
     expect_seg(0, ACK, 1001, 5001, 0); /* duplicate ACK for the gap */
-    expect_ts(0, our_ts(), 100);        /* 6001 > Last.ACK.sent: not recorded */
+    expect_ts(0, our_ts(), 100);       /* 6001 > Last.ACK.sent: not recorded */
     ts.tsval = 121;
     send_seg_opt(ACK, 5001, 1001, data, 1000, FX_WND, &ts);
     expect_segs(1);

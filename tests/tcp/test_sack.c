@@ -81,7 +81,8 @@ TEST(sack_four_blocks_without_timestamps_three_with) {
     ts.has_ts = true;
     ts.tsval = 110;
     static uint8_t data[100];
-    for (uint32_t k = 0; k < 5; k++) send_seg_opt(ACK, 6001 + k * 200, 1001, data, 100, FX_WND, &ts);
+    for (uint32_t k = 0; k < 5; k++)
+        send_seg_opt(ACK, 6001 + k * 200, 1001, data, 100, FX_WND, &ts);
     expect_sack(0, 3, (const uint32_t[]){6801, 6901, 6601, 6701, 6401, 6501});
     ASSERT_TRUE(F.out[0].opt.has_ts);
     ASSERT_EQ(tw_tcp_opts_emit_len(&F.out[0].opt), 40); /* the options area is full */

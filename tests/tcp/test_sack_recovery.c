@@ -14,7 +14,7 @@
 #include "fixture.h"
 
 #define MSS 1460u
-#define S(k) (1001u + (uint32_t)(k) * MSS)
+#define S(k) (1001u + (uint32_t)(k)*MSS)
 
 static void established_sack(void) {
     fx_opts o = fx_defaults();
@@ -45,8 +45,8 @@ static tw_tcp_result sack_ack(uint32_t ack, unsigned n, const uint32_t *lr) {
     }
     return send_seg_opt(ACK, 5001, ack, NULL, 0, FX_WND, &o);
 }
-#define SACK_ACK(ack, ...)                                                                   \
-    sack_ack((ack), sizeof((const uint32_t[]){__VA_ARGS__}) / (2 * sizeof(uint32_t)),     \
+#define SACK_ACK(ack, ...)                                                                         \
+    sack_ack((ack), sizeof((const uint32_t[]){__VA_ARGS__}) / (2 * sizeof(uint32_t)),              \
              (const uint32_t[]){__VA_ARGS__})
 
 /* Segment i of the last step is a full-sized (re)transmission of S(k). */
@@ -218,7 +218,7 @@ TEST(sack_rto_clears_scoreboard_and_skips_sacked) {
     ASSERT_EQ(F.c.nsb, 0);
     ASSERT_FALSE(F.c.ccf & (TW_CCF_RECOVERY | TW_CCF_SACK | TW_CCF_PIPE));
     ASSERT_EQ(F.c.cwnd, MSS);
-    ASSERT_EQ(F.c.ssthresh, 8760); /* RFC 5681 eq. 4 from FlightSize 17520 */
+    ASSERT_EQ(F.c.ssthresh, 8760);       /* RFC 5681 eq. 4 from FlightSize 17520 */
     ASSERT_EQ(F.c.recover.v, S(12) - 1); /* = HighData */
     /* S(0) arrives: everything but S(3) and S(6) is SACKed. No new
      * recovery before RecoveryPoint is acknowledged. */
@@ -230,7 +230,7 @@ TEST(sack_rto_clears_scoreboard_and_skips_sacked) {
     ASSERT_EQ(F.c.snd_nxt.v, S(6));
     SACK_ACK(S(6), S(7), S(12));
     expect_segs(1);
-    expect_full(0, 6, true); /* not S(4), S(5): SACKed */
+    expect_full(0, 6, true);         /* not S(4), S(5): SACKed */
     ASSERT_EQ(F.c.snd_nxt.v, S(12)); /* past the SACKed S(7)..S(11) */
     send_seg(ACK, 5001, S(12), NULL, 0, FX_WND);
     ASSERT_EQ(F.c.cwnd, 4 * MSS);
@@ -270,7 +270,7 @@ TEST(sack_dsack_received_not_taken) {
     established_sack();
     flight_of_ten(20 * MSS);
     send_seg(ACK, 5001, S(2), NULL, 0, FX_WND);
-    SACK_ACK(S(2), S(0), S(1)); /* below the ACK: a duplicate of S(0) */
+    SACK_ACK(S(2), S(0), S(1));             /* below the ACK: a duplicate of S(0) */
     SACK_ACK(S(2), S(3), S(4), S(3), S(5)); /* inside the second: a duplicate */
     ASSERT_EQ(F.counters[TW_C_DSACK_RCVD], 2);
     ASSERT_EQ(F.counters[TW_C_SACK_BLOCK_BAD], 0);
@@ -307,12 +307,16 @@ TEST(sack_scoreboard_bounded_under_tiny_blocks) {
 /* ---- NewReno unchanged without SACK information ---- */
 
 static void newreno_third_dupack(bool negotiated, bool blocks) {
-    if (negotiated) established_sack();
-    else conn_established();
+    if (negotiated)
+        established_sack();
+    else
+        conn_established();
     flight_of_ten(40000);
     for (int i = 1; i <= 3; i++) {
-        if (blocks) SACK_ACK(S(0), S(1), S(1 + i));
-        else send_seg(ACK, 5001, S(0), NULL, 0, FX_WND);
+        if (blocks)
+            SACK_ACK(S(0), S(1), S(1 + i));
+        else
+            send_seg(ACK, 5001, S(0), NULL, 0, FX_WND);
     }
     /* RFC 5681 §3.2 / RFC 6582 exactly as in test_cc.c: ssthresh = 17520 / 2,
      * cwnd inflated by three segments. */
@@ -326,9 +330,13 @@ static void newreno_third_dupack(bool negotiated, bool blocks) {
     ASSERT_EQ(F.counters[TW_C_SACK_RECOVERY], 0);
 }
 
-TEST(sack_not_negotiated_blocks_ignored_newreno) { newreno_third_dupack(false, true); }
+TEST(sack_not_negotiated_blocks_ignored_newreno) {
+    newreno_third_dupack(false, true);
+}
 
-TEST(sack_negotiated_but_no_blocks_newreno) { newreno_third_dupack(true, false); }
+TEST(sack_negotiated_but_no_blocks_newreno) {
+    newreno_third_dupack(true, false);
+}
 
 /* ---- D-SACK blocks we send (RFC 2883 §4) ---- */
 

@@ -225,24 +225,32 @@ TEST(time_wait_record_verdicts) {
     uint16_t reason;
     memset(&s, 0, sizeof s);
 
-    s.flags = FIN | ACK; s.seq = tw_seq(5001); s.ack = tw_seq(1002);
+    s.flags = FIN | ACK;
+    s.seq = tw_seq(5001);
+    s.ack = tw_seq(1002);
     reason = 0;
     ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_REACK);
     ASSERT_EQ(reason, TW_C_TW_FIN_REACK);
 
-    s.flags = SYN; s.seq = tw_seq(5003); s.ack = tw_seq(0);
+    s.flags = SYN;
+    s.seq = tw_seq(5003);
+    s.ack = tw_seq(0);
     ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_REUSE);
     ASSERT_EQ(reason, TW_C_TW_REUSE);
 
-    s.flags = SYN; s.seq = tw_seq(5002);
+    s.flags = SYN;
+    s.seq = tw_seq(5002);
     ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_ACK);
     ASSERT_EQ(reason, TW_C_CHALLENGE_ACK);
 
-    s.flags = RST; s.seq = tw_seq(5002);
+    s.flags = RST;
+    s.seq = tw_seq(5002);
     ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_DROP);
     ASSERT_EQ(reason, TW_C_TW_RST_IGNORED);
 
-    s.flags = ACK; s.seq = tw_seq(5002); s.ack = tw_seq(1002);
+    s.flags = ACK;
+    s.seq = tw_seq(5002);
+    s.ack = tw_seq(1002);
     ASSERT_EQ(tw_tcp_tw_input(&tw, &s, &reason), TW_TWV_DROP);
     ASSERT_EQ(reason, TW_C_DROP_TW_SEGMENT);
 

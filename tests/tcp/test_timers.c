@@ -285,7 +285,7 @@ TEST(timers_persist_probes_back_off_and_never_give_up) {
         advance(FX_RTT);
         send_seg(ACK, 5001, 1101, NULL, 0, 0); /* still closed; byte not taken */
         expect_silence();
-        expect_state(TW_ESTABLISHED); /* MUST-37: the peer answers, we stay */
+        expect_state(TW_ESTABLISHED);                      /* MUST-37: the peer answers, we stay */
         gap = gap * 2 > TW_SEC(60) ? TW_SEC(60) : gap * 2; /* SHLD-30 */
     }
     ASSERT_EQ(F.counters[TW_C_PERSIST_PROBE], 20);

@@ -30,7 +30,7 @@ TEST(asm_add_and_merge) {
     ASSERT_EQ(a.n, 1);
     ASSERT_EQ(a.r[0].start, 5);
     ASSERT_EQ(a.r[0].end, 35);
-    ASSERT_EQ(tw_asm_add(&a, 0, 2), 0); /* before, separate */
+    ASSERT_EQ(tw_asm_add(&a, 0, 2), 0);  /* before, separate */
     ASSERT_EQ(tw_asm_add(&a, 40, 0), 0); /* empty: no-op */
     ASSERT_EQ(a.n, 2);
     ASSERT_EQ(tw_asm_bytes(&a), 32);

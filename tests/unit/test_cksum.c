@@ -29,7 +29,9 @@ static uint32_t xs32(uint32_t *s) {
     return *s = x;
 }
 
-static uint16_t cksum(const void *p, size_t len) { return tw_cksum_fin(tw_cksum_add(0, p, len)); }
+static uint16_t cksum(const void *p, size_t len) {
+    return tw_cksum_fin(tw_cksum_add(0, p, len));
+}
 
 TEST(cksum_rfc1071_example) {
     /* RFC 1071 §3 worked example: the one's-complement sum is 0xddf2. */
@@ -59,7 +61,7 @@ TEST(cksum_edge_values) {
     static const uint8_t one_byte[] = {0xab};
     ASSERT_EQ(cksum(one_byte, 1), (uint16_t)~0xab00);
     static const uint8_t three[] = {0x12, 0x34, 0x56};
-    ASSERT_EQ(cksum(three, 3), (uint16_t)~(0x1234 + 0x5600));
+    ASSERT_EQ(cksum(three, 3), (uint16_t) ~(0x1234 + 0x5600));
 }
 
 TEST(cksum_matches_naive_all_lengths_and_alignments) {
@@ -113,12 +115,21 @@ TEST(cksum_large_buffer_no_overflow) {
 TEST(cksum_pseudo_matches_bytes) {
     /* RFC 9293 §3.1 pseudo-header as 12 bytes, followed by a short segment. */
     uint32_t src = 0xc0a80001u, dst = 0x0a000002u;
-    uint8_t seg[] = {0x30, 0x39, 0x00, 0x50, 1, 2, 3, 4, 5, 6, 7, 8, 0x50, 0x02,
-                     0xff, 0xff, 0, 0, 0, 0, 'h', 'i', '!'};
+    uint8_t seg[] = {0x30, 0x39, 0x00, 0x50, 1, 2, 3, 4, 5,   6,   7,  8,
+                     0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0, 'h', 'i', '!'};
     uint8_t all[12 + sizeof seg];
-    all[0] = 0xc0; all[1] = 0xa8; all[2] = 0x00; all[3] = 0x01;
-    all[4] = 0x0a; all[5] = 0x00; all[6] = 0x00; all[7] = 0x02;
-    all[8] = 0; all[9] = 6; all[10] = 0; all[11] = sizeof seg;
+    all[0] = 0xc0;
+    all[1] = 0xa8;
+    all[2] = 0x00;
+    all[3] = 0x01;
+    all[4] = 0x0a;
+    all[5] = 0x00;
+    all[6] = 0x00;
+    all[7] = 0x02;
+    all[8] = 0;
+    all[9] = 6;
+    all[10] = 0;
+    all[11] = sizeof seg;
     memcpy(all + 12, seg, sizeof seg);
     uint64_t acc = tw_cksum_pseudo(src, dst, 6, sizeof seg);
     ASSERT_EQ(tw_cksum_fin(tw_cksum_add(acc, seg, sizeof seg)), naive_cksum(all, sizeof all));

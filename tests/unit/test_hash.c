@@ -67,13 +67,12 @@ TEST(siphash_key_and_variant_sensitivity) {
 }
 
 /* The byte layout tw_hash_tuple documents. */
-static uint64_t tuple_by_bytes(const uint8_t key[16], uint32_t la, uint16_t lp,
-                               uint32_t ra, uint16_t rp) {
+static uint64_t tuple_by_bytes(const uint8_t key[16], uint32_t la, uint16_t lp, uint32_t ra,
+                               uint16_t rp) {
     uint8_t b[12] = {
-        (uint8_t)la, (uint8_t)(la >> 8), (uint8_t)(la >> 16), (uint8_t)(la >> 24),
-        (uint8_t)lp, (uint8_t)(lp >> 8),
-        (uint8_t)ra, (uint8_t)(ra >> 8), (uint8_t)(ra >> 16), (uint8_t)(ra >> 24),
-        (uint8_t)rp, (uint8_t)(rp >> 8),
+        (uint8_t)la,         (uint8_t)(la >> 8),  (uint8_t)(la >> 16), (uint8_t)(la >> 24),
+        (uint8_t)lp,         (uint8_t)(lp >> 8),  (uint8_t)ra,         (uint8_t)(ra >> 8),
+        (uint8_t)(ra >> 16), (uint8_t)(ra >> 24), (uint8_t)rp,         (uint8_t)(rp >> 8),
     };
     return tw_siphash(key, b, sizeof b);
 }
@@ -100,7 +99,10 @@ TEST(hash_tuple_spreads_neighbouring_ports) {
     int distinct = 0;
     for (uint32_t p = 0; p < 512; p++) {
         uint64_t h = tw_hash_tuple(KEY, 0xc0a80001u, 443, 0xc0a80002u, (uint16_t)(30000 + p));
-        if (!used[h & 1023]) { used[h & 1023] = 1; distinct++; }
+        if (!used[h & 1023]) {
+            used[h & 1023] = 1;
+            distinct++;
+        }
     }
     /* Expected distinct buckets for 512 random draws into 1024: ~403. */
     ASSERT_CMP(distinct, >, 360);

@@ -89,12 +89,23 @@ static size_t make_error(uint8_t *b, size_t ihl_extra, size_t tcp) {
     uint8_t *q = b + 8;
     q[0] = (uint8_t)(0x40 | (5 + ihl_extra / 4));
     q[9] = TW_IPPROTO_TCP;
-    q[12] = 198; q[13] = 18; q[14] = 0; q[15] = 2;
-    q[16] = 198; q[17] = 18; q[18] = 0; q[19] = 1;
+    q[12] = 198;
+    q[13] = 18;
+    q[14] = 0;
+    q[15] = 2;
+    q[16] = 198;
+    q[17] = 18;
+    q[18] = 0;
+    q[19] = 1;
     uint8_t *t = q + 20 + ihl_extra;
-    t[0] = 0x9c; t[1] = 0x40; /* 40000 */
-    t[2] = 0; t[3] = 80;
-    t[4] = 1; t[5] = 2; t[6] = 3; t[7] = 4;
+    t[0] = 0x9c;
+    t[1] = 0x40; /* 40000 */
+    t[2] = 0;
+    t[3] = 80;
+    t[4] = 1;
+    t[5] = 2;
+    t[6] = 3;
+    t[7] = 4;
     size_t n = 8 + 20 + ihl_extra + tcp;
     uint16_t c = tw_cksum_fin(tw_cksum_add(0, b, n));
     b[2] = (uint8_t)(c >> 8);

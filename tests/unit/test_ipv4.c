@@ -31,8 +31,14 @@ static void make_ip(uint8_t *p, uint16_t total) {
     p[6] = 0x40; /* DF */
     p[8] = 63;
     p[9] = TW_IPPROTO_TCP;
-    p[12] = 192; p[13] = 168; p[14] = 0; p[15] = 1;
-    p[16] = 10; p[17] = 0; p[18] = 0; p[19] = 2;
+    p[12] = 192;
+    p[13] = 168;
+    p[14] = 0;
+    p[15] = 1;
+    p[16] = 10;
+    p[17] = 0;
+    p[18] = 0;
+    p[19] = 2;
     for (size_t i = 20; i < 128; i++) p[i] = (uint8_t)(i - 20);
     fix_ip_cksum(p);
 }
@@ -102,7 +108,10 @@ TEST(ipv4_options_skipped) {
     tw_ipv4_hdr h;
     make_ip(p, 44);
     p[0] = 0x46; /* 4 bytes of options: NOP NOP NOP EOL */
-    p[20] = 1; p[21] = 1; p[22] = 1; p[23] = 0;
+    p[20] = 1;
+    p[21] = 1;
+    p[22] = 1;
+    p[23] = 0;
     fix_ip_cksum(p);
     ASSERT_EQ(tw_ipv4_view_init(&v, p, 44), 0);
     ASSERT_EQ(v.hdr_len, 24);
@@ -157,7 +166,10 @@ TEST(ipv4_cksum) {
     /* Option bytes are covered. */
     make_ip(p, 44);
     p[0] = 0x46;
-    p[20] = 1; p[21] = 1; p[22] = 1; p[23] = 0;
+    p[20] = 1;
+    p[21] = 1;
+    p[22] = 1;
+    p[23] = 0;
     fix_ip_cksum(p);
     p[22] = 0;
     ASSERT_EQ(tw_ipv4_view_init(&v, p, 44), TW_C_DROP_IP_CKSUM);
@@ -200,22 +212,31 @@ TEST(ipv4_emit_too_small) {
 
 TEST(ipv4_emit_known_bytes) {
     /* Same header as the cksum test vector, but with DF as emit always sets. */
-    tw_ipv4_hdr h = {.src = 0xc0a80001u, .dst = 0xc0a800c7u, .proto = 17,
-                     .ttl = 64, .tos = 0, .id = 0, .total_len = 0x73,
+    tw_ipv4_hdr h = {.src = 0xc0a80001u,
+                     .dst = 0xc0a800c7u,
+                     .proto = 17,
+                     .ttl = 64,
+                     .tos = 0,
+                     .id = 0,
+                     .total_len = 0x73,
                      .frag = 0x2001 /* ignored by emit */};
     uint8_t b[32];
     memset(b, 0xaa, sizeof b);
     ASSERT_EQ(tw_ipv4_emit(&h, b, sizeof b), 20);
-    static const uint8_t want[20] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00,
-                                     0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01,
-                                     0xc0, 0xa8, 0x00, 0xc7};
+    static const uint8_t want[20] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+                                     0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7};
     ASSERT_MEMEQ(b, want, 20);
     ASSERT_EQ(b[20], 0xaa); /* nothing written past the header */
 }
 
 TEST(ipv4_emit_parse_round_trip) {
-    tw_ipv4_hdr h = {.src = 0x01020304u, .dst = 0xfffefdfcu, .proto = 6, .ttl = 255,
-                     .tos = 0xb8, .id = 0x1234, .total_len = 28};
+    tw_ipv4_hdr h = {.src = 0x01020304u,
+                     .dst = 0xfffefdfcu,
+                     .proto = 6,
+                     .ttl = 255,
+                     .tos = 0xb8,
+                     .id = 0x1234,
+                     .total_len = 28};
     uint8_t b[28] = {0};
     ASSERT_EQ(tw_ipv4_emit(&h, b, sizeof b), 20);
     tw_ipv4_view v;

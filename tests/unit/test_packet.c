@@ -86,8 +86,8 @@ TEST(packet_round_trip_all_options) {
 
 TEST(packet_round_trip_each_kind) {
     /* SYN, SYN-ACK, bare ACK, FIN|ACK, RST: the segments a connection sends. */
-    const uint8_t kinds[] = {TW_TH_SYN, TW_TH_SYN | TW_TH_ACK, TW_TH_ACK,
-                             TW_TH_FIN | TW_TH_ACK, TW_TH_RST};
+    const uint8_t kinds[] = {TW_TH_SYN, TW_TH_SYN | TW_TH_ACK, TW_TH_ACK, TW_TH_FIN | TW_TH_ACK,
+                             TW_TH_RST};
     for (size_t k = 0; k < sizeof kinds; k++) {
         tw_tcp_seg s = full_seg(), r;
         s.flags = kinds[k];

@@ -126,7 +126,9 @@ static int f_fd(tw_link *l) {
     (void)l;
     return 42;
 }
-static void f_close(tw_link *l) { ((fake *)l)->closed++; }
+static void f_close(tw_link *l) {
+    ((fake *)l)->closed++;
+}
 static const struct tw_link_ops fake_ops = {f_send, f_recv, f_next, f_fd, f_close};
 
 TEST(pcap_tap_records_both_directions) {
@@ -155,14 +157,14 @@ TEST(pcap_tap_records_both_directions) {
     static uint8_t b[256];
     size_t n = slurp(b, sizeof b);
     ASSERT_EQ(n, 24 + (16 + 4) + 2 * (16 + 3) + (16 + 2));
-    ASSERT_U64_EQ(u32(b + 24), 1);     /* 5000 ns + 1 s */
+    ASSERT_U64_EQ(u32(b + 24), 1); /* 5000 ns + 1 s */
     ASSERT_U64_EQ(u32(b + 28), 5);
     ASSERT_MEMEQ(b + 40, out, 4);
     ASSERT_U64_EQ(u32(b + 44 + 4), 7000); /* received at 7 ms */
     ASSERT_EQ(b[44 + 16 + 1], 0xee);
-    ASSERT_U64_EQ(u32(b + 63), 1);     /* second received packet, 1 s + 8 ms */
+    ASSERT_U64_EQ(u32(b + 63), 1); /* second received packet, 1 s + 8 ms */
     ASSERT_U64_EQ(u32(b + 63 + 4), 8000);
-    ASSERT_U64_EQ(u32(b + 82), 3);     /* recorded by the driver at 2 s + 1 s */
+    ASSERT_U64_EQ(u32(b + 82), 3); /* recorded by the driver at 2 s + 1 s */
     unlink(path);
 }
 

@@ -52,8 +52,8 @@ TEST(seq_half_space_boundary) {
 
 TEST(seq_in_at_wrap) {
     tw_seq_t lo = tw_seq(0xFFFFFFF0u), hi = tw_seq(0x10);
-    ASSERT_TRUE(tw_seq_in(lo, lo, hi));             /* lo is inside */
-    ASSERT_FALSE(tw_seq_in(hi, lo, hi));            /* hi is not */
+    ASSERT_TRUE(tw_seq_in(lo, lo, hi));  /* lo is inside */
+    ASSERT_FALSE(tw_seq_in(hi, lo, hi)); /* hi is not */
     ASSERT_TRUE(tw_seq_in(tw_seq(0xFFFFFFFFu), lo, hi));
     ASSERT_TRUE(tw_seq_in(tw_seq(0), lo, hi));
     ASSERT_TRUE(tw_seq_in(tw_seq(0xF), lo, hi));

@@ -43,7 +43,9 @@ static int c_fd(tw_link *l) {
     (void)l;
     return -1;
 }
-static void c_close(tw_link *l) { (void)l; }
+static void c_close(tw_link *l) {
+    (void)l;
+}
 static const struct tw_link_ops cap_ops = {c_send, c_recv, c_next, c_fd, c_close};
 
 static tw_stack *new_stack(cap *c) {
@@ -72,7 +74,9 @@ static size_t ip_wrap(uint8_t *pkt, uint32_t src, uint32_t dst, const tw_icmp_ms
     return (size_t)h.total_len;
 }
 
-static const uint64_t *ctr(tw_stack *st) { return tw_stack_counters(st); }
+static const uint64_t *ctr(tw_stack *st) {
+    return tw_stack_counters(st);
+}
 
 TEST(echo_request_is_answered_with_the_same_data) {
     cap c;
@@ -149,7 +153,8 @@ static int syn_sent(tw_stack *st, cap *c) {
 }
 
 /* An ICMP error of type/code quoting c->pkt[0] with its sequence number + delta. */
-static size_t error_for_syn(uint8_t *pkt, const cap *c, uint8_t type, uint8_t code, uint32_t delta) {
+static size_t error_for_syn(uint8_t *pkt, const cap *c, uint8_t type, uint8_t code,
+                            uint32_t delta) {
     uint8_t quote[28];
     memcpy(quote, c->pkt[0], 28);
     uint32_t seq = (uint32_t)quote[24] << 24 | (uint32_t)quote[25] << 16 |
@@ -231,7 +236,7 @@ TEST(error_quoting_a_sequence_outside_the_window_is_ignored) {
     /* the wrong port: no such connection */
     size_t n = error_for_syn(pkt, &c, TW_ICMP_DEST_UNREACH, TW_ICMP_UNREACH_PORT, 0);
     pkt[20 + 8 + 20 + 3] ^= 1; /* quoted destination port */
-    pkt[22] = pkt[23] = 0; /* recompute the ICMP checksum */
+    pkt[22] = pkt[23] = 0;     /* recompute the ICMP checksum */
     uint16_t x = tw_cksum_fin(tw_cksum_add(0, pkt + 20, n - 20));
     pkt[22] = (uint8_t)(x >> 8);
     pkt[23] = (uint8_t)x;

@@ -27,14 +27,24 @@ static size_t make_seg(uint8_t *p, uint8_t flags, const uint8_t *opt, size_t ole
                        const char *payload) {
     size_t plen = payload ? strlen(payload) : 0;
     memset(p, 0, 20);
-    p[0] = 0x30; p[1] = 0x39;
-    p[2] = 0x00; p[3] = 0x50;
-    p[4] = 1; p[5] = 2; p[6] = 3; p[7] = 4;
-    p[8] = 0xa0; p[9] = 0xb0; p[10] = 0xc0; p[11] = 0xd0;
+    p[0] = 0x30;
+    p[1] = 0x39;
+    p[2] = 0x00;
+    p[3] = 0x50;
+    p[4] = 1;
+    p[5] = 2;
+    p[6] = 3;
+    p[7] = 4;
+    p[8] = 0xa0;
+    p[9] = 0xb0;
+    p[10] = 0xc0;
+    p[11] = 0xd0;
     p[12] = (uint8_t)(((20 + olen) / 4) << 4);
     p[13] = flags;
-    p[14] = 0xfa; p[15] = 0xf0;
-    p[18] = 0; p[19] = 7;
+    p[14] = 0xfa;
+    p[15] = 0xf0;
+    p[18] = 0;
+    p[19] = 7;
     if (olen) memcpy(p + 20, opt, olen);
     if (plen) memcpy(p + 20 + olen, payload, plen);
     fix_tcp_cksum(p, 20 + olen + plen);
@@ -152,8 +162,7 @@ TEST(tcp_option_errors_through_parse) {
 TEST(tcp_options_parsed_through_parse) {
     uint8_t p[128];
     tw_tcp_seg s;
-    static const uint8_t opt[] = {30, 3, 0, 1, 3, 3, 15, 1, 1, 8, 10,
-                                  0, 0, 0, 9, 0, 0, 0, 8, 0};
+    static const uint8_t opt[] = {30, 3, 0, 1, 3, 3, 15, 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 8, 0};
     ASSERT_EQ(parse(p, make_seg(p, TW_TH_SYN, opt, sizeof opt, NULL), &s), 0);
     ASSERT_TRUE(s.opt.has_ws);
     ASSERT_EQ(s.opt.ws, 14);
@@ -167,7 +176,10 @@ TEST(tcp_options_parsed_through_parse) {
 TEST(tcp_flags) {
     uint8_t p[64];
     tw_tcp_seg s;
-    const struct { uint8_t f; int want; } cases[] = {
+    const struct {
+        uint8_t f;
+        int want;
+    } cases[] = {
         {TW_TH_SYN | TW_TH_FIN, TW_C_DROP_TCP_FLAGS},
         {TW_TH_SYN | TW_TH_RST, TW_C_DROP_TCP_FLAGS},
         {TW_TH_SYN | TW_TH_RST | TW_TH_ACK, TW_C_DROP_TCP_FLAGS},
@@ -265,8 +277,14 @@ TEST(tcp_emit_parse_round_trip) {
     s.flags = TW_TH_ACK | TW_TH_PSH | TW_TH_URG;
     s.wnd = 513;
     s.urp = 3;
-    s.opt = (tw_tcp_opts){.has_mss = true, .mss = 9000, .has_ws = true, .ws = 14,
-                          .sack_ok = true, .has_ts = true, .tsval = 123, .tsecr = 456,
+    s.opt = (tw_tcp_opts){.has_mss = true,
+                          .mss = 9000,
+                          .has_ws = true,
+                          .ws = 14,
+                          .sack_ok = true,
+                          .has_ts = true,
+                          .tsval = 123,
+                          .tsecr = 456,
                           .nsack = 2};
     s.opt.sack[0].left = 10;
     s.opt.sack[0].right = 20;

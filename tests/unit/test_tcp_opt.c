@@ -69,11 +69,11 @@ TEST(opt_runs_past_area) {
 
 TEST(opt_unknown_kinds_skipped) {
     tw_tcp_opts o;
-    static const uint8_t b[] = {30, 4, 0xde, 0xad,        /* MPTCP-ish, skipped */
-                                254, 2,                   /* experimental, empty */
-                                6, 6, 1, 2, 3, 4,         /* obsolete echo */
-                                2, 4, 0x05, 0xb4,         /* MSS 1460 */
-                                253, 3, 0x2, 1, 1, 1};    /* experiment containing "2" */
+    static const uint8_t b[] = {30,  4, 0xde, 0xad,        /* MPTCP-ish, skipped */
+                                254, 2,                    /* experimental, empty */
+                                6,   6, 1,    2,    3, 4,  /* obsolete echo */
+                                2,   4, 0x05, 0xb4,        /* MSS 1460 */
+                                253, 3, 0x2,  1,    1, 1}; /* experiment containing "2" */
     ASSERT_EQ(OPT_OK(b, &o), 0);
     ASSERT_TRUE(o.has_mss);
     ASSERT_EQ(o.mss, 1460);
@@ -177,8 +177,8 @@ TEST(opt_sack_blocks) {
 
 TEST(opt_linux_syn) {
     /* A typical Linux SYN: MSS, SACK_OK, TS, NOP, WS. */
-    static const uint8_t b[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0x00, 0x0b, 0xa9, 0x8c,
-                                0, 0, 0, 0, 1, 3, 3, 7};
+    static const uint8_t b[] = {2,    4,    0x05, 0xb4, 4, 2, 8, 10, 0x00, 0x0b,
+                                0xa9, 0x8c, 0,    0,    0, 0, 1, 3,  3,    7};
     tw_tcp_opts o;
     ASSERT_EQ(OPT_OK(b, &o), 0);
     ASSERT_TRUE(o.has_mss && o.has_ws && o.sack_ok && o.has_ts);
@@ -234,10 +234,16 @@ TEST(opt_emit_layouts) {
 }
 
 TEST(opt_emit_full_syn_order) {
-    tw_tcp_opts o = {.has_mss = true, .has_ws = true, .sack_ok = true, .has_ts = true,
-                     .mss = 536, .ws = 2, .tsval = 1, .tsecr = 0};
-    static const uint8_t want[] = {2, 4, 0x02, 0x18, 1, 3, 3, 2, 4, 2, 8, 10,
-                                   0, 0, 0, 1, 0, 0, 0, 0};
+    tw_tcp_opts o = {.has_mss = true,
+                     .has_ws = true,
+                     .sack_ok = true,
+                     .has_ts = true,
+                     .mss = 536,
+                     .ws = 2,
+                     .tsval = 1,
+                     .tsecr = 0};
+    static const uint8_t want[] = {2, 4,  0x02, 0x18, 1, 3, 3, 2, 4, 2,
+                                   8, 10, 0,    0,    0, 1, 0, 0, 0, 0};
     uint8_t b[40];
     ASSERT_EQ(tw_tcp_opts_emit_len(&o), 20);
     ASSERT_EQ(tw_tcp_opts_emit(&o, b, sizeof b), 20);

@@ -13,10 +13,10 @@ TEST(strerror_known_codes) {
     ASSERT_STREQ(tw_strerror(-TW_ECONNRESET), "connection reset by peer");
     ASSERT_STREQ(tw_strerror(-TW_ETIMEDOUT), "connection timed out");
     ASSERT_STREQ(tw_strerror(0), "success");
-    const int codes[] = {TW_EINVAL, TW_ENOMEM, TW_EAGAIN, TW_EBADF, TW_EADDRINUSE,
-                         TW_EADDRNOTAVAIL, TW_ECONNREFUSED, TW_ECONNRESET,
-                         TW_ETIMEDOUT, TW_ENOTCONN, TW_EISCONN, TW_EPIPE,
-                         TW_EOPNOTSUPP, TW_EALREADY, TW_EINPROGRESS, TW_ECONNABORTED,
+    const int codes[] = {TW_EINVAL,     TW_ENOMEM,        TW_EAGAIN,       TW_EBADF,
+                         TW_EADDRINUSE, TW_EADDRNOTAVAIL, TW_ECONNREFUSED, TW_ECONNRESET,
+                         TW_ETIMEDOUT,  TW_ENOTCONN,      TW_EISCONN,      TW_EPIPE,
+                         TW_EOPNOTSUPP, TW_EALREADY,      TW_EINPROGRESS,  TW_ECONNABORTED,
                          TW_ENOPROTOOPT};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         tw_test_context("code=%d", codes[i]);

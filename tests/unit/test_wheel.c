@@ -51,7 +51,7 @@ static void check_wheel(tw_wheel *w) {
         }
     }
     ASSERT_EQ(total, w->count); /* W6 */
-    if (w->min_valid) { /* W6: a valid cache holds the exact minimum */
+    if (w->min_valid) {         /* W6: a valid cache holds the exact minimum */
         tw_time_t m = list_min(&w->due, list_min(&w->overflow, TW_TIME_NEVER));
         for (unsigned L = 0; L < TW_WHEEL_LEVELS; L++)
             for (unsigned s = 0; s < TW_WHEEL_SLOTS; s++) m = list_min(&w->slot[L][s], m);
@@ -83,10 +83,10 @@ TEST(wheel_exact_next_after_arms) {
     tw_wheel_init(&w, TW_MS(5));
     tw_wheel_entry e[6];
     for (int i = 0; i < 6; i++) tw_wheel_entry_init(&e[i]);
-    tw_time_t at[6] = {TW_SEC(60) + 17, TW_MS(200) + 3, TW_MS(200) + 1, TW_MS(7) + 999,
-                       TW_MS(5) + 1, TW_SEC(3600)};
-    tw_time_t want[6] = {TW_SEC(60) + 17, TW_MS(200) + 3, TW_MS(200) + 1, TW_MS(7) + 999,
-                         TW_MS(5) + 1, TW_MS(5) + 1};
+    tw_time_t at[6] = {TW_SEC(60) + 17, TW_MS(200) + 3, TW_MS(200) + 1,
+                       TW_MS(7) + 999,  TW_MS(5) + 1,   TW_SEC(3600)};
+    tw_time_t want[6] = {TW_SEC(60) + 17, TW_MS(200) + 3, TW_MS(200) + 1,
+                         TW_MS(7) + 999,  TW_MS(5) + 1,   TW_MS(5) + 1};
     for (int i = 0; i < 6; i++) {
         tw_wheel_arm(&w, &e[i], at[i]);
         ASSERT_U64_EQ(tw_wheel_next(&w), want[i]);
@@ -238,8 +238,8 @@ TEST(wheel_far_future_overflow) {
     tw_wheel_entry_init(&b);
     tw_wheel_entry_init(&c);
     tw_time_t span = (tw_time_t)1 << (TW_WHEEL_BITS * TW_WHEEL_LEVELS);
-    tw_wheel_arm(&w, &a, span + 12345);     /* just beyond the top level */
-    tw_wheel_arm(&w, &b, 5 * span + 7);     /* far beyond */
+    tw_wheel_arm(&w, &a, span + 12345); /* just beyond the top level */
+    tw_wheel_arm(&w, &b, 5 * span + 7); /* far beyond */
     tw_wheel_arm(&w, &c, TW_TIME_NEVER - 1);
     ASSERT_EQ(a.where, TW_WHEEL_OVERFLOW);
     ASSERT_EQ(b.where, TW_WHEEL_OVERFLOW);
@@ -336,7 +336,10 @@ static tw_time_t random_delay(tw_rng *g) {
     }
 }
 
-struct run_stats { long pops, arms, cancels, advances; uint64_t trace; };
+struct run_stats {
+    long pops, arms, cancels, advances;
+    uint64_t trace;
+};
 
 static void wheel_random_run(uint64_t seed, tw_time_t start, int ops, struct run_stats *st) {
     tw_rng g;

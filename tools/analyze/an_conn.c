@@ -21,8 +21,8 @@ struct tw_an {
     uint64_t count, now, last_sweep;
     uint64_t t0; /* the capture's first TCP frame, for relative times */
     bool have_t0;
-    tw_an_levs levs;       /* segments of the ladder connection */
-    tw_vev_list ladder;    /* its events, once it finished */
+    tw_an_levs levs;    /* segments of the ladder connection */
+    tw_vev_list ladder; /* its events, once it finished */
     bool ladder_done;
     bool oom;
 };
@@ -78,17 +78,21 @@ static tw_an_conn *lookup(tw_an *a, const tw_an_pkt *p) {
 }
 
 static void unlink_conn(tw_an *a, tw_an_conn *c) {
-    size_t b = hash_tuple(c->s[0].addr, c->s[0].port, c->s[1].addr, c->s[1].port) &
-               (a->nbucket - 1);
+    size_t b =
+        hash_tuple(c->s[0].addr, c->s[0].port, c->s[1].addr, c->s[1].port) & (a->nbucket - 1);
     for (tw_an_conn **pp = &a->bucket[b]; *pp; pp = &(*pp)->next_in_bucket)
         if (*pp == c) {
             *pp = c->next_in_bucket;
             break;
         }
-    if (c->prev_all) c->prev_all->next_all = c->next_all;
-    else a->all_head = c->next_all;
-    if (c->next_all) c->next_all->prev_all = c->prev_all;
-    else a->all_tail = c->prev_all;
+    if (c->prev_all)
+        c->prev_all->next_all = c->next_all;
+    else
+        a->all_head = c->next_all;
+    if (c->next_all)
+        c->next_all->prev_all = c->prev_all;
+    else
+        a->all_tail = c->prev_all;
     a->nconn--;
 }
 
@@ -186,9 +190,12 @@ static tw_an_conn *create(tw_an *a, const tw_an_pkt *p) {
     /* side 0: the client. A SYN's sender, a SYN+ACK's receiver; mid-stream,
      * the side with the higher port (servers mostly listen on low ones). */
     bool sender_client;
-    if ((p->flags & TW_TH_SYN) && !(p->flags & TW_TH_ACK)) sender_client = true;
-    else if (p->flags & TW_TH_SYN) sender_client = false;
-    else sender_client = p->sport > p->dport;
+    if ((p->flags & TW_TH_SYN) && !(p->flags & TW_TH_ACK))
+        sender_client = true;
+    else if (p->flags & TW_TH_SYN)
+        sender_client = false;
+    else
+        sender_client = p->sport > p->dport;
     int cs = sender_client ? 0 : 1;
     c->s[cs].addr = p->src;
     c->s[cs].port = p->sport;
@@ -206,8 +213,10 @@ static tw_an_conn *create(tw_an *a, const tw_an_pkt *p) {
     c->next_in_bucket = a->bucket[b];
     a->bucket[b] = c;
     c->prev_all = a->all_tail;
-    if (a->all_tail) a->all_tail->next_all = c;
-    else a->all_head = c;
+    if (a->all_tail)
+        a->all_tail->next_all = c;
+    else
+        a->all_head = c;
     a->all_tail = c;
     a->nconn++;
     return c;
@@ -264,7 +273,8 @@ int tw_an_feed(tw_an *a, const tw_an_pkt *p) {
     c->last_frame = p->frame;
     c->last_t = p->t;
     int si = side_of(c, p);
-    if (c->reuse == TW_AN_REUSE_PENDING && si == 1 && !(p->flags & TW_TH_SYN && !(p->flags & TW_TH_ACK))) {
+    if (c->reuse == TW_AN_REUSE_PENDING && si == 1 &&
+        !(p->flags & TW_TH_SYN && !(p->flags & TW_TH_ACK))) {
         c->reuse = (p->flags & TW_TH_SYN) ? TW_AN_REUSE_ACCEPTED : TW_AN_REUSE_REFUSED;
         c->reuse_answer_frame = p->frame;
     }

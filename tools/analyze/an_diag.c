@@ -15,7 +15,8 @@ static const char *side_name(int k) {
 
 static void add(tw_an_conn *c, int code, const uint64_t *frames, int nframes, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static void add(tw_an_conn *c, int code, const uint64_t *frames, int nframes, const char *fmt, ...) {
+static void add(tw_an_conn *c, int code, const uint64_t *frames, int nframes, const char *fmt,
+                ...) {
     if (c->ndiag == TW_AN_DIAG_MAX) return;
     tw_an_diag *d = &c->diag[c->ndiag++];
     memset(d, 0, sizeof *d);
@@ -62,7 +63,8 @@ static void decide_kind(tw_an_conn *c) {
         return;
     }
     const tw_an_side *first = &c->s[c->first_closer], *second = &c->s[1 - c->first_closer];
-    if (any_rst && (!any_fin || (first->rst && (!first->fin || first->rst_frame < first->fin_frame)))) {
+    if (any_rst &&
+        (!any_fin || (first->rst && (!first->fin || first->rst_frame < first->fin_frame)))) {
         c->kind = TW_AK_ABORT;
     } else if (any_rst) {
         c->kind = TW_AK_FIN_RST;
@@ -122,8 +124,7 @@ static void diag_fins(tw_an_conn *c) {
         } else if (s->fin_retrans) {
             uint64_t fr[2] = {s->fin_frame, s->fin_last_frame};
             add(c, s->fin_acked ? TW_AD_FINAL_ACK_LOST : TW_AD_FIN_RETRANS, fr, 2,
-                "FIN retransmitted %" PRIu32 " time(s) by the %s: %s", s->fin_retrans,
-                side_name(k),
+                "FIN retransmitted %" PRIu32 " time(s) by the %s: %s", s->fin_retrans, side_name(k),
                 s->fin_acked ? "its ACK (the final ACK) was lost or late before the capture point"
                              : "never ACKed in the capture");
         }
@@ -279,8 +280,7 @@ static void diag_end(tw_an_conn *c, const tw_an_opts *o) {
     }
     if (open) {
         uint64_t fr[1] = {c->last_frame};
-        add(c, TW_AD_UNTERMINATED, fr, 1,
-            "unterminated at capture end: client in %s, server in %s",
+        add(c, TW_AD_UNTERMINATED, fr, 1, "unterminated at capture end: client in %s, server in %s",
             tw_state_name(c->s[0].state), tw_state_name(c->s[1].state));
     }
 }

@@ -12,18 +12,15 @@
 #include "view/lifecycle.h"
 
 static const char *const kind_names[TW_AK__COUNT][2] = {
-    {"four-way close", "four_way"},
-    {"three-way close (FIN+ACK merged)", "three_way"},
-    {"simultaneous close", "simultaneous"},
-    {"half-close (data after the first FIN)", "half_close"},
-    {"abort (RST, no FIN)", "abort"},
-    {"FIN then RST", "fin_rst"},
+    {"four-way close", "four_way"},         {"three-way close (FIN+ACK merged)", "three_way"},
+    {"simultaneous close", "simultaneous"}, {"half-close (data after the first FIN)", "half_close"},
+    {"abort (RST, no FIN)", "abort"},       {"FIN then RST", "fin_rst"},
     {"unterminated", "unterminated"},
 };
 
 static const char *const diag_keys[TW_AD__COUNT] = {
-    "long_close_wait", "final_ack_lost", "three_way",       "simultaneous",   "unread_rst",
-    "abort",           "tw_reuse",       "rst_in_time_wait", "half_close",    "data_after_fin",
+    "long_close_wait", "final_ack_lost", "three_way",        "simultaneous",   "unread_rst",
+    "abort",           "tw_reuse",       "rst_in_time_wait", "half_close",     "data_after_fin",
     "fin_seq_changed", "zero_window",    "unterminated",     "fin_retransmit", "abort_or_unread",
 };
 
@@ -78,8 +75,8 @@ const char *tw_an_filter(const tw_an_conn *c, char *buf, size_t cap) {
 static void side_text(const tw_an_conn *c, int k, int mode, tw_sbuf *out) {
     const tw_an_side *s = &c->s[k];
     char ep[32], d[40], tm[48];
-    tw_sbuf_printf(out, "  %s %s: %" PRIu64 " packets, %" PRIu64 " data bytes", k ? "server" : "client",
-                   endpoint(s, ep, sizeof ep), s->pkts, s->bytes);
+    tw_sbuf_printf(out, "  %s %s: %" PRIu64 " packets, %" PRIu64 " data bytes",
+                   k ? "server" : "client", endpoint(s, ep, sizeof ep), s->pkts, s->bytes);
     if (s->fin) tw_sbuf_printf(out, ", FIN in frame %" PRIu64, s->fin_frame);
     if (s->fin_retrans) tw_sbuf_printf(out, " (retransmitted %" PRIu32 "x)", s->fin_retrans);
     if (s->rst) tw_sbuf_printf(out, ", RST in frame %" PRIu64, s->rst_frame);
@@ -109,7 +106,8 @@ void tw_an_text(const tw_an_conn *c, int mode, tw_sbuf *out) {
                    tw_lc_dur(c->last_t - c->first_t, d, sizeof d),
                    c->syn_seen ? "" : ", began before the capture");
     tw_sbuf_printf(out, "  time: first frame %s, last frame %s%s\n",
-                   when(c, c->first_t, mode, t1, sizeof t1), when(c, c->last_t, mode, t2, sizeof t2),
+                   when(c, c->first_t, mode, t1, sizeof t1),
+                   when(c, c->last_t, mode, t2, sizeof t2),
                    mode == TW_AN_TIME_ABS ? " (UTC)" : " (s since the capture's first TCP frame)");
     tw_sbuf_printf(out, "  close: %s", tw_an_kind_name(c->kind));
     if (c->first_closer >= 0) {
@@ -137,9 +135,12 @@ static void json_str(tw_sbuf *out, const char *s) {
     tw_sbuf_putc(out, '"');
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') tw_sbuf_printf(out, "\\%c", ch);
-        else if (ch < 0x20) tw_sbuf_printf(out, "\\u%04x", ch);
-        else tw_sbuf_putc(out, (char)ch);
+        if (ch == '"' || ch == '\\')
+            tw_sbuf_printf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            tw_sbuf_printf(out, "\\u%04x", ch);
+        else
+            tw_sbuf_putc(out, (char)ch);
     }
     tw_sbuf_putc(out, '"');
 }
@@ -162,11 +163,12 @@ static void json_side(const tw_an_conn *c, int k, tw_sbuf *out) {
                                                          : "none");
     for (int i = 0; i < s->npath; i++) {
         const tw_an_step *st = &s->path[i];
-        tw_sbuf_printf(out, "%s{\"state\":\"%s\",\"mark\":\"%s\",\"frame\":%" PRIu64
-                            ",\"t\":%" PRIu64 ",\"time\":\"%s\",\"rel_s\":%s"
-                            ",\"dwell_ns\":%" PRIu64 ",\"cause\":\"%s\"}",
-                       i ? "," : "", tw_state_name(st->state), tw_an_mark_name(st->mark),
-                       st->frame, st->t, tw_an_iso_time(st->t, tm, sizeof tm),
+        tw_sbuf_printf(out,
+                       "%s{\"state\":\"%s\",\"mark\":\"%s\",\"frame\":%" PRIu64 ",\"t\":%" PRIu64
+                       ",\"time\":\"%s\",\"rel_s\":%s"
+                       ",\"dwell_ns\":%" PRIu64 ",\"cause\":\"%s\"}",
+                       i ? "," : "", tw_state_name(st->state), tw_an_mark_name(st->mark), st->frame,
+                       st->t, tw_an_iso_time(st->t, tm, sizeof tm),
                        when(c, st->t, TW_AN_TIME_REL, ep, sizeof ep) + 1, tw_an_dwell(c, k, i),
                        tw_cause_name(st->cause));
     }
@@ -175,16 +177,20 @@ static void json_side(const tw_an_conn *c, int k, tw_sbuf *out) {
 
 void tw_an_json(const tw_an_conn *c, tw_sbuf *out) {
     char f[160], t1[48], t2[48];
-    tw_sbuf_printf(out,
-                   "{\"conn\":%" PRIu64 ",\"incarnation\":%" PRIu32 ",\"first_frame\":%" PRIu64
-                   ",\"last_frame\":%" PRIu64 ",\"first_t\":%" PRIu64 ",\"last_t\":%" PRIu64
-                   ",\"syn_seen\":%s,\"kind\":\"%s\",\"first_closer\":\"%s\",\"at_capture_end\":%s,",
-                   c->no, c->incarnation, c->first_frame, c->last_frame, c->first_t, c->last_t,
-                   c->syn_seen ? "true" : "false", tw_an_kind_key(c->kind),
-                   c->first_closer < 0 ? "none" : c->first_closer ? "server" : "client",
-                   c->at_capture_end ? "true" : "false");
+    tw_sbuf_printf(
+        out,
+        "{\"conn\":%" PRIu64 ",\"incarnation\":%" PRIu32 ",\"first_frame\":%" PRIu64
+        ",\"last_frame\":%" PRIu64 ",\"first_t\":%" PRIu64 ",\"last_t\":%" PRIu64
+        ",\"syn_seen\":%s,\"kind\":\"%s\",\"first_closer\":\"%s\",\"at_capture_end\":%s,",
+        c->no, c->incarnation, c->first_frame, c->last_frame, c->first_t, c->last_t,
+        c->syn_seen ? "true" : "false", tw_an_kind_key(c->kind),
+        c->first_closer < 0 ? "none"
+        : c->first_closer   ? "server"
+                            : "client",
+        c->at_capture_end ? "true" : "false");
     tw_sbuf_printf(out, "\"first_time\":\"%s\",\"last_time\":\"%s\",",
-                   tw_an_iso_time(c->first_t, t1, sizeof t1), tw_an_iso_time(c->last_t, t2, sizeof t2));
+                   tw_an_iso_time(c->first_t, t1, sizeof t1),
+                   tw_an_iso_time(c->last_t, t2, sizeof t2));
     json_side(c, 0, out);
     tw_sbuf_putc(out, ',');
     json_side(c, 1, out);
@@ -244,12 +250,14 @@ void tw_an_stats_text(const tw_an_stats *st, tw_sbuf *out) {
     char d1[40], d2[40], a[16];
     tw_sbuf_printf(out, "totals: %" PRIu64 " connection(s)\n  close kinds:\n", st->conns);
     for (int k = 0; k < TW_AK__COUNT; k++)
-        if (st->kinds[k]) tw_sbuf_printf(out, "    %-40s %" PRIu64 "\n", tw_an_kind_name(k), st->kinds[k]);
+        if (st->kinds[k])
+            tw_sbuf_printf(out, "    %-40s %" PRIu64 "\n", tw_an_kind_name(k), st->kinds[k]);
     bool any = false;
     for (int k = 0; k < TW_AD__COUNT; k++) any |= st->diags[k] != 0;
     if (any) tw_sbuf_puts(out, "  diagnoses:\n");
     for (int k = 0; k < TW_AD__COUNT; k++)
-        if (st->diags[k]) tw_sbuf_printf(out, "    %-40s %" PRIu64 "\n", tw_an_diag_key(k), st->diags[k]);
+        if (st->diags[k])
+            tw_sbuf_printf(out, "    %-40s %" PRIu64 "\n", tw_an_diag_key(k), st->diags[k]);
     if (st->ncw) tw_sbuf_puts(out, "  CLOSE_WAIT dwell per server port (either side):\n");
     for (size_t j = 0; j < st->ncw; j++)
         tw_sbuf_printf(out, "    port %-5u %" PRIu64 " time(s), total %s, max %s\n",
@@ -258,11 +266,13 @@ void tw_an_stats_text(const tw_an_stats *st, tw_sbuf *out) {
                        tw_lc_dur(st->cw[j].max_ns, d2, sizeof d2));
     if (st->ntw) tw_sbuf_puts(out, "  TIME_WAIT held per client address:\n");
     for (size_t j = 0; j < st->ntw; j++)
-        tw_sbuf_printf(out, "    %-15s %" PRIu64 " time(s) (%" PRIu64 " by the server side), total %s\n",
+        tw_sbuf_printf(out,
+                       "    %-15s %" PRIu64 " time(s) (%" PRIu64 " by the server side), total %s\n",
                        tw_vev_addr_str(st->tw[j].addr, a, sizeof a), st->tw[j].n,
                        st->tw[j].server_side, tw_lc_dur(st->tw[j].total_ns, d1, sizeof d1));
     if (st->cw_other || st->tw_other)
-        tw_sbuf_printf(out, "  (%" PRIu64 " more CLOSE_WAIT and %" PRIu64
-                            " more TIME_WAIT entries beyond the first %d ports/clients)\n",
+        tw_sbuf_printf(out,
+                       "  (%" PRIu64 " more CLOSE_WAIT and %" PRIu64
+                       " more TIME_WAIT entries beyond the first %d ports/clients)\n",
                        st->cw_other, st->tw_other, TW_AN_STAT_MAX);
 }

@@ -36,9 +36,11 @@ static int finish_open(tw_an_reader *r, char *err, size_t cap) {
     case DLT_NULL:
     case DLT_LOOP: return 0;
     default:
-        snprintf(err, cap, "file header: link type %d (%s) is not supported: use Ethernet, raw IP, Linux cooked "
-                 "capture or loopback", r->dlt,
-                 pcap_datalink_val_to_name(r->dlt) ? pcap_datalink_val_to_name(r->dlt) : "?");
+        snprintf(
+            err, cap,
+            "file header: link type %d (%s) is not supported: use Ethernet, raw IP, Linux cooked "
+            "capture or loopback",
+            r->dlt, pcap_datalink_val_to_name(r->dlt) ? pcap_datalink_val_to_name(r->dlt) : "?");
         return -1;
     }
 }
@@ -122,8 +124,9 @@ static long link_offset(int dlt, const uint8_t *b, size_t n) {
     case DLT_NULL:
     case DLT_LOOP: {
         if (n < 4) return -1;
-        uint32_t fam = dlt == DLT_LOOP ? be32(b) : ((uint32_t)b[0] | (uint32_t)b[1] << 8 |
-                                                    (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
+        uint32_t fam = dlt == DLT_LOOP ? be32(b)
+                                       : ((uint32_t)b[0] | (uint32_t)b[1] << 8 |
+                                          (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
         /* AF_INET is 2 everywhere; null captures use the writer's byte order */
         return fam == 2 || fam == 0x02000000u ? 4 : -1;
     }
@@ -180,7 +183,8 @@ static int decode(int dlt, const uint8_t *b, size_t caplen, tw_an_pkt *p) {
      * and the MSS sizes the SWS threshold (RFC 9293 §3.8.6.2.2). Options a
      * stack would reject leave both unknown. */
     tw_tcp_opts o;
-    if ((p->flags & TW_TH_SYN) && have >= doff && tw_tcp_opts_parse(t + TW_TCP_HDR_LEN, doff - TW_TCP_HDR_LEN, &o) == 0) {
+    if ((p->flags & TW_TH_SYN) && have >= doff &&
+        tw_tcp_opts_parse(t + TW_TCP_HDR_LEN, doff - TW_TCP_HDR_LEN, &o) == 0) {
         if (o.has_ws) p->ws = (int8_t)(o.ws > TW_TCP_MAX_WS ? TW_TCP_MAX_WS : o.ws);
         if (o.has_mss) p->mss = o.mss;
     }
@@ -200,8 +204,10 @@ int tw_an_next(tw_an_reader *r, tw_an_pkt *p, char *err, size_t cap) {
         }
         r->frames++;
         if (hdr->caplen > hdr->len && hdr->len != 0) {
-            snprintf(err, cap, "frame %llu: corrupt record: captured length %u exceeds the "
-                     "packet length %u", (unsigned long long)r->frames, hdr->caplen, hdr->len);
+            snprintf(err, cap,
+                     "frame %llu: corrupt record: captured length %u exceeds the "
+                     "packet length %u",
+                     (unsigned long long)r->frames, hdr->caplen, hdr->len);
             return -1;
         }
         memset(p, 0, sizeof *p);

@@ -115,9 +115,10 @@ static void rst_verdict(tw_an_side *s, const tw_an_side *peer, const tw_an_pkt *
     uint32_t data_end = peer->fin ? peer->fin_seq : peer->snd_max;
     bool peer_data = peer->bytes > 0;
     uint32_t acked = have_ack && gt(ack, data_end) ? data_end : ack;
-    s->rst_pending = !peer_data ? 0
-                     : !have_ack ? (uint32_t)peer->bytes
-                     : gt(data_end, acked) ? data_end - acked : 0;
+    s->rst_pending = !peer_data            ? 0
+                     : !have_ack           ? (uint32_t)peer->bytes
+                     : gt(data_end, acked) ? data_end - acked
+                                           : 0;
     uint32_t last = (uint32_t)s->last_wnd << shift;
     uint32_t since_full = s->have_ack && gt(acked, s->full_ack) ? acked - s->full_ack : 0;
     bool shrunk = s->have_ack && s->wnd_bytes_max > 0 && !s->reopened &&
@@ -143,9 +144,8 @@ static void send_rst(tw_an_side *s, const tw_an_side *peer, const tw_an_pkt *p) 
     s->rst_frame = p->frame;
     s->rst_t = p->t;
     rst_verdict(s, peer, p);
-    push(s, TW_CLOSED, TW_AN_OBSERVED, s->rst_unread ? TW_CAUSE_USER_CLOSE_UNREAD
-                                                      : TW_CAUSE_USER_ABORT,
-         p, false);
+    push(s, TW_CLOSED, TW_AN_OBSERVED,
+         s->rst_unread ? TW_CAUSE_USER_CLOSE_UNREAD : TW_CAUSE_USER_ABORT, p, false);
 }
 
 /* A FIN sent: its first sending moves the sender; later ones count. */

@@ -32,8 +32,8 @@
 /* ---------------------------------------------------------------- reading */
 
 typedef struct tw_an_pkt {
-    uint64_t frame; /* 1-based frame number in the file */
-    uint64_t t;     /* ns since the epoch (the capture's timestamps) */
+    uint64_t frame;    /* 1-based frame number in the file */
+    uint64_t t;        /* ns since the epoch (the capture's timestamps) */
     uint32_t src, dst; /* host order */
     uint16_t sport, dport;
     uint32_t seq, ack, len; /* len: TCP payload bytes (from the IP length) */
@@ -96,11 +96,11 @@ typedef struct tw_an_side {
     bool fin_retrans_after_ack; /* retransmitted after the peer's ACK of it was captured */
     bool fin_acked;             /* the peer's ACK of it was seen */
     uint64_t fin_ack_frame;
-    bool merged;                /* its FIN carried the first ACK of the peer's FIN */
-    bool fin_refused;           /* the peer's ACK showed it outside its window: not taken yet */
-    bool fin_changed;           /* a later FIN with another sequence number */
+    bool merged;      /* its FIN carried the first ACK of the peer's FIN */
+    bool fin_refused; /* the peer's ACK showed it outside its window: not taken yet */
+    bool fin_changed; /* a later FIN with another sequence number */
     uint64_t fin_changed_frame;
-    uint64_t data_after_fin;    /* new payload bytes beyond its own FIN */
+    uint64_t data_after_fin; /* new payload bytes beyond its own FIN */
     uint64_t data_after_fin_frame;
     /* the peer's FIN as this side saw it */
     bool acked_peer_fin;
@@ -110,8 +110,8 @@ typedef struct tw_an_side {
     bool rst;
     uint8_t rst_state;
     uint64_t rst_frame, rst_t;
-    bool rst_unread;           /* the peer's data was waiting when it reset (rst_verdict UNREAD) */
-    bool rst_in_tw;            /* an RST reached it in TIME_WAIT */
+    bool rst_unread; /* the peer's data was waiting when it reset (rst_verdict UNREAD) */
+    bool rst_in_tw;  /* an RST reached it in TIME_WAIT */
     uint64_t rst_in_tw_frame;
     /* its SYN's options (RFC 7323 window scale: -1 none) */
     int8_t ws;
@@ -128,8 +128,8 @@ typedef struct tw_an_side {
     uint64_t last_ack_frame, reopen_frame;
     /* its RST: the verdict, the peer's bytes it never ACKed (pending), the
      * bytes its shrunk window shows it held (at least), the window's fall */
-    uint8_t rst_verdict;    /* TW_AN_RST_* */
-    bool rst_bytes_known;   /* window scale known: the windows are bytes */
+    uint8_t rst_verdict;  /* TW_AN_RST_* */
+    bool rst_bytes_known; /* window scale known: the windows are bytes */
     uint32_t rst_held, rst_pending, rst_wnd_from, rst_wnd_to;
     /* window */
     uint16_t wnd, wnd_max;
@@ -194,27 +194,27 @@ typedef struct tw_an_diag {
 enum { TW_AN_REUSE_NONE, TW_AN_REUSE_ACCEPTED, TW_AN_REUSE_REFUSED, TW_AN_REUSE_PENDING };
 
 typedef struct tw_an_conn {
-    uint64_t no;           /* 1-based, in order of first packet */
-    uint32_t incarnation;  /* 1 for the first on its 4-tuple */
-    tw_an_side s[2];       /* [0] client (sent the SYN, or the first packet), [1] server */
+    uint64_t no;          /* 1-based, in order of first packet */
+    uint32_t incarnation; /* 1 for the first on its 4-tuple */
+    tw_an_side s[2];      /* [0] client (sent the SYN, or the first packet), [1] server */
     bool syn_seen;
     uint64_t first_frame, last_frame, first_t, last_t;
-    uint64_t capture_t0;   /* time of the capture's first TCP frame (relative times) */
+    uint64_t capture_t0; /* time of the capture's first TCP frame (relative times) */
     /* this incarnation began on a 4-tuple whose previous one held TIME_WAIT */
-    int reuse;             /* TW_AN_REUSE_* */
-    int reuse_side;        /* side that held TIME_WAIT */
+    int reuse;      /* TW_AN_REUSE_* */
+    int reuse_side; /* side that held TIME_WAIT */
     uint64_t reuse_syn_frame, reuse_answer_frame;
     /* the next incarnation ended this one's TIME_WAIT */
     bool reused_by_next;
     uint64_t next_syn_frame;
     /* decided when the record is finished */
-    bool at_capture_end;   /* still open or in TIME_WAIT when the capture ended */
-    int kind;              /* tw_an_kind */
-    int first_closer;      /* side that sent the first FIN or RST, -1 none */
+    bool at_capture_end; /* still open or in TIME_WAIT when the capture ended */
+    int kind;            /* tw_an_kind */
+    int first_closer;    /* side that sent the first FIN or RST, -1 none */
     tw_an_diag diag[TW_AN_DIAG_MAX];
     int ndiag;
     struct tw_an_conn *next_in_bucket, *prev_all, *next_all; /* internal */
-    size_t ladder_ix; /* internal */
+    size_t ladder_ix;                                        /* internal */
 } tw_an_conn;
 
 typedef struct tw_an_opts {
@@ -273,10 +273,10 @@ int tw_an_ladder_finish(tw_an_levs *l, const tw_an_conn *c, tw_vev_list *out);
 
 /* ---------------------------------------------------------------- output (an_out.c) */
 
-const char *tw_an_kind_name(int k);  /* "four-way close", ... */
-const char *tw_an_kind_key(int k);   /* "four_way", ... (JSON) */
-const char *tw_an_diag_key(int d);   /* "long_close_wait", ... */
-const char *tw_an_mark_name(int m);  /* "observed", "inferred", "assumed" */
+const char *tw_an_kind_name(int k); /* "four-way close", ... */
+const char *tw_an_kind_key(int k);  /* "four_way", ... (JSON) */
+const char *tw_an_diag_key(int d);  /* "long_close_wait", ... */
+const char *tw_an_mark_name(int m); /* "observed", "inferred", "assumed" */
 /* "ip.addr==A && tcp.port==P && ip.addr==B && tcp.port==Q" into buf. */
 const char *tw_an_filter(const tw_an_conn *c, char *buf, size_t cap);
 
@@ -294,9 +294,16 @@ void tw_an_json(const tw_an_conn *c, tw_sbuf *out);
 #define TW_AN_STAT_MAX 64
 typedef struct tw_an_stats {
     uint64_t conns, kinds[TW_AK__COUNT], diags[TW_AD__COUNT];
-    struct { uint16_t port; uint64_t n, total_ns, max_ns; } cw[TW_AN_STAT_MAX]; /* CLOSE_WAIT per server port */
+    struct {
+        uint16_t port;
+        uint64_t n, total_ns, max_ns;
+    } cw[TW_AN_STAT_MAX]; /* CLOSE_WAIT per server port */
     size_t ncw;
-    struct { uint32_t addr; uint64_t n, total_ns; uint64_t server_side; } tw[TW_AN_STAT_MAX]; /* TIME_WAIT per client */
+    struct {
+        uint32_t addr;
+        uint64_t n, total_ns;
+        uint64_t server_side;
+    } tw[TW_AN_STAT_MAX]; /* TIME_WAIT per client */
     size_t ntw;
     uint64_t cw_other, tw_other; /* entries beyond the tables */
 } tw_an_stats;

@@ -15,41 +15,40 @@
 #include "view/report.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: tcpwave analyze FILE [--conn N] [--json] [--stats] [--close-wait-ms N]\n"
-            "                       [--msl-s N] [--zero-window-ms N] [--time rel|abs]\n"
-            "                       [--relative|--absolute|--symbolic]\n"
-            "\n"
-            "Reads a capture (pcap or pcapng: Ethernet, raw IP, Linux cooked SLL/SLL2 or\n"
-            "loopback; e.g. from tcpdump -w, or tcpwave demo --pcap) and, for each TCP/IPv4\n"
-            "connection (4-tuple; a new SYN after a close or TIME_WAIT starts a new\n"
-            "incarnation), prints the close kind, who closed first, each endpoint's states\n"
-            "with how each is known (observed: its own packets prove it; inferred: from a\n"
-            "packet it received; assumed: no packet, e.g. TIME_WAIT ending after 2MSL), the\n"
-            "time spent in each, diagnoses naming the frames that prove them, and a Wireshark\n"
-            "display filter. The file is streamed: connections print as they finish.\n"
-            "\n"
-            "  FILE               the capture ('-' reads standard input)\n"
-            "  --conn N           only connection N, with its ladder diagram\n"
-            "  --json             one JSON object per connection per line\n"
-            "  --stats            totals: close kinds, diagnoses, CLOSE_WAIT dwell per server\n"
-            "                     port, TIME_WAIT held per client\n"
-            "  --close-wait-ms N  CLOSE_WAIT longer than this is diagnosed (default 5000)\n"
-            "  --msl-s N          maximum segment lifetime; TIME_WAIT = 2 MSL (default 30)\n"
-            "  --zero-window-ms N a zero window this long is diagnosed (default 5000)\n"
-            "  --time rel|abs     times in the text: seconds since the capture's first TCP\n"
-            "                     frame (rel, default) or ISO 8601 UTC (abs); --json has both\n"
-            "  --relative, --absolute, --symbolic   sequence numbers in the ladder\n"
-            "\n"
-            "exit status: 0 analyzed, 1 unreadable, corrupt or truncated capture (the error\n"
-            "names the frame), 2 bad arguments\n"
-            "\n"
-            "examples:\n"
-            "  tcpwave demo --scenario three-way --pcap close.pcap\n"
-            "  tcpwave analyze close.pcap\n"
-            "  tcpwave analyze close.pcap --conn 1 --symbolic\n"
-            "  tcpwave analyze close.pcap --time abs\n"
-            "  tcpdump -i lo -w lo.pcap tcp port 8080 ... ; tcpwave analyze lo.pcap --stats\n");
+    fprintf(f, "usage: tcpwave analyze FILE [--conn N] [--json] [--stats] [--close-wait-ms N]\n"
+               "                       [--msl-s N] [--zero-window-ms N] [--time rel|abs]\n"
+               "                       [--relative|--absolute|--symbolic]\n"
+               "\n"
+               "Reads a capture (pcap or pcapng: Ethernet, raw IP, Linux cooked SLL/SLL2 or\n"
+               "loopback; e.g. from tcpdump -w, or tcpwave demo --pcap) and, for each TCP/IPv4\n"
+               "connection (4-tuple; a new SYN after a close or TIME_WAIT starts a new\n"
+               "incarnation), prints the close kind, who closed first, each endpoint's states\n"
+               "with how each is known (observed: its own packets prove it; inferred: from a\n"
+               "packet it received; assumed: no packet, e.g. TIME_WAIT ending after 2MSL), the\n"
+               "time spent in each, diagnoses naming the frames that prove them, and a Wireshark\n"
+               "display filter. The file is streamed: connections print as they finish.\n"
+               "\n"
+               "  FILE               the capture ('-' reads standard input)\n"
+               "  --conn N           only connection N, with its ladder diagram\n"
+               "  --json             one JSON object per connection per line\n"
+               "  --stats            totals: close kinds, diagnoses, CLOSE_WAIT dwell per server\n"
+               "                     port, TIME_WAIT held per client\n"
+               "  --close-wait-ms N  CLOSE_WAIT longer than this is diagnosed (default 5000)\n"
+               "  --msl-s N          maximum segment lifetime; TIME_WAIT = 2 MSL (default 30)\n"
+               "  --zero-window-ms N a zero window this long is diagnosed (default 5000)\n"
+               "  --time rel|abs     times in the text: seconds since the capture's first TCP\n"
+               "                     frame (rel, default) or ISO 8601 UTC (abs); --json has both\n"
+               "  --relative, --absolute, --symbolic   sequence numbers in the ladder\n"
+               "\n"
+               "exit status: 0 analyzed, 1 unreadable, corrupt or truncated capture (the error\n"
+               "names the frame), 2 bad arguments\n"
+               "\n"
+               "examples:\n"
+               "  tcpwave demo --scenario three-way --pcap close.pcap\n"
+               "  tcpwave analyze close.pcap\n"
+               "  tcpwave analyze close.pcap --conn 1 --symbolic\n"
+               "  tcpwave analyze close.pcap --time abs\n"
+               "  tcpdump -i lo -w lo.pcap tcp port 8080 ... ; tcpwave analyze lo.pcap --stats\n");
 }
 
 typedef struct an_args {
@@ -85,8 +84,7 @@ static int parse_num(const char *v, uint64_t max, uint64_t *out) {
 
 static int parse_valued(an_args *a, const char *o, const char *v) {
     uint64_t x;
-    if (parse_num(v, 1000000000ull, &x))
-        return bad_usage("%s needs a whole number", o);
+    if (parse_num(v, 1000000000ull, &x)) return bad_usage("%s needs a whole number", o);
     if (!strcmp(o, "--conn")) {
         if (x == 0) return bad_usage("%s counts from 1", o);
         a->o.ladder_conn = x;
@@ -107,13 +105,17 @@ static int parse_args(int argc, char **argv, an_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         bool takes = false;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) takes |= !strcmp(o, valued[k]);
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+            takes |= !strcmp(o, valued[k]);
         if (!strcmp(o, "--time")) {
             if (i + 1 >= argc) return bad_usage("%s needs rel or abs", o);
             const char *v = argv[++i];
-            if (!strcmp(v, "rel")) a->time_mode = TW_AN_TIME_REL;
-            else if (!strcmp(v, "abs")) a->time_mode = TW_AN_TIME_ABS;
-            else return bad_usage("--time takes rel or abs, not '%s'", v);
+            if (!strcmp(v, "rel"))
+                a->time_mode = TW_AN_TIME_REL;
+            else if (!strcmp(v, "abs"))
+                a->time_mode = TW_AN_TIME_ABS;
+            else
+                return bad_usage("--time takes rel or abs, not '%s'", v);
         } else if (takes) {
             if (i + 1 >= argc) return bad_usage("%s needs a value", o);
             if (parse_valued(a, o, argv[++i])) return 2;
@@ -126,7 +128,9 @@ static int parse_args(int argc, char **argv, an_args *a) {
             a->stats = true;
         } else if (!strcmp(o, "--relative") || !strcmp(o, "--absolute") ||
                    !strcmp(o, "--symbolic")) {
-            a->mode = o[2] == 'r' ? TW_SEQ_RELATIVE : o[2] == 'a' ? TW_SEQ_ABSOLUTE : TW_SEQ_SYMBOLIC;
+            a->mode = o[2] == 'r'   ? TW_SEQ_RELATIVE
+                      : o[2] == 'a' ? TW_SEQ_ABSOLUTE
+                                    : TW_SEQ_SYMBOLIC;
         } else if (o[0] == '-' && o[1] != '\0') {
             return bad_usage("unknown option '%s'", o);
         } else if (a->file) {
@@ -143,8 +147,10 @@ static void on_conn(void *ctx, const tw_an_conn *c) {
     an_run *r = ctx;
     tw_an_stats_add(&r->st, c, &r->a->o);
     if (r->a->o.ladder_conn && r->a->o.ladder_conn != c->no) return;
-    if (r->a->json) tw_an_json(c, &r->out);
-    else tw_an_text(c, r->a->time_mode, &r->out);
+    if (r->a->json)
+        tw_an_json(c, &r->out);
+    else
+        tw_an_text(c, r->a->time_mode, &r->out);
     fputs(tw_sbuf_str(&r->out), stdout);
     r->out.len = 0;
     if (r->out.s) r->out.s[0] = '\0';
@@ -153,7 +159,8 @@ static void on_conn(void *ctx, const tw_an_conn *c) {
 static int print_ladder(const an_args *a, const tw_an *an) {
     const tw_vev_list *evs = tw_an_ladder_events(an);
     if (!evs) {
-        fprintf(stderr, "tcpwave analyze: %s: no connection %" PRIu64 " (the capture has %" PRIu64 ")\n",
+        fprintf(stderr,
+                "tcpwave analyze: %s: no connection %" PRIu64 " (the capture has %" PRIu64 ")\n",
                 a->file, a->o.ladder_conn, tw_an_count(an));
         return 1;
     }
@@ -194,8 +201,9 @@ static int run(const an_args *a, an_run *r, tw_an *an) {
     }
     if (tw_an_finish(an)) status = 1;
     if (!a->json)
-        fprintf(stdout, "capture %s: link type %s, %" PRIu64 " frames (%" PRIu64
-                        " not TCP/IPv4), %" PRIu64 " connection(s)%s\n",
+        fprintf(stdout,
+                "capture %s: link type %s, %" PRIu64 " frames (%" PRIu64 " not TCP/IPv4), %" PRIu64
+                " connection(s)%s\n",
                 a->file, tw_an_linktype(rd), tw_an_frames(rd), tw_an_skipped(rd), tw_an_count(an),
                 status ? ", analysis stopped at the error" : "");
     tw_an_close(rd);

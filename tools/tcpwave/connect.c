@@ -23,11 +23,11 @@ typedef struct client {
     uint16_t rport, lport;
     bool have_to;
     int src;
-    char *text;          /* SRC_TEXT (also the --http request) */
+    char *text; /* SRC_TEXT (also the --http request) */
     size_t text_len;
-    uint64_t total;      /* bytes to send (SRC_TEXT, SRC_PATTERN) */
-    bool expect_echo;    /* received bytes must equal the sent ones */
-    bool expect_reset;   /* success means: the peer reset the connection */
+    uint64_t total;    /* bytes to send (SRC_TEXT, SRC_PATTERN) */
+    bool expect_echo;  /* received bytes must equal the sent ones */
+    bool expect_reset; /* success means: the peer reset the connection */
     const char *out_path;
     FILE *out;
     /* stdin source */
@@ -148,7 +148,8 @@ static void maybe_close(client *c) {
      * full close waits for the expected bytes. */
     bool expect_ok = !c->o.have_expect || c->rx >= c->o.expect_bytes || c->o.shutdown_write;
     /* --expect-echo: everything sent must be back before closing. */
-    if (c->expect_echo && !c->o.shutdown_write && (c->rx < c->sent || c->mismatch)) expect_ok = false;
+    if (c->expect_echo && !c->o.shutdown_write && (c->rx < c->sent || c->mismatch))
+        expect_ok = false;
     bool want = c->shut ? c->eof
                         : (c->o.close_first == TW_CLOSE_FIRST_SERVER ? c->eof && all_sent(c)
                                                                      : all_sent(c) && expect_ok);
@@ -224,27 +225,26 @@ static void on_closed(void *ctx, uint32_t conn_id, int cause) {
 /* ---------------------------------------------------------------- arguments */
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: tcpwave connect --tun DEV --addr A.B.C.D --to A.B.C.D:PORT [what to send]\n"
-            "                       [options]\n"
-            "\n"
-            "Opens one connection from tcpwave's own stack at --addr, through the TUN device\n"
-            "DEV, to a server of the Linux kernel; sends, reads everything that comes back,\n"
-            "closes as asked, and waits until the connection is CLOSED (TIME_WAIT included:\n"
-            "use --msl-s 1 to keep it short). Prints every segment and state change.\n"
-            "\n"
-            "  --to A.B.C.D:PORT    the server (required)\n"
-            "  --lport N, --local-port N\n"
-            "                       local port (default: an ephemeral one); the same port\n"
-            "                       twice reuses a 4-tuple the kernel may hold in TIME_WAIT\n"
-            "  --send TEXT          send TEXT (escapes \\n \\r \\t \\\\ \\xHH)\n"
-            "  --send-bytes N       send N bytes of the pattern i %% 251\n"
-            "  --send-stdin         send what stdin gives until its end\n"
-            "  --http PATH          send 'GET PATH HTTP/1.0' (the server closes first)\n"
-            "  --expect-echo        what comes back must be what was sent, byte for byte\n"
-            "                       (with --close-first client: closes once it is all back)\n"
-            "  --expect-reset       success means the peer reset the connection (RST)\n"
-            "  --out FILE           write the bytes received to FILE\n");
+    fprintf(f, "usage: tcpwave connect --tun DEV --addr A.B.C.D --to A.B.C.D:PORT [what to send]\n"
+               "                       [options]\n"
+               "\n"
+               "Opens one connection from tcpwave's own stack at --addr, through the TUN device\n"
+               "DEV, to a server of the Linux kernel; sends, reads everything that comes back,\n"
+               "closes as asked, and waits until the connection is CLOSED (TIME_WAIT included:\n"
+               "use --msl-s 1 to keep it short). Prints every segment and state change.\n"
+               "\n"
+               "  --to A.B.C.D:PORT    the server (required)\n"
+               "  --lport N, --local-port N\n"
+               "                       local port (default: an ephemeral one); the same port\n"
+               "                       twice reuses a 4-tuple the kernel may hold in TIME_WAIT\n"
+               "  --send TEXT          send TEXT (escapes \\n \\r \\t \\\\ \\xHH)\n"
+               "  --send-bytes N       send N bytes of the pattern i %% 251\n"
+               "  --send-stdin         send what stdin gives until its end\n"
+               "  --http PATH          send 'GET PATH HTTP/1.0' (the server closes first)\n"
+               "  --expect-echo        what comes back must be what was sent, byte for byte\n"
+               "                       (with --close-first client: closes once it is all back)\n"
+               "  --expect-reset       success means the peer reset the connection (RST)\n"
+               "  --out FILE           write the bytes received to FILE\n");
     tw_tunrun_usage_common(f);
     fprintf(f,
             "\nClosing: with --close-first client (default) tcpwave closes once everything\n"
@@ -276,13 +276,17 @@ static int set_text(client *c, const char *v) {
         char ch = v[i];
         if (ch == '\\' && i + 1 < n) {
             char e = v[++i];
-            if (e == 'n') ch = '\n';
-            else if (e == 'r') ch = '\r';
-            else if (e == 't') ch = '\t';
+            if (e == 'n')
+                ch = '\n';
+            else if (e == 'r')
+                ch = '\r';
+            else if (e == 't')
+                ch = '\t';
             else if (e == 'x' && i + 2 < n && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
                 ch = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
                 i += 2;
-            } else ch = e;
+            } else
+                ch = e;
         }
         c->text[k++] = ch;
     }
@@ -295,7 +299,8 @@ static int set_text(client *c, const char *v) {
 
 static int set_source(client *c, const char *a, const char *v) {
     if (c->src != SRC_NONE) {
-        fprintf(stderr, "tcpwave connect: give one of --send, --send-bytes, --send-stdin, --http\n");
+        fprintf(stderr,
+                "tcpwave connect: give one of --send, --send-bytes, --send-stdin, --http\n");
         return -1;
     }
     if (!strcmp(a, "--send")) return set_text(c, v);
@@ -314,8 +319,9 @@ static int set_source(client *c, const char *a, const char *v) {
         return -1;
     }
     char ip[20], req[600];
-    snprintf(req, sizeof req, "GET %.512s HTTP/1.0\\r\\nHost: %s\\r\\nUser-Agent: tcpwave\\r\\n\\r\\n",
-             v, tw_tunrun_ip_str(c->raddr, ip, sizeof ip));
+    snprintf(req, sizeof req,
+             "GET %.512s HTTP/1.0\\r\\nHost: %s\\r\\nUser-Agent: tcpwave\\r\\n\\r\\n", v,
+             tw_tunrun_ip_str(c->raddr, ip, sizeof ip));
     if (c->o.close_first < 0) c->o.close_first = TW_CLOSE_FIRST_SERVER;
     return set_text(c, req);
 }
@@ -373,7 +379,8 @@ static int parse_args(client *c, int argc, char **argv) {
     }
     if (tw_tunrun_check(&c->o)) return -1;
     if (!c->have_to) {
-        fprintf(stderr, "tcpwave connect: --to A.B.C.D:PORT is required (e.g. --to 198.18.0.1:7000)\n");
+        fprintf(stderr,
+                "tcpwave connect: --to A.B.C.D:PORT is required (e.g. --to 198.18.0.1:7000)\n");
         return -1;
     }
     if (c->expect_echo && c->src == SRC_NONE) {
@@ -388,7 +395,10 @@ static int parse_args(client *c, int argc, char **argv) {
 
 static int verdict(client *c, int run_rc) {
     printf("connect: sent %" PRIu64 " bytes, received %" PRIu64 " bytes, ended: %s\n", c->sent,
-           c->rx, !c->done ? "not closed" : c->err ? tw_strerror(c->err) : tw_cause_desc(c->close_cause));
+           c->rx,
+           !c->done ? "not closed"
+           : c->err ? tw_strerror(c->err)
+                    : tw_cause_desc(c->close_cause));
     if (run_rc) return run_rc;
     if (!c->done) return TW_EXIT_FAIL; /* stopped by a signal before CLOSED */
     int rc = TW_EXIT_OK;
@@ -398,13 +408,15 @@ static int verdict(client *c, int run_rc) {
         rc = TW_EXIT_FAIL;
     }
     if (c->o.have_expect && c->rx != c->o.expect_bytes) {
-        printf("connect: FAIL: expected %" PRIu64 " bytes, received %" PRIu64 "\n", c->o.expect_bytes,
-               c->rx);
+        printf("connect: FAIL: expected %" PRIu64 " bytes, received %" PRIu64 "\n",
+               c->o.expect_bytes, c->rx);
         rc = TW_EXIT_FAIL;
     }
     if (c->expect_echo && (c->mismatch || c->rx != c->sent)) {
-        if (c->mismatch) printf("connect: FAIL: echo differs at byte %" PRIu64 "\n", c->mismatch_at);
-        else printf("connect: FAIL: echo has %" PRIu64 " bytes, sent %" PRIu64 "\n", c->rx, c->sent);
+        if (c->mismatch)
+            printf("connect: FAIL: echo differs at byte %" PRIu64 "\n", c->mismatch_at);
+        else
+            printf("connect: FAIL: echo has %" PRIu64 " bytes, sent %" PRIu64 "\n", c->rx, c->sent);
         rc = TW_EXIT_FAIL;
     } else if (c->expect_echo && c->rx) {
         printf("connect: echo verified, %" PRIu64 " bytes identical\n", c->rx);
@@ -432,8 +444,8 @@ static int start(client *c) {
     }
     char a[20], b[20];
     printf("tcpwave connect: %s -> %s:%u on TUN device %s, closes first: %s%s%s\n",
-           tw_tunrun_ip_str(c->o.addr, a, sizeof a), tw_tunrun_ip_str(c->raddr, b, sizeof b), c->rport,
-           c->o.tun, c->o.close_first == TW_CLOSE_FIRST_SERVER ? "server" : "client",
+           tw_tunrun_ip_str(c->o.addr, a, sizeof a), tw_tunrun_ip_str(c->raddr, b, sizeof b),
+           c->rport, c->o.tun, c->o.close_first == TW_CLOSE_FIRST_SERVER ? "server" : "client",
            c->o.linger0 ? ", linger 0 (RST)" : "", c->o.shutdown_write ? ", half-close" : "");
     tw_stack_poll(c->st, tw_tunloop_clock());
     return 0;

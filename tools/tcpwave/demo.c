@@ -29,7 +29,7 @@ typedef struct printer {
     FILE *out;
     tw_vev_list evs; /* every event of the run, for the views */
     bool oom;
-    tw_pcap *pcap;   /* --pcap: every packet the link delivers or drops */
+    tw_pcap *pcap; /* --pcap: every packet the link delivers or drops */
 } printer;
 
 typedef struct demo_args {
@@ -146,8 +146,8 @@ static void on_link(void *ctx, enum tw_sim_ev ev, int from, int to, uint64_t nth
     printer *p = ctx;
     /* The capture: what arrived, at its arrival, and what the link lost, at
      * its send time (as a tap next to the sender would see it). */
-    if (p->pcap && (ev == TW_SIM_DELIVERED || ev == TW_SIM_DROPPED_LOSS ||
-                    ev == TW_SIM_DROPPED_RULE))
+    if (p->pcap &&
+        (ev == TW_SIM_DELIVERED || ev == TW_SIM_DROPPED_LOSS || ev == TW_SIM_DROPPED_RULE))
         tw_pcap_write(p->pcap, now, pkt, len);
     if (ev != TW_SIM_DROPPED_LOSS && ev != TW_SIM_DROPPED_RULE) return;
     tw_tcp_seg s;
@@ -370,8 +370,8 @@ static int parse_valued(demo_args *a, const char *opt, const char *v) {
 
 /* Returns -1 to go on, else the exit status (0 after --help/--list). */
 static int parse_args(int argc, char **argv, demo_args *a, printer *p) {
-    static const char *const valued[] = {"--scenario", "--trace",    "--svg",  "--seed",
-                                         "--delay-ms", "--msl-s",    "--pcap"};
+    static const char *const valued[] = {"--scenario", "--trace", "--svg", "--seed",
+                                         "--delay-ms", "--msl-s", "--pcap"};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         bool takes = false;
@@ -409,7 +409,9 @@ static int parse_args(int argc, char **argv, demo_args *a, printer *p) {
     p->mode = a->symbolic ? TW_SEQ_SYMBOLIC : p->absolute ? TW_SEQ_ABSOLUTE : TW_SEQ_RELATIVE;
     if (!strcmp(a->scenario, "all") && (a->trace_path || a->svg_path || a->pcap_path))
         return usage_error("%s write one scenario: choose it with --scenario NAME",
-                           a->trace_path ? "--trace" : a->svg_path ? "--svg" : "--pcap");
+                           a->trace_path ? "--trace"
+                           : a->svg_path ? "--svg"
+                                         : "--pcap");
     return -1;
 }
 

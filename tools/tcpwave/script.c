@@ -126,7 +126,8 @@ int tw_cli_script(int argc, char **argv) {
             errno = 0;
             unsigned long long v = strtoull(argv[i], &end, 10);
             if (errno || *end || end == argv[i] || v > 60000000ull)
-                return bad_usage("--tolerance-usecs needs microseconds (0..60000000), not ", argv[i]);
+                return bad_usage("--tolerance-usecs needs microseconds (0..60000000), not ",
+                                 argv[i]);
             o.has_tolerance = true;
             o.tolerance_ns = v * 1000ull;
         } else if (a[0] == '-' && a[1]) {
@@ -140,21 +141,25 @@ int tw_cli_script(int argc, char **argv) {
         pd_settings set;
         char err[256];
         pd_settings_default(&set);
-        if (pd_settings_apply(&set, o.flags, err, sizeof err)) return bad_usage("--so-flags: ", err);
+        if (pd_settings_apply(&set, o.flags, err, sizeof err))
+            return bad_usage("--so-flags: ", err);
     }
     int pass = 0, fail = 0, error = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] == '-' && a[1]) { /* an option already taken */
-            if (!strcmp(a, "--so-flags") || !strcmp(a, "--so_flags") || !strcmp(a, "--tolerance-usecs") ||
-                !strcmp(a, "--tolerance_usecs"))
+            if (!strcmp(a, "--so-flags") || !strcmp(a, "--so_flags") ||
+                !strcmp(a, "--tolerance-usecs") || !strcmp(a, "--tolerance_usecs"))
                 i++;
             continue;
         }
         int rc = run_file(a, &o);
-        if (rc == PD_PASS) pass++;
-        else if (rc == PD_FAIL) fail++;
-        else error++;
+        if (rc == PD_PASS)
+            pass++;
+        else if (rc == PD_FAIL)
+            fail++;
+        else
+            error++;
     }
     if (pass + fail + error > 1)
         printf("scripts: %d passed, %d failed, %d errors\n", pass, fail, error);

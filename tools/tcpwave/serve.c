@@ -48,12 +48,12 @@ typedef struct server {
     int mode;
     uint16_t port;
     uint64_t reply_bytes; /* --reply-bytes N (discard mode) */
-    uint64_t count;  /* --count N: stop after N connections reached CLOSED (0: never) */
-    uint64_t closed; /* connections that reached CLOSED for good */
+    uint64_t count;       /* --count N: stop after N connections reached CLOSED (0: never) */
+    uint64_t closed;      /* connections that reached CLOSED for good */
     uint64_t accepted, resets;
-    uint64_t backlog;     /* --backlog N */
-    uint64_t idle_exit;   /* --idle-exit-s N (ns; 0: never) */
-    uint64_t idle_since;  /* when the stack was last seen empty (0: not empty) */
+    uint64_t backlog;    /* --backlog N */
+    uint64_t idle_exit;  /* --idle-exit-s N (ns; 0: never) */
+    uint64_t idle_since; /* when the stack was last seen empty (0: not empty) */
     bool idle_exited;
     int ls;
     tw_tunrun *r;
@@ -142,8 +142,8 @@ static sconn *conn_of(server *s, int h) {
 }
 
 static void release(server *s, sconn *c, const char *how) {
-    tw_tunrun_say(s->r, c->id, "%s; received %" PRIu64 " bytes, sent %" PRIu64 " bytes", how,
-                  c->rx, c->tx);
+    tw_tunrun_say(s->r, c->id, "%s; received %" PRIu64 " bytes, sent %" PRIu64 " bytes", how, c->rx,
+                  c->tx);
     free(c->pend);
     memset(c, 0, sizeof *c);
     c->h = -1;
@@ -239,10 +239,8 @@ static bool reply_done(server *s, sconn *c) {
     uint64_t want = s->o.have_expect ? s->o.expect_bytes : 1;
     switch (s->mode) {
     case MODE_ECHO:
-    case MODE_DISCARD:
-        return out_done(s, c) && c->rx >= want;
-    case MODE_HTTP:
-        return http_out_done(c);
+    case MODE_DISCARD: return out_done(s, c) && c->rx >= want;
+    case MODE_HTTP: return http_out_done(c);
     default: { /* hold: enough unread bytes are waiting */
         tw_sock_info info;
         return tw_sock_info_get(s->st, c->h, &info) == 0 && info.unread >= want;
@@ -257,9 +255,9 @@ static bool maybe_close(server *s, sconn *c) {
      * come: close even if the exchange was cut short (no CLOSE_WAIT left
      * behind by a client that gave up). */
     bool ended = c->eof && out_done(s, c);
-    bool want = c->shut ? c->eof
-                        : (s->o.close_first == TW_CLOSE_FIRST_SERVER ? reply_done(s, c) || ended
-                                                                     : ended);
+    bool want =
+        c->shut ? c->eof
+                : (s->o.close_first == TW_CLOSE_FIRST_SERVER ? reply_done(s, c) || ended : ended);
     if (!want) return false;
     if (!c->shut && s->o.close_delay) {
         uint64_t now = tw_tunloop_clock();
@@ -327,8 +325,10 @@ static void check_idle(server *s) {
     if (!s->idle_since) s->idle_since = now;
     if (now - s->idle_since < s->idle_exit) return;
     s->idle_exited = true;
-    tw_tunrun_say(s->r, 0, "idle for %" PRIu64 " s: no connection, no TIME_WAIT record "
-                           "(--idle-exit-s)", s->idle_exit / TW_SEC(1));
+    tw_tunrun_say(s->r, 0,
+                  "idle for %" PRIu64 " s: no connection, no TIME_WAIT record "
+                  "(--idle-exit-s)",
+                  s->idle_exit / TW_SEC(1));
     tw_tunloop_stop(tw_tunrun_loop(s->r));
 }
 
@@ -408,13 +408,13 @@ static void leak_report(server *s) {
     printf("serve: at exit: %" PRIu64 " live connections, %" PRIu64 " TIME_WAIT records, %" PRIu64
            " socket handles open (1 is the listener), %" PRIu64 " application slots in use\n",
            live, tw, socks, slots);
-    printf("serve: TIME_WAIT: %" PRIu64 " entered = %" PRIu64 " expired + %" PRIu64 " reused + %" PRIu64
-           " cut short (table full) + %" PRIu64 " still held%s\n",
+    printf("serve: TIME_WAIT: %" PRIu64 " entered = %" PRIu64 " expired + %" PRIu64
+           " reused + %" PRIu64 " cut short (table full) + %" PRIu64 " still held%s\n",
            c[TW_C_TW_ENTER], c[TW_C_TW_EXPIRE], c[TW_C_TW_REUSE], c[TW_C_TW_OVERFLOW],
            c[TW_C_TW_ENTER] - gone,
            c[TW_C_TW_ENTER] >= gone && c[TW_C_TW_ENTER] - gone <= tw + live ? "" : " (MISMATCH)");
-    printf("serve: opened %" PRIu64 " = closed %" PRIu64 " + live %" PRIu64 " + TIME_WAIT records %" PRIu64
-           "%s\n",
+    printf("serve: opened %" PRIu64 " = closed %" PRIu64 " + live %" PRIu64
+           " + TIME_WAIT records %" PRIu64 "%s\n",
            c[TW_C_CONN_PASSIVE_OPEN] + c[TW_C_CONN_ACTIVE_OPEN], c[TW_C_CONN_CLOSED], live, tw,
            c[TW_C_CONN_PASSIVE_OPEN] + c[TW_C_CONN_ACTIVE_OPEN] == c[TW_C_CONN_CLOSED] + live + tw
                ? ""
@@ -428,41 +428,39 @@ static void leak_report(server *s) {
 /* ---------------------------------------------------------------- command */
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: tcpwave serve --tun DEV --addr A.B.C.D [--port N] [--mode MODE] [options]\n"
-            "\n"
-            "Runs a TCP server on tcpwave's own stack at --addr, reached by the Linux kernel\n"
-            "through the TUN device DEV, and prints every segment (flags, seq, ack, len,\n"
-            "window) and state change of each connection with timestamps.\n"
-            "\n"
-            "  --port N             port to listen on (default 80)\n"
-            "  --mode MODE          echo: send back what arrives (default)\n"
-            "                       http: HTTP/1.0; GET / says hello, GET /bytes/N sends N\n"
-            "                             bytes of the pattern i %% 251\n"
-            "                       discard: read and count; with --reply-bytes N,\n"
-            "                             answer N pattern bytes after the client's FIN\n"
-            "                       hold: never read (closing then sends RST)\n"
-            "  --count N            exit after N connections reached CLOSED, TIME_WAIT\n"
-            "                       included (use --msl-s 1 to keep it short)\n"
-            "  --backlog N          connections waiting to be accepted (default 16; a SYN\n"
-            "                       to a full backlog is dropped and counted)\n"
-            "  --idle-exit-s N      once a connection came, exit after N s with no\n"
-            "                       connection and no TIME_WAIT record left (soak tests)\n");
+    fprintf(f, "usage: tcpwave serve --tun DEV --addr A.B.C.D [--port N] [--mode MODE] [options]\n"
+               "\n"
+               "Runs a TCP server on tcpwave's own stack at --addr, reached by the Linux kernel\n"
+               "through the TUN device DEV, and prints every segment (flags, seq, ack, len,\n"
+               "window) and state change of each connection with timestamps.\n"
+               "\n"
+               "  --port N             port to listen on (default 80)\n"
+               "  --mode MODE          echo: send back what arrives (default)\n"
+               "                       http: HTTP/1.0; GET / says hello, GET /bytes/N sends N\n"
+               "                             bytes of the pattern i %% 251\n"
+               "                       discard: read and count; with --reply-bytes N,\n"
+               "                             answer N pattern bytes after the client's FIN\n"
+               "                       hold: never read (closing then sends RST)\n"
+               "  --count N            exit after N connections reached CLOSED, TIME_WAIT\n"
+               "                       included (use --msl-s 1 to keep it short)\n"
+               "  --backlog N          connections waiting to be accepted (default 16; a SYN\n"
+               "                       to a full backlog is dropped and counted)\n"
+               "  --idle-exit-s N      once a connection came, exit after N s with no\n"
+               "                       connection and no TIME_WAIT record left (soak tests)\n");
     tw_tunrun_usage_common(f);
-    fprintf(f,
-            "\nClosing: with --close-first client (default for echo and discard) the server\n"
-            "closes once it has read the client's FIN and sent everything; with\n"
-            "--close-first server (default for http and hold) it closes as soon as its reply\n"
-            "is queued (echo/discard: after --expect-bytes N bytes, default 1).\n"
-            "\nAt exit (however it ends) a leak check: live connections, TIME_WAIT records\n"
-            "and how the ones that entered TIME_WAIT left it, socket handles still open,\n"
-            "and the application's connection slots; with --stats every counter.\n"
-            "\nExit status: 0 stopped (--count reached, --idle-exit-s, or a signal),\n"
-            "2 bad arguments, 3 --timeout-s passed, 4 the TUN device or pcap file could\n"
-            "not be opened.\n"
-            "\nexample (the kernel side has 198.18.0.1/24 on tw0, see README):\n"
-            "  tcpwave serve --tun tw0 --addr 198.18.0.2 --port 80 --mode http\n"
-            "  curl http://198.18.0.2/\n");
+    fprintf(f, "\nClosing: with --close-first client (default for echo and discard) the server\n"
+               "closes once it has read the client's FIN and sent everything; with\n"
+               "--close-first server (default for http and hold) it closes as soon as its reply\n"
+               "is queued (echo/discard: after --expect-bytes N bytes, default 1).\n"
+               "\nAt exit (however it ends) a leak check: live connections, TIME_WAIT records\n"
+               "and how the ones that entered TIME_WAIT left it, socket handles still open,\n"
+               "and the application's connection slots; with --stats every counter.\n"
+               "\nExit status: 0 stopped (--count reached, --idle-exit-s, or a signal),\n"
+               "2 bad arguments, 3 --timeout-s passed, 4 the TUN device or pcap file could\n"
+               "not be opened.\n"
+               "\nexample (the kernel side has 198.18.0.1/24 on tw0, see README):\n"
+               "  tcpwave serve --tun tw0 --addr 198.18.0.2 --port 80 --mode http\n"
+               "  curl http://198.18.0.2/\n");
 }
 
 static int parse_args(server *s, int argc, char **argv) {

@@ -118,13 +118,20 @@ static int need_value(const char *cmd, const char *flag, const char *v) {
 
 /* Options that take no value. Returns true if `a` was one. */
 static bool parse_flag(tw_tunrun_opts *o, const char *a) {
-    if (!strcmp(a, "--delack-fin")) o->delack_fin = true;
-    else if (!strcmp(a, "--absolute")) o->absolute = true;
-    else if (!strcmp(a, "--quiet")) o->quiet = true;
-    else if (!strcmp(a, "--stats")) o->stats = true;
-    else if (!strcmp(a, "--linger0")) o->linger0 = true;
-    else if (!strcmp(a, "--shutdown-write")) o->shutdown_write = true;
-    else return false;
+    if (!strcmp(a, "--delack-fin"))
+        o->delack_fin = true;
+    else if (!strcmp(a, "--absolute"))
+        o->absolute = true;
+    else if (!strcmp(a, "--quiet"))
+        o->quiet = true;
+    else if (!strcmp(a, "--stats"))
+        o->stats = true;
+    else if (!strcmp(a, "--linger0"))
+        o->linger0 = true;
+    else if (!strcmp(a, "--shutdown-write"))
+        o->shutdown_write = true;
+    else
+        return false;
     return true;
 }
 
@@ -154,9 +161,11 @@ static int parse_keepalive(tw_tunrun_opts *o, const char *v) {
     char extra;
     if (sscanf(v, "%u,%u,%u%c", &idle, &intvl, &cnt, &extra) != 3 || idle < 1 || idle > 32767 ||
         intvl < 1 || intvl > 32767 || cnt < 1 || cnt > 255) {
-        fprintf(stderr, "tcpwave %s: --keepalive needs IDLE,INTVL,CNT: seconds idle before the "
-                        "first probe (1..32767), seconds between probes (1..32767), unanswered "
-                        "probes before giving up (1..255), e.g. 2,1,3; got '%s'\n", o->cmd, v);
+        fprintf(stderr,
+                "tcpwave %s: --keepalive needs IDLE,INTVL,CNT: seconds idle before the "
+                "first probe (1..32767), seconds between probes (1..32767), unanswered "
+                "probes before giving up (1..255), e.g. 2,1,3; got '%s'\n",
+                o->cmd, v);
         return -1;
     }
     o->keepalive = true;
@@ -187,8 +196,10 @@ static int parse_link_option(tw_tunrun_opts *o, const char *a, const char *v) {
             fprintf(stderr, "tcpwave %s: %s must be at least 1024 bytes\n", c, a);
             return -1;
         }
-        if (!strcmp(a, "--rcvbuf")) o->rcvbuf = (uint32_t)x;
-        else o->sndbuf = (uint32_t)x;
+        if (!strcmp(a, "--rcvbuf"))
+            o->rcvbuf = (uint32_t)x;
+        else
+            o->sndbuf = (uint32_t)x;
     }
     return 0;
 }
@@ -226,8 +237,10 @@ int tw_tunrun_parse_common(tw_tunrun_opts *o, int argc, char **argv, int *i) {
         if (tw_tunrun_parse_u64(c, a, v, 86400, &x)) return -1;
         o->timeout = TW_SEC(x);
     } else if (!strcmp(a, "--close-first")) {
-        if (!strcmp(v, "client")) o->close_first = TW_CLOSE_FIRST_CLIENT;
-        else if (!strcmp(v, "server")) o->close_first = TW_CLOSE_FIRST_SERVER;
+        if (!strcmp(v, "client"))
+            o->close_first = TW_CLOSE_FIRST_CLIENT;
+        else if (!strcmp(v, "server"))
+            o->close_first = TW_CLOSE_FIRST_SERVER;
         else {
             fprintf(stderr, "tcpwave %s: --close-first is 'client' or 'server', got '%s'\n", c, v);
             return -1;
@@ -248,8 +261,10 @@ int tw_tunrun_check(const tw_tunrun_opts *o) {
         return -1;
     }
     if (!o->have_addr) {
-        fprintf(stderr, "tcpwave %s: --addr A.B.C.D is required: tcpwave's own address on the "
-                        "TUN link (e.g. --addr 198.18.0.2)\n", o->cmd);
+        fprintf(stderr,
+                "tcpwave %s: --addr A.B.C.D is required: tcpwave's own address on the "
+                "TUN link (e.g. --addr 198.18.0.2)\n",
+                o->cmd);
         return -1;
     }
     if (o->linger0 && o->shutdown_write) {
@@ -260,36 +275,35 @@ int tw_tunrun_check(const tw_tunrun_opts *o) {
 }
 
 void tw_tunrun_usage_common(FILE *f) {
-    fprintf(f,
-            "  --tun DEV            TUN device to open or create (required; e.g. tw0)\n"
-            "  --addr A.B.C.D       tcpwave's IPv4 address on that link (required)\n"
-            "  --pcap FILE          write every packet sent and received to FILE (pcap,\n"
-            "                       LINKTYPE_RAW; opens in tshark/Wireshark)\n"
-            "  --close-first WHO    'client' or 'server': which side closes first\n"
-            "  --close-delay-ms N   wait N ms before closing once it is our turn\n"
-            "  --linger0            abort with RST instead of closing (SO_LINGER 0)\n"
-            "  --shutdown-write     half-close (FIN) first, read until the peer's FIN,\n"
-            "                       then close\n"
-            "  --expect-bytes N     bytes to receive before closing (and, for connect,\n"
-            "                       exactly what must arrive for exit status 0)\n"
-            "  --msl-s N            maximum segment lifetime; TIME_WAIT = 2 MSL (default 30)\n"
-            "  --delack-fin         delay the ACK of a peer's FIN (three-way close)\n"
-            "  --timeout-s N        give up after N seconds (exit status 3; default none)\n"
-            "  --absolute           print absolute sequence numbers\n"
-            "  --quiet              print only SYN/FIN/RST segments, no app send/recv lines\n"
-            "  --stats              print the stack's non-zero counters at the end\n"
-            "  --keepalive I,N,C    keep-alive probes after I s idle, N s apart, giving up\n"
-            "                       after C unanswered ones (SO_KEEPALIVE, TCP_KEEPIDLE,\n"
-            "                       TCP_KEEPINTVL, TCP_KEEPCNT), e.g. --keepalive 2,1,3\n"
-            "  --rcvbuf N, --sndbuf N  receive / send ring per connection in bytes\n"
-            "                       (default 65535; the window scale follows --rcvbuf)\n"
-            "  --loss PCT           drop PCT %% of the packets each way (e.g. 0.5), seeded\n"
-            "                       and counted; --loss-in / --loss-out for one way only\n"
-            "                       (in: from the kernel, out: to it). The --pcap capture\n"
-            "                       is the wire: it lacks the dropped outgoing packets\n"
-            "  --seed N             seed of the --loss pattern and of the stack (ISN\n"
-            "                       secret, ports): reproducible runs for tests. Without\n"
-            "                       it the ISN secret is random (RFC 6528), loss seed 1\n");
+    fprintf(f, "  --tun DEV            TUN device to open or create (required; e.g. tw0)\n"
+               "  --addr A.B.C.D       tcpwave's IPv4 address on that link (required)\n"
+               "  --pcap FILE          write every packet sent and received to FILE (pcap,\n"
+               "                       LINKTYPE_RAW; opens in tshark/Wireshark)\n"
+               "  --close-first WHO    'client' or 'server': which side closes first\n"
+               "  --close-delay-ms N   wait N ms before closing once it is our turn\n"
+               "  --linger0            abort with RST instead of closing (SO_LINGER 0)\n"
+               "  --shutdown-write     half-close (FIN) first, read until the peer's FIN,\n"
+               "                       then close\n"
+               "  --expect-bytes N     bytes to receive before closing (and, for connect,\n"
+               "                       exactly what must arrive for exit status 0)\n"
+               "  --msl-s N            maximum segment lifetime; TIME_WAIT = 2 MSL (default 30)\n"
+               "  --delack-fin         delay the ACK of a peer's FIN (three-way close)\n"
+               "  --timeout-s N        give up after N seconds (exit status 3; default none)\n"
+               "  --absolute           print absolute sequence numbers\n"
+               "  --quiet              print only SYN/FIN/RST segments, no app send/recv lines\n"
+               "  --stats              print the stack's non-zero counters at the end\n"
+               "  --keepalive I,N,C    keep-alive probes after I s idle, N s apart, giving up\n"
+               "                       after C unanswered ones (SO_KEEPALIVE, TCP_KEEPIDLE,\n"
+               "                       TCP_KEEPINTVL, TCP_KEEPCNT), e.g. --keepalive 2,1,3\n"
+               "  --rcvbuf N, --sndbuf N  receive / send ring per connection in bytes\n"
+               "                       (default 65535; the window scale follows --rcvbuf)\n"
+               "  --loss PCT           drop PCT %% of the packets each way (e.g. 0.5), seeded\n"
+               "                       and counted; --loss-in / --loss-out for one way only\n"
+               "                       (in: from the kernel, out: to it). The --pcap capture\n"
+               "                       is the wire: it lacks the dropped outgoing packets\n"
+               "  --seed N             seed of the --loss pattern and of the stack (ISN\n"
+               "                       secret, ports): reproducible runs for tests. Without\n"
+               "                       it the ISN secret is random (RFC 6528), loss seed 1\n");
 }
 
 int tw_tunrun_sockopts(const tw_tunrun_opts *o, tw_stack *st, int h) {
@@ -330,8 +344,10 @@ static conn_isn *isn_of(tw_tunrun *r, uint32_t id) {
 static void print_prefix(tw_tunrun *r, uint64_t t, uint32_t id) {
     uint64_t d = t >= r->t0 ? t - r->t0 : 0;
     printf("%4" PRIu64 ".%06" PRIu64 "  ", d / 1000000000u, (d % 1000000000u) / 1000u);
-    if (id) printf("#%-3" PRIu32 " ", id);
-    else printf("#-   ");
+    if (id)
+        printf("#%-3" PRIu32 " ", id);
+    else
+        printf("#-   ");
 }
 
 void tw_tunrun_say(tw_tunrun *r, uint32_t conn_id, const char *fmt, ...) {
@@ -398,9 +414,7 @@ static void on_trace(void *ctx, const tw_trace_ev *ev) {
             r->on_closed(r->closed_ctx, ev->conn_id, ev->cause);
         break;
     case TW_EV_SEG_IN:
-    case TW_EV_SEG_OUT:
-        print_seg(r, ev, c);
-        break;
+    case TW_EV_SEG_OUT: print_seg(r, ev, c); break;
     case TW_EV_DROP:
         if (!ev->reason) break;
         print_prefix(r, ev->t, ev->conn_id);
@@ -420,8 +434,7 @@ static void on_trace(void *ctx, const tw_trace_ev *ev) {
             printf("app: %s\n", tw_call_name(ev->cause));
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -470,8 +483,10 @@ static int open_link(tw_tunrun *r) {
     /* Send nothing before the kernel will answer (see tw_tun_wait_running). */
     rc = tw_tun_wait_running(r->tun, TW_SEC(3));
     if (rc == -TW_EAGAIN)
-        fprintf(stderr, "tcpwave %s: warning: TUN device '%s' is not up and running after 3 s "
-                        "(ip link set %s up?); going on\n", o->cmd, o->tun, o->tun);
+        fprintf(stderr,
+                "tcpwave %s: warning: TUN device '%s' is not up and running after 3 s "
+                "(ip link set %s up?); going on\n",
+                o->cmd, o->tun, o->tun);
     if (r->pcap) {
         /* Monotonic stack time + (realtime - monotonic) = wall-clock stamps. */
         int64_t off = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
@@ -529,8 +544,12 @@ fail:
     return rc;
 }
 
-tw_stack *tw_tunrun_stack(tw_tunrun *r) { return r->st; }
-tw_tunloop *tw_tunrun_loop(tw_tunrun *r) { return r->loop; }
+tw_stack *tw_tunrun_stack(tw_tunrun *r) {
+    return r->st;
+}
+tw_tunloop *tw_tunrun_loop(tw_tunrun *r) {
+    return r->loop;
+}
 
 int tw_tunrun_run(tw_tunrun *r, bool *signalled) {
     struct sigaction sa;
@@ -551,7 +570,8 @@ int tw_tunrun_run(tw_tunrun *r, bool *signalled) {
         return TW_EXIT_FAIL;
     }
     if (rc == 1) {
-        tw_tunrun_say(r, 0, "timeout: %" PRIu64 " s passed (--timeout-s)", r->o.timeout / TW_SEC(1));
+        tw_tunrun_say(r, 0, "timeout: %" PRIu64 " s passed (--timeout-s)",
+                      r->o.timeout / TW_SEC(1));
         return TW_EXIT_TIMEOUT;
     }
     if (*signalled) tw_tunrun_say(r, 0, "stopped by signal %d", (int)g_signal);
@@ -565,16 +585,17 @@ int tw_tunrun_finish(tw_tunrun *r) {
         const uint64_t *c = tw_stack_counters(r->st);
         printf("counters:\n");
         for (int k = 0; k < TW_C__COUNT; k++)
-            if (c[k]) printf("  %-24s %10" PRIu64 "  %s\n", tw_counter_name(k), c[k], tw_counter_desc(k));
+            if (c[k])
+                printf("  %-24s %10" PRIu64 "  %s\n", tw_counter_name(k), c[k], tw_counter_desc(k));
     }
     if (r->have_fault) {
         const tw_fault_stats *f = &r->fault.stats;
-        printf("loss: dropped %" PRIu64 " of %" PRIu64 " packets from the kernel (%.2f %%), %" PRIu64
-               " of %" PRIu64 " to it (%.2f %%), seed %" PRIu64 "\n",
-               f->in_dropped, f->in, f->in ? 100.0 * (double)f->in_dropped / (double)f->in : 0.0,
-               f->out_dropped, f->out,
-               f->out ? 100.0 * (double)f->out_dropped / (double)f->out : 0.0,
-               r->o.have_seed ? r->o.seed : 1);
+        printf(
+            "loss: dropped %" PRIu64 " of %" PRIu64 " packets from the kernel (%.2f %%), %" PRIu64
+            " of %" PRIu64 " to it (%.2f %%), seed %" PRIu64 "\n",
+            f->in_dropped, f->in, f->in ? 100.0 * (double)f->in_dropped / (double)f->in : 0.0,
+            f->out_dropped, f->out, f->out ? 100.0 * (double)f->out_dropped / (double)f->out : 0.0,
+            r->o.have_seed ? r->o.seed : 1);
     }
     tw_tunloop_free(r->loop);
     tw_stack_free(r->st);
@@ -582,7 +603,8 @@ int tw_tunrun_finish(tw_tunrun *r) {
         uint64_t n = tw_pcap_count(r->pcap);
         int e = tw_pcap_close(r->pcap);
         if (e) {
-            fprintf(stderr, "tcpwave %s: writing '%s' failed: %s\n", r->o.cmd, r->o.pcap, strerror(-e));
+            fprintf(stderr, "tcpwave %s: writing '%s' failed: %s\n", r->o.cmd, r->o.pcap,
+                    strerror(-e));
             rc = TW_EXIT_FAIL;
         } else {
             printf("pcap: %" PRIu64 " packets written to %s\n", n, r->o.pcap);

@@ -33,29 +33,29 @@ enum {
 enum { TW_CLOSE_FIRST_CLIENT, TW_CLOSE_FIRST_SERVER };
 
 typedef struct tw_tunrun_opts {
-    const char *cmd;        /* "serve" or "connect", for messages */
-    const char *tun;        /* --tun DEV */
-    uint32_t addr;          /* --addr A.B.C.D (host order) */
+    const char *cmd; /* "serve" or "connect", for messages */
+    const char *tun; /* --tun DEV */
+    uint32_t addr;   /* --addr A.B.C.D (host order) */
     bool have_addr;
-    const char *pcap;       /* --pcap FILE */
-    uint64_t msl;           /* --msl-s N (ns) */
-    bool delack_fin;        /* --delack-fin */
-    bool absolute;          /* --absolute */
-    bool quiet;             /* --quiet: only SYN/FIN/RST segments, no app send/recv */
-    bool stats;             /* --stats: print non-zero counters at the end */
-    uint64_t timeout;       /* --timeout-s N (ns, 0 = none) */
+    const char *pcap; /* --pcap FILE */
+    uint64_t msl;     /* --msl-s N (ns) */
+    bool delack_fin;  /* --delack-fin */
+    bool absolute;    /* --absolute */
+    bool quiet;       /* --quiet: only SYN/FIN/RST segments, no app send/recv */
+    bool stats;       /* --stats: print non-zero counters at the end */
+    uint64_t timeout; /* --timeout-s N (ns, 0 = none) */
     /* how the application closes */
-    int close_first;        /* --close-first client|server (-1: the command's default) */
-    bool linger0;           /* --linger0: abort with RST instead of closing */
-    bool shutdown_write;    /* --shutdown-write: half-close, read to EOF, then close */
-    uint64_t close_delay;   /* --close-delay-ms N (ns) */
-    uint64_t expect_bytes;  /* --expect-bytes N */
+    int close_first;       /* --close-first client|server (-1: the command's default) */
+    bool linger0;          /* --linger0: abort with RST instead of closing */
+    bool shutdown_write;   /* --shutdown-write: half-close, read to EOF, then close */
+    uint64_t close_delay;  /* --close-delay-ms N (ns) */
+    uint64_t expect_bytes; /* --expect-bytes N */
     bool have_expect;
     /* the link and the stack */
     double loss_in, loss_out; /* --loss/--loss-in/--loss-out PCT, as fractions */
     uint64_t seed;            /* --seed N: the loss and the stack's ISN secret */
     bool have_seed;
-    uint32_t rcvbuf, sndbuf;  /* --rcvbuf/--sndbuf N (0: the stack's default) */
+    uint32_t rcvbuf, sndbuf; /* --rcvbuf/--sndbuf N (0: the stack's default) */
     /* --keepalive IDLE,INTVL,CNT: SO_KEEPALIVE + TCP_KEEPIDLE/KEEPINTVL/KEEPCNT */
     bool keepalive;
     int ka_idle, ka_intvl, ka_cnt;
@@ -85,7 +85,9 @@ const char *tw_tunrun_ip_str(uint32_t a, char *buf, size_t cap);
 
 /* The test pattern of --send-bytes and /bytes/N: byte i is i mod 251 (a
  * prime, so a lost, repeated or misplaced segment changes the bytes). */
-static inline uint8_t tw_tunrun_pattern(uint64_t i) { return (uint8_t)(i % 251u); }
+static inline uint8_t tw_tunrun_pattern(uint64_t i) {
+    return (uint8_t)(i % 251u);
+}
 
 typedef struct tw_tunrun tw_tunrun;
 

@@ -39,21 +39,21 @@ typedef struct adapter {
     pthread_cond_t quiet; /* broadcast when a thread leaves or re-checks */
     tw_stack *st;
     pd_settings set;
-    bool broken;          /* bad --so_flags: every call fails */
-    int64_t epoch_us;     /* gettimeofday() value at stack time start_ns */
+    bool broken;      /* bad --so_flags: every call fails */
+    int64_t epoch_us; /* gettimeofday() value at stack time start_ns */
     uint64_t start_ns;
 
     ad_pkt *q;
     size_t qhead, qn, qcap;
 
-    ad_fd *fds;           /* indexed by the real descriptor number */
+    ad_fd *fds; /* indexed by the real descriptor number */
     int nfds;
 
-    int active;           /* threads inside a call and not waiting */
-    int nwait;            /* threads waiting for the stack to change */
-    int unchecked;        /* waiters woken that have not looked again yet */
-    int returned;         /* blocked calls returned, end time not yet read */
-    int tod_polls;        /* gettimeofday() calls in a row */
+    int active;    /* threads inside a call and not waiting */
+    int nwait;     /* threads waiting for the stack to change */
+    int unchecked; /* waiters woken that have not looked again yet */
+    int returned;  /* blocked calls returned, end time not yet read */
+    int tod_polls; /* gettimeofday() calls in a row */
 } adapter;
 
 /* adapter_core.c (all with the mutex held) */

@@ -74,7 +74,9 @@ static int link_fd(tw_link *l) {
     (void)l;
     return -1;
 }
-static void link_close(tw_link *l) { (void)l; }
+static void link_close(tw_link *l) {
+    (void)l;
+}
 
 static const struct tw_link_ops link_ops = {link_send, link_recv, link_next, link_fd, link_close};
 
@@ -109,7 +111,9 @@ static void poll_at(adapter *a, uint64_t t) {
     pthread_cond_broadcast(&a->cv);
 }
 
-void ad_step(adapter *a) { poll_at(a, tw_stack_now(a->st)); }
+void ad_step(adapter *a) {
+    poll_at(a, tw_stack_now(a->st));
+}
 
 void ad_wait(adapter *a) {
     a->active--;
@@ -221,7 +225,9 @@ static int ad_netdev_send(void *u, const void *buf, size_t count) {
 static int take_packet(adapter *a, void *buf, size_t *count, long long *time_usecs) {
     ad_pkt *p = &a->q[a->qhead];
     size_t n = p->len < *count ? p->len : *count;
-    if (n < p->len) fprintf(stderr, "tw_packetdrill: netdev_receive: packet of %u bytes cut to %zu\n", p->len, n);
+    if (n < p->len)
+        fprintf(stderr, "tw_packetdrill: netdev_receive: packet of %u bytes cut to %zu\n", p->len,
+                n);
     memcpy(buf, p->data, n);
     *count = n;
     if (time_usecs) *time_usecs = a->epoch_us + (long long)((p->t - a->start_ns) / 1000u);
@@ -310,8 +316,8 @@ static void setup(adapter *a, const char *flags) {
     a->link.ops = &link_ops;
     int rc = tw_stack_new(&a->set.cfg, &a->link, &a->st);
     if (rc) {
-        fprintf(stderr, "tw_packetdrill: the stack refuses the settings '%s': %s\n", flags ? flags : "",
-                tw_strerror(rc));
+        fprintf(stderr, "tw_packetdrill: the stack refuses the settings '%s': %s\n",
+                flags ? flags : "", tw_strerror(rc));
         a->st = NULL;
         a->broken = true;
         return;

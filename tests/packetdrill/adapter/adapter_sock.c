@@ -76,7 +76,9 @@ void ad_sock_free_all(adapter *a) {
     }
 }
 
-static int from_tw(int rc) { return rc < 0 ? ad_fail(-rc) : rc; }
+static int from_tw(int rc) {
+    return rc < 0 ? ad_fail(-rc) : rc;
+}
 
 /* As in Linux, a call that reports the connection's error consumes it. */
 static void consume_error(adapter *a, int fd, long rc) {
@@ -218,7 +220,8 @@ static ssize_t recv_once(adapter *a, int fd, void *buf, size_t n, bool may_block
 }
 
 /* One send: queues what fits, blocking until something fits if allowed. */
-static ssize_t send_once(adapter *a, int fd, const void *buf, size_t n, bool may_block, bool *waited) {
+static ssize_t send_once(adapter *a, int fd, const void *buf, size_t n, bool may_block,
+                         bool *waited) {
     for (;;) {
         ad_fd *f = get(a, fd);
         if (!f) return ad_fail(EBADF);
@@ -333,11 +336,16 @@ static int do_getsockopt(adapter *a, int fd, int level, int name, void *val, soc
         return 0;
     }
     int v;
-    if (level == SOL_SOCKET && name == SO_ERROR) v = take_error(f, 0);
-    else if (level == SOL_SOCKET && name == SO_REUSEADDR) v = f->reuse;
-    else if (level == SOL_SOCKET && name == SO_TYPE) v = SOCK_STREAM;
-    else if (level == IPPROTO_TCP && name == TCP_NODELAY) v = f->nodelay;
-    else return ad_fail(ENOPROTOOPT);
+    if (level == SOL_SOCKET && name == SO_ERROR)
+        v = take_error(f, 0);
+    else if (level == SOL_SOCKET && name == SO_REUSEADDR)
+        v = f->reuse;
+    else if (level == SOL_SOCKET && name == SO_TYPE)
+        v = SOCK_STREAM;
+    else if (level == IPPROTO_TCP && name == TCP_NODELAY)
+        v = f->nodelay;
+    else
+        return ad_fail(ENOPROTOOPT);
     if (*len < (socklen_t)sizeof v) return ad_fail(EINVAL);
     memcpy(val, &v, sizeof v);
     *len = sizeof v;
@@ -351,10 +359,11 @@ static short revents(adapter *a, const ad_fd *f, short want) {
     short r = 0;
     tw_state s = info.state;
     if (s == TW_LISTEN) return f->acceptable ? (short)(want & POLLIN) : 0;
-    bool fin_or_dead = s == TW_CLOSE_WAIT || s == TW_LAST_ACK || s == TW_CLOSING || s == TW_TIME_WAIT ||
-                       (s == TW_CLOSED && f->connect_state);
+    bool fin_or_dead = s == TW_CLOSE_WAIT || s == TW_LAST_ACK || s == TW_CLOSING ||
+                       s == TW_TIME_WAIT || (s == TW_CLOSED && f->connect_state);
     if (info.unread > 0 || fin_or_dead) r |= POLLIN;
-    if ((s == TW_ESTABLISHED || s == TW_CLOSE_WAIT) && info.unsent < a->set.cfg.sndbuf) r |= POLLOUT;
+    if ((s == TW_ESTABLISHED || s == TW_CLOSE_WAIT) && info.unsent < a->set.cfg.sndbuf)
+        r |= POLLOUT;
     r &= want;
     if (f->so_error) r |= POLLERR;
     if (s == TW_CLOSED && f->connect_state) r |= POLLHUP;
@@ -362,7 +371,8 @@ static short revents(adapter *a, const ad_fd *f, short want) {
 }
 
 static int do_poll(adapter *a, struct pollfd *fds, nfds_t nfds, int timeout_ms) {
-    uint64_t until = timeout_ms < 0 ? UINT64_MAX : tw_stack_now(a->st) + (uint64_t)timeout_ms * 1000000u;
+    uint64_t until =
+        timeout_ms < 0 ? UINT64_MAX : tw_stack_now(a->st) + (uint64_t)timeout_ms * 1000000u;
     bool waited = false;
     for (;;) {
         int ready = 0;
@@ -382,59 +392,75 @@ static int do_poll(adapter *a, struct pollfd *fds, nfds_t nfds, int timeout_ms) 
 
 /* ---- the table's entries: lock, call, step, unlock, keep errno ---- */
 
-#define AD_CALL(u, expr)                                                        \
-    do {                                                                        \
-        adapter *a_ = (u);                                                      \
-        ad_enter(a_);                                                           \
-        long r_ = (long)(expr);                                                 \
-        int e_ = errno;                                                         \
-        if (!a_->broken) ad_step(a_);                                           \
-        ad_leave(a_);                                                           \
-        errno = e_;                                                             \
-        return r_;                                                              \
+#define AD_CALL(u, expr)                                                                           \
+    do {                                                                                           \
+        adapter *a_ = (u);                                                                         \
+        ad_enter(a_);                                                                              \
+        long r_ = (long)(expr);                                                                    \
+        int e_ = errno;                                                                            \
+        if (!a_->broken) ad_step(a_);                                                              \
+        ad_leave(a_);                                                                              \
+        errno = e_;                                                                                \
+        return r_;                                                                                 \
     } while (0)
 
-static int e_socket(void *u, int d, int t, int p) { AD_CALL(u, do_socket(a_, d, t, p)); }
-static int e_bind(void *u, int fd, const struct sockaddr *sa, socklen_t l) { AD_CALL(u, do_bind(a_, fd, sa, l)); }
+static int e_socket(void *u, int d, int t, int p) {
+    AD_CALL(u, do_socket(a_, d, t, p));
+}
+static int e_bind(void *u, int fd, const struct sockaddr *sa, socklen_t l) {
+    AD_CALL(u, do_bind(a_, fd, sa, l));
+}
 static int e_listen(void *u, int fd, int backlog) {
     AD_CALL(u, get(a_, fd) ? from_tw(tw_listen(a_->st, get(a_, fd)->h, backlog)) : ad_fail(EBADF));
 }
-static int e_accept(void *u, int fd, struct sockaddr *sa, socklen_t *l) { AD_CALL(u, do_accept(a_, fd, sa, l)); }
-static int e_connect(void *u, int fd, const struct sockaddr *sa, socklen_t l) { AD_CALL(u, do_connect(a_, fd, sa, l)); }
+static int e_accept(void *u, int fd, struct sockaddr *sa, socklen_t *l) {
+    AD_CALL(u, do_accept(a_, fd, sa, l));
+}
+static int e_connect(void *u, int fd, const struct sockaddr *sa, socklen_t l) {
+    AD_CALL(u, do_connect(a_, fd, sa, l));
+}
 static ssize_t e_read(void *u, int fd, void *buf, size_t n) {
     struct iovec v = {buf, n};
     AD_CALL(u, do_io(a_, fd, &v, 1, false));
 }
-static ssize_t e_readv(void *u, int fd, const struct iovec *iov, int cnt) { AD_CALL(u, do_io(a_, fd, iov, cnt, false)); }
+static ssize_t e_readv(void *u, int fd, const struct iovec *iov, int cnt) {
+    AD_CALL(u, do_io(a_, fd, iov, cnt, false));
+}
 static ssize_t e_recv(void *u, int fd, void *buf, size_t n, int flags) {
     struct iovec v = {buf, n};
     AD_CALL(u, flags ? ad_fail(EOPNOTSUPP) : do_io(a_, fd, &v, 1, false));
 }
-static ssize_t e_recvfrom(void *u, int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *l) {
+static ssize_t e_recvfrom(void *u, int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
+                          socklen_t *l) {
     struct iovec v = {buf, n};
     (void)sa;
     if (l) *l = 0;
     AD_CALL(u, flags ? ad_fail(EOPNOTSUPP) : do_io(a_, fd, &v, 1, false));
 }
 static ssize_t e_recvmsg(void *u, int fd, struct msghdr *m, int flags) {
-    AD_CALL(u, flags || !m ? ad_fail(EOPNOTSUPP) : do_io(a_, fd, m->msg_iov, (int)m->msg_iovlen, false));
+    AD_CALL(u, flags || !m ? ad_fail(EOPNOTSUPP)
+                           : do_io(a_, fd, m->msg_iov, (int)m->msg_iovlen, false));
 }
 static ssize_t e_write(void *u, int fd, const void *buf, size_t n) {
     struct iovec v = {(void *)buf, n};
     AD_CALL(u, do_io(a_, fd, &v, 1, true));
 }
-static ssize_t e_writev(void *u, int fd, const struct iovec *iov, int cnt) { AD_CALL(u, do_io(a_, fd, iov, cnt, true)); }
+static ssize_t e_writev(void *u, int fd, const struct iovec *iov, int cnt) {
+    AD_CALL(u, do_io(a_, fd, iov, cnt, true));
+}
 static ssize_t e_send(void *u, int fd, const void *buf, size_t n, int flags) {
     struct iovec v = {(void *)buf, n};
     AD_CALL(u, (flags & ~MSG_NOSIGNAL) ? ad_fail(EOPNOTSUPP) : do_io(a_, fd, &v, 1, true));
 }
-static ssize_t e_sendto(void *u, int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
-                        socklen_t l) {
+static ssize_t e_sendto(void *u, int fd, const void *buf, size_t n, int flags,
+                        const struct sockaddr *sa, socklen_t l) {
     struct iovec v = {(void *)buf, n};
-    AD_CALL(u, (flags & ~MSG_NOSIGNAL) || (sa && l) ? ad_fail(EISCONN) : do_io(a_, fd, &v, 1, true));
+    AD_CALL(u,
+            (flags & ~MSG_NOSIGNAL) || (sa && l) ? ad_fail(EISCONN) : do_io(a_, fd, &v, 1, true));
 }
 static ssize_t e_sendmsg(void *u, int fd, const struct msghdr *m, int flags) {
-    AD_CALL(u, (flags & ~MSG_NOSIGNAL) || !m ? ad_fail(EOPNOTSUPP) : do_io(a_, fd, m->msg_iov, (int)m->msg_iovlen, true));
+    AD_CALL(u, (flags & ~MSG_NOSIGNAL) || !m ? ad_fail(EOPNOTSUPP)
+                                             : do_io(a_, fd, m->msg_iov, (int)m->msg_iovlen, true));
 }
 
 static int fcntl_locked(adapter *a, int fd, int cmd, int arg) {
@@ -478,11 +504,21 @@ static int e_ioctl(void *u, int fd, unsigned long req, ...) {
     AD_CALL(u, ioctl_locked(a_, fd, req, out));
 }
 
-static int e_close(void *u, int fd) { AD_CALL(u, do_close(a_, fd)); }
-static int e_shutdown(void *u, int fd, int how) { AD_CALL(u, do_shutdown(a_, fd, how)); }
-static int e_getsockopt(void *u, int fd, int lv, int nm, void *v, socklen_t *l) { AD_CALL(u, do_getsockopt(a_, fd, lv, nm, v, l)); }
-static int e_setsockopt(void *u, int fd, int lv, int nm, const void *v, socklen_t l) { AD_CALL(u, do_setsockopt(a_, fd, lv, nm, v, l)); }
-static int e_poll(void *u, struct pollfd *fds, nfds_t n, int t) { AD_CALL(u, a_->broken ? ad_fail(EINVAL) : do_poll(a_, fds, n, t)); }
+static int e_close(void *u, int fd) {
+    AD_CALL(u, do_close(a_, fd));
+}
+static int e_shutdown(void *u, int fd, int how) {
+    AD_CALL(u, do_shutdown(a_, fd, how));
+}
+static int e_getsockopt(void *u, int fd, int lv, int nm, void *v, socklen_t *l) {
+    AD_CALL(u, do_getsockopt(a_, fd, lv, nm, v, l));
+}
+static int e_setsockopt(void *u, int fd, int lv, int nm, const void *v, socklen_t l) {
+    AD_CALL(u, do_setsockopt(a_, fd, lv, nm, v, l));
+}
+static int e_poll(void *u, struct pollfd *fds, nfds_t n, int t) {
+    AD_CALL(u, a_->broken ? ad_fail(EINVAL) : do_poll(a_, fds, n, t));
+}
 
 void ad_sock_fill(struct pd_iface *ifc) {
     ifc->socket = e_socket;
