@@ -87,15 +87,24 @@ def scan(path):
     return total, pkts, replies, experts
 
 
-def wave(pkts):
-    """FIN/RST events of one stream, with the first ACK covering each FIN."""
+def wave(pkts, late=None):
+    """FIN/RST events of one stream, with the first ACK covering each FIN.
+    An RST from the kernel after both FINs were acknowledged is left out and
+    its frame added to `late`: it answers a duplicate ACK of ours that reached
+    a socket already closed (a retransmitted FIN, re-ACKed), which is correct
+    on both sides."""
     events, pending = [], []  # pending: (src, seq after the FIN)
     fins = set()  # (src, seq) of every FIN seen: a retransmission is not a new event
+    closed = set()  # sources whose FIN was acknowledged
     for p in pkts:
         tags = []
         acked = [q for q in pending if q[0] != p["src"] and (p["flags"] & 0x10) and p["ack"] >= q[1]]
         for q in acked:
             pending.remove(q)
+            closed.add(q[0])
+        if p["flags"] & 0x04 and p["src"] == ".1" and len(closed) == 2 and late is not None:
+            late.add(str(p["n"]))
+            continue
         if p["flags"] & 0x04:
             tags.append("RST")
         if p["flags"] & 0x01 and (p["src"], p["seq"] + p["len"]) not in fins:
@@ -152,16 +161,20 @@ def main():
         bad.append("malformed or bad checksum: " + ln.strip())
     allowed = ALLOWED + (("Connection reset",) if a.allow_rst else ()) + (GAPS if a.allow_gaps else ()) \
         + (LOSS if a.allow_loss else ())
+    streams = {}
+    for p in pkts:
+        streams.setdefault(p["stream"], []).append(p)
+    late = set()
+    waves = [wave(ps, late) for _, ps in sorted(streams.items())]
     for num, sev, msg, src in experts:
-        if FFFF in msg and src == KERNEL:
+        if num in late and "Connection reset" in msg:
+            print("pcapcheck: note: frame %s: the kernel reset a duplicate ACK after the close "
+                  "(its socket was gone)" % num)
+        elif FFFF in msg and src == KERNEL:
             print("pcapcheck: note: frame %s: the kernel sent TCP checksum 0xffff, which verifies "
                   "like 0x0000 (RFC 1624 prefers 0x0000; tcpwave never sends 0xffff)" % num)
         elif sev >= 0x00600000 and not any(x in msg for x in allowed):
             bad.append("frame %s: expert: %s" % (num, msg))
-    streams = {}
-    for p in pkts:
-        streams.setdefault(p["stream"], []).append(p)
-    waves = [wave(ps) for _, ps in sorted(streams.items())]
     print("pcapcheck: %s: %d packets, %d TCP, %d streams" % (a.file, total, len(pkts), len(streams)))
     for i, w in enumerate(waves):
         print("pcapcheck:   stream %d wave: %s" % (i, w or "(no FIN/RST)"))
