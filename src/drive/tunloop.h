@@ -1,5 +1,5 @@
 /* tunloop.h - the real-time event loop of one stack over a real link (a TUN
- * device, possibly wrapped in a pcap tap): DESIGN.md §2 with the kernel's
+ * device, possibly wrapped in a pcap tap): the loop of drive/world.h with the kernel's
  * CLOCK_MONOTONIC instead of the simulator's virtual clock.
  *
  * Each turn: read every packet waiting on the link and hand it to

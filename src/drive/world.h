@@ -1,7 +1,7 @@
 /* world.h - a deterministic little internet: several stacks joined by the
  * simulated link, one virtual clock, and scripted applications.
  *
- * The world is the discrete-event loop of DESIGN.md §2: the clock jumps to the
+ * The world is the stack's discrete-event loop: the clock jumps to the
  * earliest of the next packet delivery, the next stack deadline and the next
  * application wake-up; packets due are delivered, stacks are polled, and
  * socket events are handed to each host's application callback after the
