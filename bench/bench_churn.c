@@ -136,6 +136,11 @@ __attribute__((noinline)) uint64_t churn_measured(churn *c, uint64_t n, double m
 }
 
 int main(int argc, char **argv) {
+    bench_check_args(
+        argc, argv,
+        "--buf= --eph-hi= --eph-lo= --lifecycles= --max-seconds= --population= --ports= --warmup=",
+        "usage: bench_churn [--population P] [--lifecycles N] [--warmup W] [--buf BYTES] [--ports "
+        "K] [--max-seconds S] [--eph-lo 1024 --eph-hi 65535]\n");
     double population = bench_argf(argc, argv, "--population", 100);
     uint64_t n = (uint64_t)bench_argf(argc, argv, "--lifecycles", 200000);
     uint64_t warm = (uint64_t)bench_argf(argc, argv, "--warmup", population + 1000);

@@ -62,7 +62,40 @@ static inline const char *bench_arg(int argc, char **argv, const char *name, con
 
 static inline double bench_argf(int argc, char **argv, const char *name, double def) {
     const char *v = bench_arg(argc, argv, name, NULL);
-    return v ? strtod(v, NULL) : def;
+    if (!v) return def;
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || d < 0) {
+        fprintf(stderr, "%s: %s: '%s' is not a non-negative number\n", argv[0], name, v);
+        exit(2);
+    }
+    return d;
+}
+
+/* Checks the command line against `spec`, the options a program reads:
+ * space-separated names, "=" after one that takes a value (e.g.
+ * "--syns= --only= --verbose"). --help prints `usage` and exits 0; an
+ * unknown option, a stray word or a missing value is an error (exit 2). */
+static inline void bench_check_args(int argc, char **argv, const char *spec, const char *usage) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("%s", usage);
+            exit(0);
+        }
+        size_t n = strlen(a);
+        const char *m = n > 2 && a[0] == '-' && a[1] == '-' ? strstr(spec, a) : NULL;
+        while (m && ((m != spec && m[-1] != ' ') || (m[n] != ' ' && m[n] != '=' && m[n] != '\0')))
+            m = strstr(m + 1, a);
+        if (!m) {
+            fprintf(stderr, "%s: unknown argument '%s'\n%s", argv[0], a, usage);
+            exit(2);
+        }
+        if (m[n] == '=' && ++i >= argc) {
+            fprintf(stderr, "%s: %s needs a value\n%s", argv[0], a, usage);
+            exit(2);
+        }
+    }
 }
 
 static inline bool bench_flag(int argc, char **argv, const char *name) {

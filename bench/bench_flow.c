@@ -243,6 +243,9 @@ static void run_latency(uint64_t rounds) {
 }
 
 int main(int argc, char **argv) {
+    bench_check_args(
+        argc, argv, "--bytes= --mode= --rounds= --write=",
+        "usage: bench_flow [--mode bulk|memcpy|latency] [--bytes N] [--write N] [--rounds N]\n");
     const char *mode = bench_arg(argc, argv, "--mode", "bulk");
     uint64_t bytes = (uint64_t)bench_argf(argc, argv, "--bytes", 1 << 30);
     uint32_t wsize = (uint32_t)bench_argf(argc, argv, "--write", 65536);

@@ -295,6 +295,9 @@ static void run_latency(uint64_t rounds) {
 }
 
 int main(int argc, char **argv) {
+    bench_check_args(argc, argv, "--bytes= --lifecycles= --max-seconds= --mode= --rounds= --write=",
+                     "usage: bench_linux [--mode churn|bulk|latency] [--lifecycles N] "
+                     "[--max-seconds S] [--bytes N] [--write N] [--rounds N]\n");
     only_loopback();
     signal(SIGPIPE, SIG_IGN);
     const char *mode = bench_arg(argc, argv, "--mode", "churn");

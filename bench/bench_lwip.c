@@ -479,6 +479,11 @@ static void run_latency(uint64_t rounds) {
 }
 
 int main(int argc, char **argv) {
+    bench_check_args(
+        argc, argv,
+        "--bytes= --lifecycles= --max-seconds= --mode= --population= --rounds= --warmup= --write=",
+        "usage: bench_lwip [--mode churn|bulk|latency] [--population P] [--lifecycles N] "
+        "[--warmup W] [--max-seconds S] [--bytes N] [--write N] [--rounds N]\n");
     const char *mode = bench_arg(argc, argv, "--mode", "churn");
     g_now_ms = 1000;
     setup();

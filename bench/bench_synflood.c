@@ -420,6 +420,9 @@ static void print_json(const result *x, int backlog, double rate) {
 }
 
 int main(int argc, char **argv) {
+    bench_check_args(argc, argv, "--backlog= --drain= --legit-every= --only= --rate= --syns=",
+                     "usage: bench_synflood [--syns 1000000] [--rate 100000] [--legit-every 1000] "
+                     "[--backlog 128] [--drain 200] [--only on|off]\n");
     uint64_t syns = (uint64_t)bench_argf(argc, argv, "--syns", 1000000);
     double rate = bench_argf(argc, argv, "--rate", 100000);
     uint64_t every = (uint64_t)bench_argf(argc, argv, "--legit-every", 1000);

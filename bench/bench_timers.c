@@ -22,6 +22,7 @@ typedef struct obj {
 } obj;
 
 int main(int argc, char **argv) {
+    bench_check_args(argc, argv, "--timers=", "usage: bench_timers [--timers 1000000]\n");
     size_t n = (size_t)bench_argf(argc, argv, "--timers", 1000000);
     obj *o = calloc(n, sizeof *o);
     uint32_t *order = malloc(sizeof *order * n);

@@ -831,6 +831,12 @@ static void cleanup(void) {
 }
 
 int main(int argc, char **argv) {
+    bench_check_args(
+        argc, argv,
+        "--bulk-bytes= --churn-max= --churn-seconds= --only= --raw-packets= --tcpwave= --no-tun "
+        "--no-veth --veth-first",
+        "usage: bench_tun --tcpwave PATH [--churn-seconds S] [--bulk-bytes B] [--raw-packets N] "
+        "[--veth-first] [--no-tun] [--no-veth] [--only serve|lib|veth|bulk-tun|bulk-veth|raw]\n");
     const char *tcpwave = bench_arg(argc, argv, "--tcpwave", NULL);
     double secs = bench_argf(argc, argv, "--churn-seconds", 2);
     uint64_t max_n = (uint64_t)bench_argf(argc, argv, "--churn-max", 1e7);

@@ -84,6 +84,8 @@ static size_t heap_bytes(void) {
 }
 
 int main(int argc, char **argv) {
+    bench_check_args(
+        argc, argv, "--ports= --records=", "usage: bench_twmem [--records 1000000] [--ports 64]\n");
     uint32_t records = (uint32_t)bench_argf(argc, argv, "--records", 1000000);
     uint32_t nports = (uint32_t)bench_argf(argc, argv, "--ports", 64);
     twm *c = calloc(1, sizeof *c);
