@@ -24,7 +24,7 @@ for size in 56 33 1400; do
         fail "ping -s $size (see ping.log)"
     fi
 done
-kill -TERM "${JOB_PID[serve]}"
+signal_job serve TERM || fail "serve was not running when SIGTERM was due"
 wait_job serve 10 && pass "serve stopped by SIGTERM, exit 0" || fail "serve exit status after SIGTERM"
 expect_line "$WORK/serve.log" "stopped by signal 15"
 expect_line "$WORK/serve.log" "ICMP_ECHO_REPLIED +$n "

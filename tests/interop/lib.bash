@@ -42,7 +42,7 @@ interop_init() {
         [ "$(id -u)" -eq 0 ] || skip "needs root (network namespace + TUN device); run as root"
         [ -c /dev/net/tun ] || skip "/dev/net/tun is missing (modprobe tun)"
         local t
-        for t in unshare ip ss python3 tshark timeout; do
+        for t in unshare ip ss python3 tshark timeout pgrep ps; do
             command -v "$t" >/dev/null 2>&1 || skip "'$t' not installed (./tw deps installs it)"
         done
         unshare -n true 2>/dev/null || skip "cannot create a network namespace here (unshare -n failed)"
@@ -113,6 +113,28 @@ tw_bg() {
     JOB_PID[$name]=$!
 }
 
+# signal_job NAME SIG: sends SIG to the command tw_bg started, not to the
+# `timeout` wrapping it. Signalling `timeout` would make it forward the
+# signal to its process group and then send SIGCONT; a SIGCONT that lands
+# while an ASan build's leak checker is attaching to the exiting process
+# (ptrace) can cancel the attach stop and leave the process hanging until
+# timeout's SIGKILL. Returns 1 if the command is not running.
+signal_job() {
+    local name="$1" sig="$2" pid="${JOB_PID[$1]}" child
+    child="$(pgrep -P "$pid" 2>/dev/null | head -1)"
+    [ -n "$child" ] || return 1
+    kill -s "$sig" "$child"
+}
+
+# job_state NAME: one line per process of the job (timeout and its command):
+# pid, state, kernel wait channel and command, to show where a hang sits.
+job_state() {
+    local pid="${JOB_PID[$1]}" p
+    for p in "$pid" $(pgrep -P "$pid" 2>/dev/null); do
+        ps -o pid=,stat=,wchan:24=,args= -p "$p" 2>/dev/null
+    done
+}
+
 # wait_job NAME SECS: waits for the job; returns its exit status (124 and a
 # failure if it did not end in time).
 wait_job() {
@@ -126,7 +148,7 @@ wait_job() {
         fi
         sleep 0.1
     done
-    fail "$name still running after ${secs}s"
+    fail "$name still running after ${secs}s: $(job_state "$name" | tr '\n' ';')"
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     unset "JOB_PID[$name]"
