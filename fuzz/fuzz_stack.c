@@ -571,7 +571,7 @@ static void on_trace(void *ctx, const tw_trace_ev *ev) {
 
 /* ------------------------------------------------------------ invariants */
 
-static void check_invariants(void) {
+__attribute__((noinline)) TW_NO_COVERAGE static void check_invariants(void) {
     tw_stack *st = G.st;
     tw__stack_check(st);
     uint32_t live = 0;

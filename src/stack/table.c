@@ -439,7 +439,7 @@ static void check_fail(const char *what, uint32_t a, uint32_t b) {
 /* Every table entry is live, found again by its own 4-tuple (so no two
  * entries share one: a lookup returns the first match) and in the bucket
  * its 4-tuple hashes to. Returns the slot entries seen. */
-static uint32_t check_table(const tw_stack *st) {
+TW_CHECKER static uint32_t check_table(const tw_stack *st) {
     uint32_t seen_tw = 0, seen_slots = 0;
     for (uint32_t b = 0; b < st->nbuckets; b++) {
         for (uint32_t e = st->buckets[b]; e != TW_NIL; e = *next_of((tw_stack *)st, e)) {
@@ -472,7 +472,7 @@ static uint32_t check_table(const tw_stack *st) {
 }
 
 /* The expiry FIFO holds exactly the live records, doubly linked, in order. */
-static void check_fifo(const tw_stack *st) {
+TW_CHECKER static void check_fifo(const tw_stack *st) {
     uint64_t last = 0;
     uint32_t n = 0, prev = TW_NIL, nsusp = 0;
     for (uint32_t i = st->tw_head; i != TW_NIL; prev = i, i = st->tw[i].fnext, n++) {
@@ -499,7 +499,7 @@ static void check_fifo(const tw_stack *st) {
  * entry armed exactly at the connection's deadline (for slots with no
  * output pending: a user call may have moved a deadline since), sockets and
  * listeners pointing back. */
-static void check_slots(const tw_stack *st, uint32_t slots_in_table) {
+TW_CHECKER static void check_slots(const tw_stack *st, uint32_t slots_in_table) {
     uint32_t live = 0, hashed = 0;
     for (uint32_t i = 0; i < st->nslots; i++) {
         const tw_slot *s = tw__slot(st, i);
@@ -550,7 +550,7 @@ static void check_slots(const tw_stack *st, uint32_t slots_in_table) {
 /* The port bitmap is exactly the ports held by sockets (one socket per
  * port), the listener map exactly the live listeners, and the free-socket
  * bitmap exactly the free socket entries. */
-static void check_ports(const tw_stack *st) {
+TW_CHECKER static void check_ports(const tw_stack *st) {
     uint32_t held = 0, bits = 0, listening = 0, mapped = 0;
     for (uint32_t i = 0; i < st->nsocks; i++) {
         const tw_sockent *e = &st->socks[i];
@@ -579,7 +579,7 @@ static void check_ports(const tw_stack *st) {
     if (mapped != listening) check_fail("listener map holds stale ports", mapped, listening);
 }
 
-void tw__stack_check(const tw_stack *st) {
+TW_CHECKER void tw__stack_check(const tw_stack *st) {
     uint32_t slots = check_table(st);
     check_fifo(st);
     check_slots(st, slots);

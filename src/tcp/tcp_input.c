@@ -370,9 +370,15 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
     else if (dup)
         c->cc->dupack(c);
     c->probes_unanswered = 0; /* the peer is alive: it answered */
-    /* Send window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule). */
-    if (tw_seq_lt(c->snd_wl1, seg->seq) ||
-        (tw_seq_eq(c->snd_wl1, seg->seq) && tw_seq_le(c->snd_wl2, seg->ack)))
+    /* Send window update (RFC 9293 §3.10.7.4): only from an ACK with
+     * SND.UNA =< SEG.ACK (SND.UNA has moved to SEG.ACK above if it was
+     * new), then the SND.WL1/SND.WL2 rule. An older ACK, even on a later
+     * SEG.SEQ, offers a window whose right edge may lie below what the peer
+     * already allowed; taking it let a send run past every window the peer
+     * ever offered (found by fuzz_stack). */
+    if (!tw_seq_lt(seg->ack, c->snd_una) &&
+        (tw_seq_lt(c->snd_wl1, seg->seq) ||
+         (tw_seq_eq(c->snd_wl1, seg->seq) && tw_seq_le(c->snd_wl2, seg->ack))))
         take_window(c, seg);
 
     switch (c->state) {

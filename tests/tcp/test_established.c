@@ -164,6 +164,33 @@ TEST(established_ack_old_in_range_ignored) {
     expect_counters("");
 }
 
+/* RFC 9293 §3.10.7.4: the send window is updated only from an ACK with
+ * SND.UNA =< SEG.ACK. Here the peer closed its window, then a segment with
+ * new data (a later SEG.SEQ, so SND.WL1 < SEG.SEQ) but an old ACK offers
+ * 100 octets: its right edge (951 + 100) is below what we hold, and taking
+ * it used to send 100 octets past every window the peer ever offered (found
+ * by fuzz_stack). The window stays closed; only the data is taken. */
+TEST(established_old_ack_does_not_open_window) {
+    conn_established();
+    send_data(ACK, 5001, 1001, 10, 0); /* window closed, SND.WL1 = 5001 */
+    ASSERT_EQ(user_send(1001, 100), 100);
+    ASSERT_EQ(run_output(), 0);
+    expect_silence();
+    tw_tcp_result r = send_data(ACK, 5011, 951, 10, 100);
+    expect_result(r, TW_ACT_ACCEPT, 0);
+    expect_recv(5001, 20);
+    ASSERT_EQ(F.c.snd_wnd, 0u);
+    ASSERT_EQ(run_output(), 0);
+    expect_silence(); /* no data, and the ACK of 5021 waits (delayed ACK) */
+    /* The same window on a current ACK opens it. */
+    r = send_data(ACK, 5021, 1001, 0, 100);
+    expect_result(r, TW_ACT_ACCEPT, 0);
+    ASSERT_EQ(F.c.snd_wnd, 100u);
+    expect_segs(1);
+    expect_seg(0, ACK | PSH, 1001, 5021, 100);
+    expect_counters("");
+}
+
 TEST(established_old_data_acked) {
     conn_established();
     tw_tcp_result r = send_data(ACK, 4991, 1001, 10, FX_WND);
