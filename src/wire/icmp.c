@@ -14,19 +14,9 @@
 #include <tcpwave/tw_errno.h>
 #include <tcpwave/tw_stats.h>
 
+#include "wire/bytes.h"
 #include "wire/cksum.h"
 #include "wire/ipv4.h"
-
-static inline uint16_t rd16(const uint8_t *p) {
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-static inline uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void wr16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
 
 int tw_icmp_parse(const uint8_t *buf, size_t len, tw_icmp_msg *m) {
     if (len < TW_ICMP_HDR_LEN) return TW_C_DROP_ICMP_BAD;
@@ -34,8 +24,8 @@ int tw_icmp_parse(const uint8_t *buf, size_t len, tw_icmp_msg *m) {
     if (tw_cksum_fin(tw_cksum_add(0, buf, len)) != 0) return TW_C_DROP_ICMP_BAD;
     m->type = buf[0];
     m->code = buf[1];
-    m->id = rd16(buf + 4);
-    m->seq = rd16(buf + 6);
+    m->id = tw_rd16(buf + 4);
+    m->seq = tw_rd16(buf + 6);
     m->data = buf + TW_ICMP_HDR_LEN;
     m->data_len = len - TW_ICMP_HDR_LEN;
     return 0;
@@ -48,12 +38,12 @@ int tw_icmp_quote_parse(const tw_icmp_msg *m, tw_icmp_quote *q) {
     size_t hl = (size_t)(p[0] & 0x0f) * 4;
     if (hl < TW_IPV4_HDR_LEN || m->data_len < hl + 8) return TW_C_DROP_ICMP_BAD;
     q->proto = p[9];
-    q->src = rd32(p + 12);
-    q->dst = rd32(p + 16);
+    q->src = tw_rd32(p + 12);
+    q->dst = tw_rd32(p + 16);
     /* The first 8 bytes of a TCP header: ports, then the sequence number. */
-    q->sport = rd16(p + hl);
-    q->dport = rd16(p + hl + 2);
-    q->seq = rd32(p + hl + 4);
+    q->sport = tw_rd16(p + hl);
+    q->dport = tw_rd16(p + hl + 2);
+    q->seq = tw_rd32(p + hl + 4);
     return 0;
 }
 
@@ -69,9 +59,9 @@ int tw_icmp_emit(const tw_icmp_msg *m, uint8_t *buf, size_t cap) {
         memmove(buf + TW_ICMP_HDR_LEN, m->data, m->data_len);
     buf[0] = m->type;
     buf[1] = m->code;
-    wr16(buf + 2, 0);
-    wr16(buf + 4, m->id);
-    wr16(buf + 6, m->seq);
-    wr16(buf + 2, tw_cksum_fin(tw_cksum_add(0, buf, n)));
+    tw_wr16(buf + 2, 0);
+    tw_wr16(buf + 4, m->id);
+    tw_wr16(buf + 6, m->seq);
+    tw_wr16(buf + 2, tw_cksum_fin(tw_cksum_add(0, buf, n)));
     return (int)n;
 }

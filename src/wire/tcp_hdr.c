@@ -8,6 +8,7 @@
 #include <tcpwave/tw_errno.h>
 #include <tcpwave/tw_stats.h>
 
+#include "wire/bytes.h"
 #include "wire/cksum.h"
 #include "wire/ipv4.h"
 #include "wire/tcp_hdr.h"
@@ -25,23 +26,6 @@
 
 #define IP_MAX_LEN 65535u
 #define PACKET_TTL 64
-
-static inline uint16_t rd16(const uint8_t *p) {
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-static inline uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void wr16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static inline void wr32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 int tw_tcp_view_init(tw_tcp_view *v, const uint8_t *buf, size_t len) {
     if (len < TW_TCP_HDR_LEN) return TW_C_DROP_TCP_SHORT;
@@ -77,13 +61,13 @@ static inline int tcp_parse(const tw_tcp_view *v, uint32_t src, uint32_t dst, tw
 
     seg->src_addr = src;
     seg->dst_addr = dst;
-    seg->src_port = rd16(b + TCP_OFF_SPORT);
-    seg->dst_port = rd16(b + TCP_OFF_DPORT);
-    seg->seq = tw_seq(rd32(b + TCP_OFF_SEQ));
-    seg->ack = tw_seq(rd32(b + TCP_OFF_ACK));
+    seg->src_port = tw_rd16(b + TCP_OFF_SPORT);
+    seg->dst_port = tw_rd16(b + TCP_OFF_DPORT);
+    seg->seq = tw_seq(tw_rd32(b + TCP_OFF_SEQ));
+    seg->ack = tw_seq(tw_rd32(b + TCP_OFF_ACK));
     seg->flags = b[TCP_OFF_FLAGS];
-    seg->wnd = rd16(b + TCP_OFF_WND);
-    seg->urp = rd16(b + TCP_OFF_URP);
+    seg->wnd = tw_rd16(b + TCP_OFF_WND);
+    seg->urp = tw_rd16(b + TCP_OFF_URP);
     seg->payload = b + v->hdr_len;
     seg->len = (uint32_t)(v->len - v->hdr_len);
 
@@ -113,15 +97,15 @@ int tw_tcp_emit(const tw_tcp_seg *seg, uint8_t *buf, size_t cap) {
      * of this very buffer, whose payload may sit where the header goes. */
     if (seg->len) memmove(buf + hdr_len, seg->payload, seg->len);
 
-    wr16(buf + TCP_OFF_SPORT, seg->src_port);
-    wr16(buf + TCP_OFF_DPORT, seg->dst_port);
-    wr32(buf + TCP_OFF_SEQ, seg->seq.v);
-    wr32(buf + TCP_OFF_ACK, seg->ack.v);
+    tw_wr16(buf + TCP_OFF_SPORT, seg->src_port);
+    tw_wr16(buf + TCP_OFF_DPORT, seg->dst_port);
+    tw_wr32(buf + TCP_OFF_SEQ, seg->seq.v);
+    tw_wr32(buf + TCP_OFF_ACK, seg->ack.v);
     buf[TCP_OFF_DOFF] = (uint8_t)((hdr_len / 4) << 4);
     buf[TCP_OFF_FLAGS] = seg->flags;
-    wr16(buf + TCP_OFF_WND, seg->wnd);
-    wr16(buf + TCP_OFF_CKSUM, 0);
-    wr16(buf + TCP_OFF_URP, seg->urp);
+    tw_wr16(buf + TCP_OFF_WND, seg->wnd);
+    tw_wr16(buf + TCP_OFF_CKSUM, 0);
+    tw_wr16(buf + TCP_OFF_URP, seg->urp);
 
     if (ts_only) {
         tw_tcp_opts_emit_ts(&seg->opt, buf + TW_TCP_HDR_LEN);
@@ -133,7 +117,7 @@ int tw_tcp_emit(const tw_tcp_seg *seg, uint8_t *buf, size_t cap) {
     /* RFC 9293 §3.1: the checksum covers pseudo-header, header and data,
      * computed with the checksum field itself zero. */
     uint64_t acc = tw_cksum_pseudo(seg->src_addr, seg->dst_addr, TW_IPPROTO_TCP, (uint16_t)total);
-    wr16(buf + TCP_OFF_CKSUM, tw_cksum_fin(tw_cksum_add(acc, buf, total)));
+    tw_wr16(buf + TCP_OFF_CKSUM, tw_cksum_fin(tw_cksum_add(acc, buf, total)));
     return (int)total;
 }
 

@@ -9,6 +9,7 @@
 #include <tcpwave/tw_errno.h>
 #include <tcpwave/tw_stats.h>
 
+#include "wire/bytes.h"
 #include "wire/tcp_hdr.h"
 
 #define TCP_MAX_OPT_LEN (TW_TCP_MAX_HDR_LEN - TW_TCP_HDR_LEN) /* 40 */
@@ -21,23 +22,6 @@
 #define OLEN_SACK_BASE 2
 #define OLEN_SACK_BLOCK 8
 
-static inline uint16_t rd16(const uint8_t *p) {
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-static inline uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void wr16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static inline void wr32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* Records one option whose kind/length framing is already known to be in
  * bounds. A known kind with the wrong length is malformed: RFC 9293 §3.2
  * fixes these sizes, and accepting e.g. a 3-byte MSS would mean guessing. */
@@ -46,7 +30,7 @@ static int opt_record(uint8_t kind, const uint8_t *p, size_t olen, tw_tcp_opts *
     case TW_TCPOPT_MSS:
         if (olen != OLEN_MSS) return TW_C_DROP_TCP_OPT;
         o->has_mss = true;
-        o->mss = rd16(p + 2);
+        o->mss = tw_rd16(p + 2);
         return 0;
     case TW_TCPOPT_WS:
         if (olen != OLEN_WS) return TW_C_DROP_TCP_OPT;
@@ -61,8 +45,8 @@ static int opt_record(uint8_t kind, const uint8_t *p, size_t olen, tw_tcp_opts *
     case TW_TCPOPT_TS:
         if (olen != OLEN_TS) return TW_C_DROP_TCP_OPT;
         o->has_ts = true;
-        o->tsval = rd32(p + 2);
-        o->tsecr = rd32(p + 6);
+        o->tsval = tw_rd32(p + 2);
+        o->tsecr = tw_rd32(p + 6);
         return 0;
     case TW_TCPOPT_SACK: {
         /* RFC 2018 §3: length 2 + 8n; 40 bytes of options allow n <= 4. */
@@ -74,8 +58,8 @@ static int opt_record(uint8_t kind, const uint8_t *p, size_t olen, tw_tcp_opts *
         o->nsack = (uint8_t)n;
         for (size_t i = 0; i < n; i++) {
             const uint8_t *b = p + OLEN_SACK_BASE + i * OLEN_SACK_BLOCK;
-            o->sack[i].left = rd32(b);
-            o->sack[i].right = rd32(b + 4);
+            o->sack[i].left = tw_rd32(b);
+            o->sack[i].right = tw_rd32(b + 4);
         }
         return 0;
     }
@@ -92,10 +76,10 @@ int tw_tcp_opts_parse(const uint8_t *p, size_t len, tw_tcp_opts *o) {
      * once timestamps are in use (RFC 7323 Appendix A's layout, which Linux,
      * the BSDs and tcpwave send). One compare of the first four bytes
      * recognizes it; the loop below would record the same values. */
-    if (len == TW_TCP_OPTS_TS_LEN && rd32(p) == TW_TCP_OPTS_TS_HEAD) {
+    if (len == TW_TCP_OPTS_TS_LEN && tw_rd32(p) == TW_TCP_OPTS_TS_HEAD) {
         o->has_ts = true;
-        o->tsval = rd32(p + 4);
-        o->tsecr = rd32(p + 8);
+        o->tsval = tw_rd32(p + 4);
+        o->tsecr = tw_rd32(p + 8);
         return 0;
     }
     size_t i = 0;
@@ -166,7 +150,7 @@ int tw_tcp_opts_emit(const tw_tcp_opts *o, uint8_t *buf, size_t cap) {
     if (o->has_mss) {
         p[0] = TW_TCPOPT_MSS;
         p[1] = OLEN_MSS;
-        wr16(p + 2, o->mss);
+        tw_wr16(p + 2, o->mss);
         p += 4;
     }
     if (o->has_ws) {
@@ -189,8 +173,8 @@ int tw_tcp_opts_emit(const tw_tcp_opts *o, uint8_t *buf, size_t cap) {
         }
         p[2] = TW_TCPOPT_TS;
         p[3] = OLEN_TS;
-        wr32(p + 4, o->tsval);
-        wr32(p + 8, o->tsecr);
+        tw_wr32(p + 4, o->tsval);
+        tw_wr32(p + 8, o->tsecr);
         p += 12;
     } else if (o->sack_ok) {
         p[0] = TW_TCPOPT_NOP;
@@ -207,8 +191,8 @@ int tw_tcp_opts_emit(const tw_tcp_opts *o, uint8_t *buf, size_t cap) {
         p[3] = (uint8_t)(OLEN_SACK_BASE + n * OLEN_SACK_BLOCK);
         p += 4;
         for (unsigned i = 0; i < n; i++, p += OLEN_SACK_BLOCK) {
-            wr32(p, o->sack[i].left);
-            wr32(p + 4, o->sack[i].right);
+            tw_wr32(p, o->sack[i].left);
+            tw_wr32(p + 4, o->sack[i].right);
         }
     }
     return (int)(p - buf);
