@@ -15,32 +15,12 @@ set -u
 TW="${1:?usage: bash kernel_close.sh PATH-TO-tcpwave}"
 TW="$(cd "$(dirname "$TW")" && pwd)/$(basename "$TW")"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-say() { echo "[kernel_close] $*"; }
-if [ "${TW_AN_NETNS:-}" != "$$" ]; then
-    [ "$(id -u)" -eq 0 ] || { say "SKIP: needs root (a network namespace and tcpdump)"; exit 77; }
-    for t in unshare ip ss tcpdump python3 timeout; do
-        command -v "$t" >/dev/null 2>&1 || { say "SKIP: '$t' not installed (./tw deps)"; exit 77; }
-    done
-    unshare -n true 2>/dev/null || { say "SKIP: cannot create a network namespace"; exit 77; }
-    exec unshare -n -- bash -c 'export TW_AN_NETNS=$$; exec bash "$0" "$@"' "$0" "$@"
-fi
-export PYTHONDONTWRITEBYTECODE=1
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tw-an-kernel.XXXXXX")"
-TCPDUMP_PID=""
-cleanup() {
-    [ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null
-    [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-ip link set lo up
+TEST=kernel_close
+source "$HERE/nslib.bash"
+ns_enter "$0" "$@"
 ip addr add 198.18.0.1/32 dev lo
 ip addr add 198.18.0.2/32 dev lo
-links="$(ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')"
-routes="$(ip -4 route show default)"
-if [ "$links" != "lo " ] || [ -n "$routes" ]; then
-    say "FAIL: refusing to run: the namespace is not isolated (links: $links; routes: $routes)"
-    exit 1
-fi
+ns_isolated "lo "
 
 tcpdump -i lo -U --immediate-mode -n -w "$WORK/lo.pcap" tcp >"$WORK/tcpdump.log" 2>&1 &
 TCPDUMP_PID=$!

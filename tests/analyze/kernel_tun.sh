@@ -16,35 +16,15 @@ set -u
 TW="${1:?usage: bash kernel_tun.sh PATH-TO-tcpwave}"
 TW="$(cd "$(dirname "$TW")" && pwd)/$(basename "$TW")"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-say() { echo "[kernel_tun] $*"; }
-if [ "${TW_AN_NETNS:-}" != "$$" ]; then
-    [ "$(id -u)" -eq 0 ] || { say "SKIP: needs root (a network namespace, TUN and tcpdump)"; exit 77; }
-    [ -c /dev/net/tun ] || { say "SKIP: /dev/net/tun is missing"; exit 77; }
-    for t in unshare ip ss tcpdump python3 timeout; do
-        command -v "$t" >/dev/null 2>&1 || { say "SKIP: '$t' not installed (./tw deps)"; exit 77; }
-    done
-    unshare -n true 2>/dev/null || { say "SKIP: cannot create a network namespace"; exit 77; }
-    exec unshare -n -- bash -c 'export TW_AN_NETNS=$$; exec bash "$0" "$@"' "$0" "$@"
-fi
-export PYTHONDONTWRITEBYTECODE=1
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tw-an-tun.XXXXXX")"
-TCPDUMP_PID=""
-cleanup() {
-    [ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null
-    [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-ip link set lo up
+TEST=kernel_tun
+NS_TUN=1
+source "$HERE/nslib.bash"
+ns_enter "$0" "$@"
 ip tuntap add dev twa0 mode tun || { say "FAIL: cannot create twa0"; exit 1; }
 [ -w /proc/sys/net/ipv6/conf/twa0/disable_ipv6 ] && echo 1 >/proc/sys/net/ipv6/conf/twa0/disable_ipv6
 ip addr add 198.18.0.1/24 dev twa0
 ip link set twa0 up
-links="$(ip -o link show | awk -F': ' '{print $2}' | sort | tr '\n' ' ')"
-routes="$(ip -4 route show default)"
-if [ "$links" != "lo twa0 " ] || [ -n "$routes" ]; then
-    say "FAIL: refusing to run: the namespace is not isolated (links: $links; routes: $routes)"
-    exit 1
-fi
+ns_isolated "lo twa0 "
 
 tcpdump -i twa0 -U --immediate-mode -n -w "$WORK/tun.pcap" tcp >"$WORK/tcpdump.log" 2>&1 &
 TCPDUMP_PID=$!
