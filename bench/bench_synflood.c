@@ -119,22 +119,7 @@ static int sf_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     s->to->len[i] = (uint16_t)len;
     return 0;
 }
-static int sf_recv(tw_link *l, uint8_t *b, size_t c, uint64_t n) {
-    (void)l, (void)b, (void)c, (void)n;
-    return 0;
-}
-static uint64_t sf_next(tw_link *l) {
-    (void)l;
-    return UINT64_MAX;
-}
-static int sf_fd(tw_link *l) {
-    (void)l;
-    return -1;
-}
-static void sf_close(tw_link *l) {
-    (void)l;
-}
-static const struct tw_link_ops sf_ops = {sf_send, sf_recv, sf_next, sf_fd, sf_close};
+static const struct tw_link_ops sf_ops = TW_LINK_SEND_ONLY(sf_send);
 
 /* A legitimate client: socket index -> its progress. */
 typedef struct client {

@@ -32,4 +32,18 @@ struct tw_link {
     const struct tw_link_ops *ops;
 };
 
+/* The other four operations of a send-only link: one whose owner feeds the
+ * stack with tw_stack_input() and only collects what the stack sends
+ * (tests, fuzzers, benchmarks). Nothing is ever due, there is no fd, and
+ * close has nothing to release. Use as TW_LINK_SEND_ONLY(my_send). */
+int tw_link_nop_recv(tw_link *l, uint8_t *buf, size_t cap, uint64_t now);
+uint64_t tw_link_nop_next_arrival(tw_link *l);
+int tw_link_nop_poll_fd(tw_link *l);
+void tw_link_nop_close(tw_link *l);
+#define TW_LINK_SEND_ONLY(send_fn)                                                                 \
+    {                                                                                              \
+        (send_fn), tw_link_nop_recv, tw_link_nop_next_arrival, tw_link_nop_poll_fd,                \
+            tw_link_nop_close                                                                      \
+    }
+
 #endif

@@ -73,23 +73,7 @@ static int cap_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     return 0;
 }
 
-static int cap_recv(tw_link *l, uint8_t *buf, size_t cap, uint64_t now) {
-    (void)l, (void)buf, (void)cap, (void)now;
-    return 0;
-}
-static uint64_t cap_next(tw_link *l) {
-    (void)l;
-    return UINT64_MAX;
-}
-static int cap_fd(tw_link *l) {
-    (void)l;
-    return -1;
-}
-static void cap_close(tw_link *l) {
-    (void)l;
-}
-
-static const struct tw_link_ops cap_ops = {cap_send, cap_recv, cap_next, cap_fd, cap_close};
+static const struct tw_link_ops cap_ops = TW_LINK_SEND_ONLY(cap_send);
 
 static void pop_cap(pd_runner *r) {
     free(r->q[r->qhead].data);

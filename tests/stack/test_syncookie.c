@@ -465,22 +465,7 @@ static int fl_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     fl->to->len[i] = (uint32_t)len;
     return 0;
 }
-static int fl_recv(tw_link *l, uint8_t *b, size_t c, uint64_t n) {
-    (void)l, (void)b, (void)c, (void)n;
-    return 0;
-}
-static uint64_t fl_next(tw_link *l) {
-    (void)l;
-    return UINT64_MAX;
-}
-static int fl_fd(tw_link *l) {
-    (void)l;
-    return -1;
-}
-static void fl_close(tw_link *l) {
-    (void)l;
-}
-static const struct tw_link_ops fl_ops = {fl_send, fl_recv, fl_next, fl_fd, fl_close};
+static const struct tw_link_ops fl_ops = TW_LINK_SEND_ONLY(fl_send);
 
 typedef struct flood {
     tw_stack *srv, *cli;

@@ -31,22 +31,7 @@ static int c_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     }
     return 0;
 }
-static int c_recv(tw_link *l, uint8_t *b, size_t n, uint64_t now) {
-    (void)l, (void)b, (void)n, (void)now;
-    return 0;
-}
-static uint64_t c_next(tw_link *l) {
-    (void)l;
-    return UINT64_MAX;
-}
-static int c_fd(tw_link *l) {
-    (void)l;
-    return -1;
-}
-static void c_close(tw_link *l) {
-    (void)l;
-}
-static const struct tw_link_ops cap_ops = {c_send, c_recv, c_next, c_fd, c_close};
+static const struct tw_link_ops cap_ops = TW_LINK_SEND_ONLY(c_send);
 
 static tw_stack *new_stack(cap *c) {
     memset(c, 0, sizeof *c);

@@ -62,23 +62,7 @@ static int link_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     return 0;
 }
 
-static int link_recv(tw_link *l, uint8_t *buf, size_t cap, uint64_t now) {
-    (void)l, (void)buf, (void)cap, (void)now;
-    return 0;
-}
-static uint64_t link_next(tw_link *l) {
-    (void)l;
-    return UINT64_MAX;
-}
-static int link_fd(tw_link *l) {
-    (void)l;
-    return -1;
-}
-static void link_close(tw_link *l) {
-    (void)l;
-}
-
-static const struct tw_link_ops link_ops = {link_send, link_recv, link_next, link_fd, link_close};
+static const struct tw_link_ops link_ops = TW_LINK_SEND_ONLY(link_send);
 
 /* ---- locking and waiting ---- */
 
