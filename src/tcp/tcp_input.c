@@ -372,14 +372,23 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
     c->probes_unanswered = 0; /* the peer is alive: it answered */
     /* Send window update (RFC 9293 §3.10.7.4): only from an ACK with
      * SND.UNA =< SEG.ACK (SND.UNA has moved to SEG.ACK above if it was
-     * new), then the SND.WL1/SND.WL2 rule. An older ACK, even on a later
-     * SEG.SEQ, offers a window whose right edge may lie below what the peer
-     * already allowed; taking it let a send run past every window the peer
-     * ever offered (found by fuzz_stack). */
+     * new). An older ACK, even on a later SEG.SEQ, offers a window whose
+     * right edge may lie below what the peer already allowed. Then the
+     * SND.WL1/SND.WL2 rule, or an ACK that moved SND.UNA: no segment the
+     * peer sent before it can carry a newer window, and without this a
+     * segment with an old SEG.SEQ (a retransmission, or one overlapping
+     * RCV.NXT from the left) that acks new data left SND.WND to count from
+     * the new SND.UNA, past every edge the peer offered. Both found by
+     * fuzz_stack. */
     if (!tw_seq_lt(seg->ack, c->snd_una) &&
-        (tw_seq_lt(c->snd_wl1, seg->seq) ||
-         (tw_seq_eq(c->snd_wl1, seg->seq) && tw_seq_le(c->snd_wl2, seg->ack))))
+        (acked || tw_seq_lt(c->snd_wl1, seg->seq) ||
+         (tw_seq_eq(c->snd_wl1, seg->seq) && tw_seq_le(c->snd_wl2, seg->ack)))) {
+        tw_seq_t wl1 = c->snd_wl1;
         take_window(c, seg);
+        /* SND.WL1 never moves back: a segment sent between the two with
+         * the same ACK may carry an older window. */
+        if (tw_seq_lt(seg->seq, wl1)) c->snd_wl1 = wl1;
+    }
 
     switch (c->state) {
     case TW_FIN_WAIT_1:

@@ -191,6 +191,29 @@ TEST(established_old_ack_does_not_open_window) {
     expect_counters("");
 }
 
+/* The same section: an ACK that moves SND.UNA updates the window even on a
+ * segment whose SEG.SEQ is older than SND.WL1 (here one overlapping RCV.NXT
+ * from the left). Otherwise the old SND.WND would count from the new
+ * SND.UNA: 2461 + 3000, past the edge 1001 + 3000 the peer offered (found
+ * by fuzz_stack; the peer had shrunk its window to 500). */
+TEST(established_window_from_ack_of_new_data_with_old_seq) {
+    conn_established();
+    send_data(ACK, 5001, 1001, 100, 3000);
+    send_data(ACK, 5101, 1001, 100, 3000); /* SND.WL1 = 5101, RCV.NXT = 5201 */
+    ASSERT_EQ(user_send(1001, 4000), 4000);
+    ASSERT_EQ(run_output(), 2); /* 1001..3921; Nagle holds the last 80 */
+    ASSERT_EQ(F.c.snd_nxt.v, 1001u + 2920u);
+    tw_tcp_result r = send_data(ACK, 5051, 2461, 200, 500);
+    expect_result(r, TW_ACT_ACCEPT, 0);
+    ASSERT_EQ(F.c.snd_wnd, 500u);
+    ASSERT_EQ(F.c.snd_wl1.v, 5101u); /* SND.WL1 does not move back */
+    ASSERT_EQ(F.c.snd_wl2.v, 2461u);
+    run_output();
+    for (int i = 0; i < F.nout; i++) ASSERT_EQ(F.out[i].len, 0u);
+    ASSERT_EQ(F.c.snd_nxt.v, 1001u + 2920u); /* right edge 2961: nothing more */
+    expect_recv(5001, 250);
+}
+
 TEST(established_old_data_acked) {
     conn_established();
     tw_tcp_result r = send_data(ACK, 4991, 1001, 10, FX_WND);
