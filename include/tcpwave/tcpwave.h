@@ -119,7 +119,9 @@ int tw_listen(tw_stack *st, int s, int backlog);
  * -TW_EAGAIN. raddr/rport may be NULL. */
 int tw_accept(tw_stack *st, int s, uint32_t *raddr, uint16_t *rport);
 /* Active open to raddr:rport; the SYN leaves at the next poll. Picks an
- * ephemeral port that avoids live and TIME_WAIT 4-tuples. Returns 0. */
+ * ephemeral port that avoids live and TIME_WAIT 4-tuples. Returns 0, or
+ * -TW_EINVAL for port 0 or a destination that is not unicast (0/8,
+ * multicast 224/4, reserved 240/4 with broadcast: RFC 9293 MUST-46). */
 int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport);
 /* Behaves like send(2) on a non-blocking socket: bytes queued, or -TW_EAGAIN,
  * -TW_EPIPE (after shutdown), -TW_ENOTCONN, or the connection's error. */

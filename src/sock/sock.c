@@ -181,11 +181,20 @@ int tw_accept(tw_stack *st, int s, uint32_t *raddr, uint16_t *rport) {
     return h;
 }
 
+/* RFC 9293 MUST-46: no active open to a broadcast or multicast address.
+ * Also refused: 0.0.0.0/8 ("this network", never a destination: RFC 1122
+ * §3.2.1.3) and 240.0.0.0/4 (reserved, holding 255.255.255.255). With no
+ * netmask the stack cannot know a subnet's directed broadcast. */
+static bool unicast_destination(uint32_t a) {
+    uint32_t top = a >> 24;
+    return top != 0 && top < 224;
+}
+
 int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport) {
     tw_sockent *e = lookup(st, s);
     if (!e) return -TW_EBADF;
     if (e->kind == TW_SK_CONN) return -TW_EISCONN;
-    if (e->kind != TW_SK_NEW || rport == 0) return -TW_EINVAL;
+    if (e->kind != TW_SK_NEW || rport == 0 || !unicast_destination(raddr)) return -TW_EINVAL;
     uint16_t lport = e->port;
     uint64_t hash; /* the 4-tuple's, for the table and the ISN */
     if (lport == 0) {

@@ -46,6 +46,9 @@ expect_exit 2 "unknown option '--nope'" -- serve "${A[@]}" --nope
 expect_exit 2 "--to A.B.C.D:PORT is required" -- connect "${A[@]}" --send hi
 expect_exit 2 "needs ADDRESS:PORT" -- connect "${A[@]}" --to 198.18.0.1
 expect_exit 2 "the port of --to" -- connect "${A[@]}" --to 198.18.0.1:70000
+expect_exit 2 "--to 224.0.0.1:7: not a unicast address" -- connect "${A[@]}" --to 224.0.0.1:7
+expect_exit 2 "--to 255.255.255.255:7: not a unicast address" -- connect "${A[@]}" --to 255.255.255.255:7
+expect_exit 2 "--to 0.0.0.0:7: not a unicast address" -- connect "${A[@]}" --to 0.0.0.0:7
 expect_exit 2 "give one of --send" -- connect "${A[@]}" --to 198.18.0.1:7 --send a --send-bytes 3
 expect_exit 2 "--http needs a path" -- connect "${A[@]}" --to 198.18.0.1:7 --http index.html
 expect_exit 2 "--expect-echo needs something to send" -- connect "${A[@]}" --to 198.18.0.1:7 --expect-echo

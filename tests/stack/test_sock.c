@@ -89,6 +89,28 @@ TEST(calls_in_the_wrong_state) {
     sx_free(&x);
 }
 
+TEST(connect_to_non_unicast_address_refused) {
+    /* RFC 9293 MUST-46: an OPEN to a broadcast or multicast address is an
+     * error; so are 0.0.0.0/8 and the reserved 240.0.0.0/4. Nothing is
+     * sent, no port is taken, and the socket can still connect. */
+    static const uint32_t bad[] = {0u,          0x00010203u /* 0.1.2.3 */,
+                                   0xe0000001u /* 224.0.0.1 */, 0xefffffffu /* 239.255.255.255 */,
+                                   0xf0000001u /* 240.0.0.1 */, 0xffffffffu};
+    sx x;
+    sx_init(&x, NULL);
+    int s = tw_socket(x.st);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tw_test_context("raddr=%08x", bad[i]);
+        ASSERT_EQ(tw_connect(x.st, s, bad[i], 80), -TW_EINVAL);
+    }
+    ASSERT_EQ(sx_poll(&x, x.now), 0);
+    ASSERT_EQ(x.st->nlive, 0u);
+    ASSERT_EQ(tw_connect(x.st, s, 0xdfffffffu /* 223.255.255.255: unicast */, 80), 0);
+    ASSERT_EQ(sx_poll(&x, x.now), 1);
+    ASSERT_EQ(sx_sent(&x, 0)->seg.flags, TW_TH_SYN);
+    sx_free(&x);
+}
+
 TEST(events_follow_the_connection_life) {
     sx x;
     sx_init(&x, NULL);

@@ -147,6 +147,22 @@ TEST(packet_for_another_address_dropped) {
     expect_silent_drop(buf, n, TW_C_DROP_IP_NOT_US);
 }
 
+TEST(syn_to_broadcast_or_multicast_dropped_silently) {
+    /* RFC 9293 MUST-57: a SYN addressed to a broadcast or multicast address
+     * is discarded without an answer (the port is closed, so the same SYN
+     * to the stack's own address would get an RST). */
+    static const uint32_t dst[] = {0xffffffffu, 0xe0000001u /* 224.0.0.1 */,
+                                   (SX_ADDR & 0xffffff00u) | 0xffu /* the /24's broadcast */};
+    for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++) {
+        uint8_t buf[128];
+        sx_seg s = sx_mk(40000, 80, TW_TH_SYN, 1, 0);
+        s.dst = dst[i];
+        size_t n = sx_build(&s, buf, sizeof buf);
+        tw_test_context("dst=%08x", dst[i]);
+        expect_silent_drop(buf, n, TW_C_DROP_IP_NOT_US);
+    }
+}
+
 TEST(packet_from_broadcast_multicast_or_zero_source_dropped) {
     /* RFC 1122 §3.2.1.3 / §4.2.3.10: such a source cannot be a TCP peer, and
      * no RST may be sent to it. */

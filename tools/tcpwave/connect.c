@@ -339,6 +339,14 @@ static int parse_one(client *c, int argc, char **argv, int *i) {
     if (needs_value) (*i)++;
     if (!strcmp(a, "--to")) {
         if (tw_tunrun_parse_endpoint("connect", a, v, &c->raddr, &c->rport)) return -1;
+        uint32_t top = c->raddr >> 24;
+        if (top == 0 || top >= 224) { /* tw_connect() would refuse it (MUST-46) */
+            fprintf(stderr,
+                    "tcpwave connect: --to %s: not a unicast address (0/8, multicast and "
+                    "240/4 are refused, RFC 9293 MUST-46)\n",
+                    v);
+            return -1;
+        }
         c->have_to = true;
     } else if (!strcmp(a, "--lport")) {
         if (tw_tunrun_parse_u64("connect", a, v, 65535, &x)) return -1;
@@ -432,7 +440,9 @@ static int start(client *c) {
     int e = c->h < 0 ? c->h : (c->lport ? tw_bind(c->st, c->h, c->lport) : 0);
     if (!e) e = tw_connect(c->st, c->h, c->raddr, c->rport);
     if (e) {
-        fprintf(stderr, "tcpwave connect: cannot connect: %s\n", tw_strerror(e));
+        char ip[20];
+        fprintf(stderr, "tcpwave connect: cannot connect to %s:%u: %s\n",
+                tw_tunrun_ip_str(c->raddr, ip, sizeof ip), c->rport, tw_strerror(e));
         return TW_EXIT_FAIL;
     }
     /* After tw_connect(): options set on a new socket do not reach its connection. */
