@@ -1089,12 +1089,12 @@ static void op_icmp(reader *r) {
     }
 }
 
-static void op_send(int h, uint32_t len) {
+static void op_send(int h, uint32_t len, bool urgent) {
     hent *he = hent_find(h);
     uint32_t base = he ? he->sent_total : 0;
     for (uint32_t i = 0; i < len; i++) B.io[i] = pat_user(base + i);
-    int rc = tw_send(G.st, h, B.io, len);
-    if (verbose) fprintf(stderr, "  send(%d, %u) = %d\n", h, len, rc);
+    int rc = urgent ? tw_send_urgent(G.st, h, B.io, len) : tw_send(G.st, h, B.io, len);
+    if (verbose) fprintf(stderr, "  send%s(%d, %u) = %d\n", urgent ? "_urgent" : "", h, len, rc);
     if (rc > (int)len) fail("tw_send returned %d for %u bytes", rc, len);
     if (rc > 0 && he) he->sent_total += (uint32_t)rc;
 }
@@ -1161,7 +1161,8 @@ static void run_op(reader *r) {
     }
     case OP_SEND: {
         int h = pick_handle(r);
-        op_send(h, rd16(r) % MAX_USER_IO);
+        uint16_t v = rd16(r); /* the top bit: urgent (the length uses 14 bits) */
+        op_send(h, v % MAX_USER_IO, v & 0x8000);
         break;
     }
     case OP_RECV: {
@@ -1308,7 +1309,7 @@ static void prologue(uint8_t b0, uint32_t piss) {
         settle_step();
     }
     if (data) {
-        op_send(h, 100);
+        op_send(h, 100, false);
         settle_step();
         peer_send(f, TW_TH_ACK | TW_TH_PSH, f->peer_nxt, f->st_max_end, 65535, NULL, 0, NULL, 100);
         settle_step();

@@ -100,6 +100,8 @@ enum {
     TW_EVT_CONNECTED = 4,  /* an active open completed */
     TW_EVT_ACCEPTABLE = 8, /* a listener has a connection to accept */
     TW_EVT_CLOSED = 16,    /* the connection reached CLOSED; err says why (0 = orderly) */
+    TW_EVT_URGENT = 32,    /* the peer marked urgent data ahead of what was read: once per run
+                              of urgent data (tw_sock_info.urgent says how far) */
 };
 
 typedef struct tw_event {
@@ -126,6 +128,10 @@ int tw_connect(tw_stack *st, int s, uint32_t raddr, uint16_t rport);
 /* Behaves like send(2) on a non-blocking socket: bytes queued, or -TW_EAGAIN,
  * -TW_EPIPE (after shutdown), -TW_ENOTCONN, or the connection's error. */
 int tw_send(tw_stack *st, int s, const void *buf, size_t len);
+/* As tw_send(), and the bytes queued end the urgent data (RFC 9293 §3.8.5):
+ * segments up to them carry URG and the urgent pointer, and they are sent
+ * without waiting for Nagle. The data stays in line. */
+int tw_send_urgent(tw_stack *st, int s, const void *buf, size_t len);
 /* Behaves like recv(2) on a non-blocking socket: bytes read, 0 at end of
  * stream, -TW_EAGAIN, or the connection's error (e.g. -TW_ECONNRESET). */
 int tw_recv(tw_stack *st, int s, void *buf, size_t len);
@@ -152,6 +158,8 @@ typedef struct tw_sock_info {
     uint8_t retransmits;        /* consecutive RTO backoffs */
     uint32_t unread, unsent;    /* bytes in the receive / send rings */
     int err;
+    uint32_t urgent; /* octets from the next one to read up to the peer's urgent mark,
+                        0 if none is pending (RFC 9293 MUST-33); they are read in line */
 } tw_sock_info;
 
 /* Fills `info` for a socket. Returns 0 or -TW_EBADF. */

@@ -35,6 +35,7 @@
     X(CHALLENGE_ACK, "challenge ACKs sent (RFC 5961)")                                             \
     X(CHALLENGE_ACK_LIMITED, "challenge ACKs not sent: per-connection limit (RFC 5961 7)")         \
     X(ACK_NOW_OOO, "immediate ACKs for out-of-order segments")                                     \
+    X(URG_IN, "urgent pointers that moved RCV.UP ahead (RFC 9293 3.8.5)")                          \
     X(ICMP_IN, "ICMP messages received for our address")                                           \
     X(ICMP_ECHO_REPLIED, "ICMP echo requests answered (ping, RFC 1122 3.2.2.6)")                   \
     X(ICMP_ERR_SOFT, "ICMP soft errors for a connection (kept, RFC 9293 MUST-56)")                 \

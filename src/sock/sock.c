@@ -241,6 +241,18 @@ int tw_send(tw_stack *st, int s, const void *buf, size_t len) {
     return rc;
 }
 
+int tw_send_urgent(tw_stack *st, int s, const void *buf, size_t len) {
+    tw_slot *c = conn_of(st, s);
+    if (!c) return lookup(st, s) ? -TW_ENOTCONN : -TW_EBADF;
+    uint32_t n = len > 0x7fffffff ? 0x7fffffff : (uint32_t)len;
+    int rc = tw_tcp_send_urgent(&c->c, buf, n, st->now);
+    if (rc > 0) {
+        tw__trace_user(st, &c->c, TW_CALL_SEND, (uint32_t)rc);
+        tw__mark_dirty(st, c);
+    }
+    return rc;
+}
+
 int tw_recv(tw_stack *st, int s, void *buf, size_t len) {
     tw_slot *c = conn_of(st, s);
     if (!c) return lookup(st, s) ? -TW_ENOTCONN : -TW_EBADF;
@@ -362,6 +374,7 @@ int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info) {
     info->retransmits = c->rexmt_count;
     info->unread = tw_ring_len(&c->rcvbuf);
     info->unsent = tw_ring_len(&c->sndbuf);
+    info->urgent = tw_tcp_urgent_pending(c);
     info->err = c->err;
     return 0;
 }

@@ -436,6 +436,7 @@ void tw__settle(tw_stack *st, tw_slot *s) {
         if (ev & TW_CEV_WRITABLE) what |= TW_EVT_WRITABLE;
         if (ev & TW_CEV_CONNECTED) what |= TW_EVT_CONNECTED;
         if (ev & TW_CEV_CLOSED) what |= TW_EVT_CLOSED;
+        if (ev & TW_CEV_URGENT) what |= TW_EVT_URGENT;
         tw__queue_event(st, s->sock, what, (ev & TW_CEV_CLOSED) ? c->err : 0);
     }
     if (s->listener >= 0 && !s->accept_ready && c->state >= TW_ESTABLISHED &&

@@ -85,6 +85,7 @@ enum {
     TW_CEV_WRITABLE = 2,  /* send space opened */
     TW_CEV_CONNECTED = 4, /* reached ESTABLISHED */
     TW_CEV_CLOSED = 8,    /* reached CLOSED; conn->err says why if an error */
+    TW_CEV_URGENT = 16,   /* the peer's urgent pointer moved ahead of the data read */
 };
 
 /* Internal flag bits (conn->flags). */
@@ -104,7 +105,9 @@ enum {
     TW_TF_SHUT_RD = 1 << 12,        /* user shut down the receive side */
     TW_TF_RETRANSMITTING = 1 << 13, /* snd_nxt was pulled back by an RTO */
     TW_TF_SWS_OVERRIDE = 1 << 14, /* persist fired with an open but small window: send what fits */
-    TW_TF_DSACK = 1 << 15, /* dsack_left..dsack_right goes first in our next ACK (RFC 2883) */
+    TW_TF_DSACK = 1 << 15,   /* dsack_left..dsack_right goes first in our next ACK (RFC 2883) */
+    TW_TF_URG_RCV = 1 << 16, /* rcv_up holds the peer's latest urgent pointer */
+    TW_TF_URG_SND = 1 << 17, /* snd_up marks urgent data not yet acknowledged */
 };
 
 /* The sender's SACK scoreboard holds at most this many SACKed ranges: a
@@ -209,6 +212,11 @@ typedef struct tw_tcp_conn {
     tw_seq_t high_rxt;   /* HighRxt: end of the highest retransmission of the recovery */
     tw_seq_t rescue_rxt; /* RescueRxt (RFC 6675 §4 NextSeg rule 4) */
     uint32_t pipe;       /* bytes estimated in the network (SetPipe, RFC 6675 §4) */
+
+    /* Urgent data (RFC 9293 §3.8.5, tcp_user.c): RCV.UP and SND.UP, each the
+     * sequence number just after the urgent data (MUST-62), valid with
+     * TW_TF_URG_RCV / TW_TF_URG_SND. Urgent data stays in line. */
+    tw_seq_t rcv_up, snd_up;
 } tw_tcp_conn;
 
 /* conn->uflags bits. */
@@ -268,6 +276,12 @@ void tw_tcp_timer(tw_tcp_conn *c, tw_time_t now);
 /* SEND: queues up to n bytes; returns bytes queued, -TW_EAGAIN when the buffer
  * is full, -TW_EPIPE after shutdown/close, -TW_ENOTCONN before an open. */
 int tw_tcp_send(tw_tcp_conn *c, const void *buf, uint32_t n, tw_time_t now);
+/* SEND with URGENT: as tw_tcp_send(), and the data queued ends the urgent
+ * data (SND.UP, RFC 9293 §3.8.5); it stays in line. */
+int tw_tcp_send_urgent(tw_tcp_conn *c, const void *buf, uint32_t n, tw_time_t now);
+/* Octets from the next one to read up to the peer's urgent mark (RCV.UP),
+ * 0 when no urgent data is pending (RFC 9293 MUST-33). */
+uint32_t tw_tcp_urgent_pending(const tw_tcp_conn *c);
 /* RECEIVE: copies up to n in-order bytes; returns the count, 0 at end of
  * stream (peer FIN and nothing left), -TW_EAGAIN if nothing yet, or
  * -TW_ENOTCONN / the connection's error. */
@@ -422,6 +436,10 @@ void tw__tcp_sack_set_pipe(tw_tcp_conn *c);
  * a SACKed range it stands at and returns how many bytes may go before the
  * next SACKed range (UINT32_MAX: no limit), RFC 6675 §5.1. */
 uint32_t tw__tcp_sack_skip(tw_tcp_conn *c);
+
+/* tcp_user.c: the URG bit of an acceptable segment (RFC 9293 §3.10.7.4
+ * sixth step): moves RCV.UP and raises TW_CEV_URGENT for a new run. */
+void tw__tcp_urg_input(tw_tcp_conn *c, const tw_tcp_seg *seg);
 
 /* tcp_keep.c: keep-alives (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6) and the user
  * timeout (RFC 9293 §3.10.8, RFC 5482). */

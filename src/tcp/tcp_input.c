@@ -313,6 +313,8 @@ static void ack_new_data(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, u
     tw_ring_discard(&c->sndbuf, n);
     c->snd_una = seg->ack;
     if (tw_seq_lt(c->snd_nxt, c->snd_una)) c->snd_nxt = c->snd_una;
+    if ((c->flags & TW_TF_URG_SND) && !tw_seq_lt(c->snd_una, c->snd_up))
+        c->flags &= ~(uint32_t)TW_TF_URG_SND; /* the urgent data is delivered */
     tw_time_t rtt;
     if (tw__tcp_ts_rtt(c, seg, now, &rtt)) {
         /* RFC 7323 §4.1: with timestamps every ACK of new data is a
@@ -560,6 +562,8 @@ static tw_tcp_result zero_window_input(tw_tcp_conn *c, tw_time_t now, const tw_t
     ack_now(c); /* repeat our (zero) window: the text was not taken */
     tw__tcp_ts_recent_update(c, seg, now);
     if (!ack_input(c, now, seg, &res)) return res;
+    /* MUST-66: URG is processed even with the window closed. */
+    if (seg->flags & TW_TH_URG) tw__tcp_urg_input(c, seg);
     if (c->state == TW_FIN_WAIT_1 && our_fin_acked(c)) enter_fin_wait_2(c, now);
     return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
 }
@@ -610,7 +614,8 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
     }
     tw_tcp_result res = accept_();
     if (!ack_input(c, now, seg, &res)) return res;
-    note_dup_data(c, seg); /* a front part already received */
+    if (seg->flags & TW_TH_URG) tw__tcp_urg_input(c, seg); /* step 6 */
+    note_dup_data(c, seg);                                 /* a front part already received */
     trimmed t;
     trim_to_window(c, seg, &t);
     res = text_and_fin(c, now, &t);

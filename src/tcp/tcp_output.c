@@ -92,7 +92,20 @@ static void sent_ack(tw_tcp_conn *c) {
     c->unacked_segs = 0;
 }
 
+/* RFC 9293 §3.8.5: every segment below SND.UP carries URG with the urgent
+ * pointer as an offset from its SEG.SEQ to the octet after the urgent data
+ * (MUST-62). Past 65535 the pointer stays at 65535 until the data catches
+ * up, so urgent data of any length is marked (MUST-31). */
+static void mark_urgent(const tw_tcp_conn *c, tw_tcp_seg *s) {
+    if (s->flags & (TW_TH_SYN | TW_TH_RST)) return;
+    int32_t d = tw_seq_diff(c->snd_up, s->seq);
+    if (d <= 0) return;
+    s->flags |= TW_TH_URG;
+    s->urp = d > 65535 ? 65535 : (uint16_t)d;
+}
+
 static void emit(tw_tcp_conn *c, const tw_tcp_tx *tx, tw_tcp_seg *s, unsigned meta, tw_time_t now) {
+    if (c->flags & TW_TF_URG_SND) mark_urgent(c, s);
     tw__tcp_stamp(c, s, meta, now); /* RFC 7323: TS option, Last.ACK.sent */
     tw__tcp_count(c, TW_C_TCP_OUT);
     if (meta & TW_SEGMETA_RETRANS) {
@@ -206,14 +219,16 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     bool retrans = tw_seq_lt(c->snd_nxt, c->snd_max);
 
     /* Nagle (RFC 9293 §3.7.4, SHLD-7): hold a small segment while data is
-     * unacknowledged, unless it is all there is and we are closing. */
+     * unacknowledged, unless it is all there is and we are closing, or it
+     * ends urgent data (pushed at once, as BSD and Linux do). */
     bool closing = (c->flags & TW_TF_FIN_QUEUED) && c->state != TW_SYN_RECEIVED;
     if (len > 0 && len < full && !retrans && !(c->flags & TW_TF_SWS_OVERRIDE)) {
         bool idle = tw_seq_eq(c->snd_una, c->snd_max);
         bool all = len == avail;
-        bool nodelay = c->flags & TW_TF_NODELAY;
+        bool push = (c->flags & TW_TF_NODELAY) ||
+                    ((c->flags & TW_TF_URG_SND) && tw_seq_gt(c->snd_up, c->snd_nxt));
         bool half_wnd = c->max_snd_wnd && len >= c->max_snd_wnd / 2;
-        if (!(all && (idle || nodelay || closing)) && !half_wnd) len = 0;
+        if (!(all && (idle || push || closing)) && !half_wnd) len = 0;
     }
 
     bool fin = closing && tw_seq_eq(tw_seq_add(c->snd_nxt, len), c->fin_seq) && len == avail;

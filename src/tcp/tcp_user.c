@@ -52,11 +52,56 @@ int tw_tcp_send(tw_tcp_conn *c, const void *buf, uint32_t n, tw_time_t now) {
     return w ? (int)w : -TW_EAGAIN;
 }
 
+/* SEND with the URGENT flag (RFC 9293 §3.10.2): SND.UP moves to the end of
+ * the data queued, which stays in line; output marks every segment below
+ * it (tcp_output.c mark_urgent). */
+int tw_tcp_send_urgent(tw_tcp_conn *c, const void *buf, uint32_t n, tw_time_t now) {
+    int rc = tw_tcp_send(c, buf, n, now);
+    if (rc > 0) {
+        c->snd_up = tw_seq_add(tw__tcp_snd_data_start(c), tw_ring_len(&c->sndbuf));
+        c->flags |= TW_TF_URG_SND;
+    }
+    return rc;
+}
+
+/* Sequence number of the next octet the application will read. */
+static tw_seq_t read_seq(const tw_tcp_conn *c) {
+    uint32_t fin = (c->flags & TW_TF_RCVD_FIN) ? 1u : 0u;
+    return tw_seq_add(c->rcv_nxt, (uint32_t) - (tw_ring_len(&c->rcvbuf) + fin));
+}
+
+uint32_t tw_tcp_urgent_pending(const tw_tcp_conn *c) {
+    if (!(c->flags & TW_TF_URG_RCV)) return 0;
+    int32_t d = tw_seq_diff(c->rcv_up, read_seq(c));
+    return d > 0 ? (uint32_t)d : 0;
+}
+
+/* Step 6 of RFC 9293 §3.10.7.4 (the URG bit), for the states that still
+ * receive data: RCV.UP <- max(RCV.UP, SEG.SEQ + SEG.UP), and the user is
+ * told once per run of urgent data, when the pointer moves ahead of what it
+ * has read while no urgent data was pending (MUST-32). */
+void tw__tcp_urg_input(tw_tcp_conn *c, const tw_tcp_seg *seg) {
+    if (c->state != TW_ESTABLISHED && c->state != TW_FIN_WAIT_1 && c->state != TW_FIN_WAIT_2)
+        return;                /* the peer's FIN came first: ignored, as the RFC says */
+    if (seg->urp == 0) return; /* points at SEG.SEQ itself: no urgent octet (RFC 6093 §3) */
+    tw_seq_t up = tw_seq_add(seg->seq, seg->urp);
+    uint32_t pending = tw_tcp_urgent_pending(c);
+    if (!tw_seq_gt(up, tw_seq_add(read_seq(c), pending))) return; /* nothing new */
+    c->rcv_up = up;
+    c->flags |= TW_TF_URG_RCV;
+    tw__tcp_count(c, TW_C_URG_IN);
+    if (!pending) c->events |= TW_CEV_URGENT;
+}
+
 int tw_tcp_recv(tw_tcp_conn *c, void *buf, uint32_t n, tw_time_t now) {
     (void)now;
     if (tw_ring_len(&c->rcvbuf) > 0) {
         if (n == 0) return 0;
-        return (int)tw_ring_read(&c->rcvbuf, buf, n);
+        int got = (int)tw_ring_read(&c->rcvbuf, buf, n);
+        /* Read past the mark: the run of urgent data is over. */
+        if ((c->flags & TW_TF_URG_RCV) && !tw_tcp_urgent_pending(c))
+            c->flags &= ~(uint32_t)TW_TF_URG_RCV;
+        return got;
     }
     if (c->flags & TW_TF_RCVD_FIN) return 0; /* end of stream */
     if (c->state == TW_CLOSED) return c->err ? -c->err : 0;

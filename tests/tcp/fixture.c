@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wire/tcp_hdr.h"
+
 fixture F;
 
 static uint8_t sndmem[FX_BUF_CAP], rcvmem[FX_BUF_CAP];
@@ -72,6 +74,7 @@ static void capture(const tw_tcp_seg *s, unsigned meta) {
     o->ack = s->ack.v;
     o->len = s->len;
     o->wnd = s->wnd;
+    o->urp = s->urp;
     o->has_mss = s->opt.has_mss;
     o->mss = s->opt.mss;
     o->opt = s->opt;
@@ -158,6 +161,36 @@ tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void
 
 tw_tcp_result send_seg_raw(tw_tcp_seg *s) {
     return input(s);
+}
+
+/* A segment from the peer with URG set and urgent pointer `urp`, carrying
+ * `len` pattern bytes from `seq`, built as a packet and parsed back, so it
+ * is exactly what the stack would hand the connection. */
+tw_tcp_result send_urg(uint32_t seq, uint32_t len, uint16_t urp) {
+    uint8_t data[64];
+    for (uint32_t i = 0; i < len; i++) data[i] = fx_byte(seq + i);
+    tw_tcp_seg s;
+    memset(&s, 0, sizeof s);
+    s.src_addr = FX_RADDR;
+    s.dst_addr = FX_LADDR;
+    s.src_port = FX_RPORT;
+    s.dst_port = FX_LPORT;
+    s.seq = tw_seq(seq);
+    s.ack = tw_seq(1001);
+    s.flags = TW_TH_URG | ACK | (len ? PSH : 0);
+    s.wnd = FX_WND;
+    s.urp = urp;
+    s.payload = data;
+    s.len = len;
+    uint8_t pkt[256];
+    int n = tw_packet_emit(&s, 1, pkt, sizeof pkt);
+    ASSERT_CMP(n, >, 0);
+    tw_tcp_seg in;
+    ASSERT_EQ(tw_packet_parse(pkt, (size_t)n, &in), 0); /* the wire layer lets it through */
+    ASSERT_EQ(in.urp, urp);
+    ASSERT_EQ(in.flags, s.flags);
+    ASSERT_EQ(in.len, len);
+    return send_seg_raw(&in);
 }
 
 tw_tcp_opts fx_peer_syn_opts(void) {

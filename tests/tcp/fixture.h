@@ -36,6 +36,7 @@ enum {
     RST = TW_TH_RST,
     PSH = TW_TH_PSH,
     ACK = TW_TH_ACK,
+    URG = TW_TH_URG,
 };
 
 #define FX_ISS 1000u
@@ -60,6 +61,7 @@ typedef struct fx_seg {
     uint8_t flags;
     uint32_t seq, ack, len;
     uint16_t wnd;
+    uint16_t urp; /* urgent pointer (0 unless URG) */
     bool has_mss;
     uint16_t mss;
     tw_tcp_opts opt; /* every option the segment carried */
@@ -144,6 +146,9 @@ tw_tcp_opts fx_peer_syn_opts(void);
 tw_tcp_opts fx_ts(uint32_t tsval, uint32_t tsecr);
 /* A segment with `len` payload bytes of the pattern fx_byte(seq + i). */
 tw_tcp_result send_data(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len, uint16_t wnd);
+/* A segment from the peer with URG and urgent pointer `urp`, ACK 1001 and
+ * `len` pattern bytes from `seq`, emitted as a packet and parsed back. */
+tw_tcp_result send_urg(uint32_t seq, uint32_t len, uint16_t urp);
 /* Runs tw_tcp_output (after a user call) and captures what it emits. */
 int run_output(void);
 /* Moves time forward by `d`, firing every timer whose deadline is reached

@@ -1,11 +1,10 @@
 /* test_badinput.c - two items of the bad-input checklist (issue 8) that no
  * per-state file covers, each with its exact answer:
  *
- * - an urgent pointer past the data: tcpwave does not implement urgent data
- *   (RFC 9293 §3.8.5 keeps URG only for old applications; RFC 6093 §4 says
- *   new ones should not use it), so URG and the pointer are ignored: the
- *   bytes are delivered once, in line, and nothing is held back or read
- *   past the segment, whatever the pointer says;
+ * - an urgent pointer past the data: urgent data is kept in line (RFC 6093
+ *   §4), so the pointer only moves RCV.UP (tests/tcp/test_urgent.c has the
+ *   rest): the bytes are delivered once, in line, and nothing is held back
+ *   or read past the segment, whatever the pointer says;
  * - a retransmitted FIN whose sequence number changed: the peer's FIN was
  *   taken at s = 5001 (RCV.NXT 5002), then a FIN arrives at s + k or s - k.
  *   The state never changes and nothing is delivered; the answer is an ACK
@@ -17,61 +16,41 @@
 
 #include "fixture.h"
 
-#include "wire/tcp_hdr.h"
-
-/* A segment from the peer with URG set and urgent pointer `urp`, carrying
- * `len` pattern bytes from `seq`, built as a packet and parsed back, so it
- * is exactly what the stack would hand the connection. */
-static tw_tcp_result send_urg(uint32_t seq, uint32_t len, uint16_t urp) {
-    uint8_t data[64];
-    for (uint32_t i = 0; i < len; i++) data[i] = fx_byte(seq + i);
-    tw_tcp_seg s;
-    memset(&s, 0, sizeof s);
-    s.src_addr = FX_RADDR;
-    s.dst_addr = FX_LADDR;
-    s.src_port = FX_RPORT;
-    s.dst_port = FX_LPORT;
-    s.seq = tw_seq(seq);
-    s.ack = tw_seq(1001);
-    s.flags = TW_TH_URG | ACK | (len ? PSH : 0);
-    s.wnd = FX_WND;
-    s.urp = urp;
-    s.payload = data;
-    s.len = len;
-    uint8_t pkt[256];
-    int n = tw_packet_emit(&s, 1, pkt, sizeof pkt);
-    ASSERT_CMP(n, >, 0);
-    tw_tcp_seg in;
-    ASSERT_EQ(tw_packet_parse(pkt, (size_t)n, &in), 0); /* the wire layer lets it through */
-    ASSERT_EQ(in.urp, urp);
-    ASSERT_EQ(in.flags, s.flags);
-    ASSERT_EQ(in.len, len);
-    return send_seg_raw(&in);
-}
-
-TEST(badinput_urgent_pointer_past_data_ignored_data_delivered_once) {
+TEST(badinput_urgent_pointer_past_data_delivered_once_in_line) {
     conn_established();
-    /* 10 bytes, urgent pointer 1000 bytes on: far past the data. */
+    /* 10 bytes, urgent pointer 1000 bytes on: far past the data. RCV.UP
+     * moves to 6001 (urgent data may go on in later segments) and the user
+     * is told once; the bytes are delivered once, in line. */
     tw_tcp_result r = send_urg(5001, 10, 1000);
     expect_result(r, TW_ACT_ACCEPT, 0);
     expect_silence(); /* an ordinary delayed ACK */
     expect_counters("");
+    ASSERT_TRUE(F.c.events & TW_CEV_URGENT);
+    ASSERT_EQ(F.c.rcv_up.v, 6001u);
     ASSERT_EQ(F.c.rcv_nxt.v, 5011);
     ASSERT_EQ(tw_tcp_readable(&F.c), 10);
     expect_recv(5001, 10); /* in line, all ten: no byte taken out as "urgent" */
     ASSERT_EQ(tw_tcp_readable(&F.c), 0);
-    /* The same segment again: old, answered with an ACK, not delivered again. */
+    ASSERT_EQ(tw_tcp_urgent_pending(&F.c), 990u);
+    /* The same segment again: old, answered with an ACK, not delivered again,
+     * and its URG not looked at (the acceptability test comes first). */
+    F.c.events = 0;
     r = send_urg(5001, 10, 1000);
     expect_result(r, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
     expect_segs(1);
     expect_seg(0, ACK, 1001, 5011, 0);
     ASSERT_EQ(tw_tcp_readable(&F.c), 0);
-    /* The largest pointer, and a pointer on a segment with no data at all. */
+    ASSERT_EQ(F.c.events & TW_CEV_URGENT, 0);
+    /* The largest pointer, and a pointer on a segment with no data at all:
+     * RCV.UP moves on within the same run, so no second signal. */
     r = send_urg(5011, 5, 0xffff);
     expect_result(r, TW_ACT_ACCEPT, 0);
     expect_recv(5011, 5);
     r = send_urg(5016, 0, 0xffff);
     expect_result(r, TW_ACT_ACCEPT, 0);
+    ASSERT_EQ(F.c.events & TW_CEV_URGENT, 0);
+    ASSERT_EQ(F.c.rcv_up.v, 5016u + 0xffffu);
+    ASSERT_EQ(tw_tcp_urgent_pending(&F.c), 0xffffu);
     ASSERT_EQ(tw_tcp_readable(&F.c), 0);
     ASSERT_EQ(F.c.rcv_nxt.v, 5016);
     expect_state(TW_ESTABLISHED);
