@@ -58,6 +58,11 @@ def parse():
                    help="after reading EOF, send N pattern bytes (data after the peer's FIN)")
     p.add_argument("--reply-pattern", type=int, metavar="N",
                    help="after reading (EOF or --read-bytes), send N pattern bytes")
+    p.add_argument("--send-oob", metavar="TEXT",
+                   help="after --send, send TEXT with MSG_OOB (its last byte is urgent)")
+    p.add_argument("--expect-oob", metavar="BYTE",
+                   help="wait for urgent data and read it with MSG_OOB: must be BYTE "
+                        "(Linux takes the last urgent byte out of the stream)")
     p.add_argument("--delay-close", type=float, default=0.0, metavar="S")
     p.add_argument("--linger0", action="store_true", help="close with SO_LINGER 0 (RST)")
     p.add_argument("--expect-echo", action="store_true", help="received == sent")
@@ -90,7 +95,13 @@ def payload(a):
         return os.urandom(a.send_random)
     if a.send_pattern is not None:
         return pattern(a.send_pattern)
+    if a.send_oob is not None:
+        return b""
     return None
+
+
+def unescape(t):
+    return t.encode().decode("unicode_escape").encode("latin-1")
 
 
 class Conn:
@@ -100,6 +111,7 @@ class Conn:
         self.got = bytearray()
         self.reset = False
         self.eof = False
+        self.oob = None
         self.errors = []
 
     def note_error(self, e):
@@ -116,9 +128,26 @@ class Conn:
             self.s.sendall(data)
             self.sent = data
             say("sent %d bytes" % len(data))
+            if self.a.send_oob is not None:
+                oob = unescape(self.a.send_oob)
+                self.s.send(oob, socket.MSG_OOB)
+                self.sent = data + oob
+                say("sent %d bytes with MSG_OOB (urgent)" % len(oob))
             if self.a.shutdown:
                 self.s.shutdown(socket.SHUT_WR)
                 say("shutdown(SHUT_WR): FIN sent")
+        except OSError as e:
+            self.note_error(e)
+
+    def read_oob(self):
+        """Waits for the urgent byte (an exceptional condition on the socket)."""
+        _, _, x = select.select([], [], [self.s], self.a.timeout)
+        if not x:
+            self.errors.append("no urgent data came")
+            return
+        try:
+            self.oob = self.s.recv(1, socket.MSG_OOB)
+            say("urgent byte read with MSG_OOB: %r" % self.oob)
         except OSError as e:
             self.note_error(e)
 
@@ -154,6 +183,8 @@ def play(c):
         t.start()
     elif a.shutdown:
         c.sender(b"")
+    if a.expect_oob is not None:
+        c.read_oob()
     if not a.no_read:
         c.read()
     if t:
@@ -190,7 +221,9 @@ def verdict(c):
         bad.append("echo differs (sent %d, got %d)" % (len(c.sent), len(got)))
     if a.expect_pattern is not None and got != pattern(a.expect_pattern):
         bad.append("pattern differs (want %d bytes, got %d)" % (a.expect_pattern, len(got)))
-    if a.expect_text is not None and got != a.expect_text.encode().decode("unicode_escape").encode("latin-1"):
+    if a.expect_oob is not None and c.oob != unescape(a.expect_oob):
+        bad.append("urgent byte %r, expected %r" % (c.oob, unescape(a.expect_oob)))
+    if a.expect_text is not None and got != unescape(a.expect_text):
         bad.append("text differs: %r" % got[:80])
     if a.expect_bytes is not None and len(got) != a.expect_bytes:
         bad.append("want %d bytes, got %d" % (a.expect_bytes, len(got)))

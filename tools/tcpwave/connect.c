@@ -28,6 +28,7 @@ typedef struct client {
     uint64_t total;    /* bytes to send (SRC_TEXT, SRC_PATTERN) */
     bool expect_echo;  /* received bytes must equal the sent ones */
     bool expect_reset; /* success means: the peer reset the connection */
+    bool urgent;       /* --urgent: everything sent is urgent data (tw_send_urgent) */
     const char *out_path;
     FILE *out;
     /* stdin source */
@@ -92,7 +93,7 @@ static void pump_send(client *c) {
             for (size_t j = 0; j < k; j++) c->sbuf[j] = tw_tunrun_pattern(c->sent + j);
             p = c->sbuf;
         }
-        int n = tw_send(c->st, c->h, p, k);
+        int n = c->urgent ? tw_send_urgent(c->st, c->h, p, k) : tw_send(c->st, c->h, p, k);
         if (n <= 0) return;
         c->sent += (uint64_t)n;
         if (c->src == SRC_STDIN) {
@@ -193,6 +194,7 @@ static void on_event(void *ctx, tw_tunloop *l, const tw_event *ev) {
         c->connected = true;
         tw_tunrun_say(c->r, c->id, "app: connected");
     }
+    if (ev->what & TW_EVT_URGENT) tw_tunrun_note_urgent(c->r, c->h, c->id);
     step(c);
     if (!c->released && (ev->what & TW_EVT_CLOSED)) {
         c->err = ev->err;
@@ -240,6 +242,8 @@ static void usage(FILE *f) {
                "  --send TEXT          send TEXT (escapes \\n \\r \\t \\\\ \\xHH)\n"
                "  --send-bytes N       send N bytes of the pattern i %% 251\n"
                "  --send-stdin         send what stdin gives until its end\n"
+               "  --urgent             send it all as urgent data (URG; the urgent pointer\n"
+               "                       ends after its last byte, RFC 9293 3.8.5)\n"
                "  --http PATH          send 'GET PATH HTTP/1.0' (the server closes first)\n"
                "  --expect-echo        what comes back must be what was sent, byte for byte\n"
                "                       (with --close-first client: closes once it is all back)\n"
@@ -368,6 +372,8 @@ static int parse_one(client *c, int argc, char **argv, int *i) {
         c->expect_echo = true;
     } else if (!strcmp(a, "--expect-reset")) {
         c->expect_reset = true;
+    } else if (!strcmp(a, "--urgent")) {
+        c->urgent = true;
     } else {
         fprintf(stderr, "tcpwave connect: unknown option '%s' (see tcpwave connect --help)\n", a);
         return -1;

@@ -365,6 +365,7 @@ static void on_event(void *ctx, tw_tunloop *l, const tw_event *ev) {
     }
     sconn *c = conn_of(s, ev->sock);
     if (!c) return;
+    if (ev->what & TW_EVT_URGENT) tw_tunrun_note_urgent(s->r, c->h, c->id);
     conn_step(s, c);
     if (c->h >= 0 && (ev->what & TW_EVT_CLOSED)) {
         if (ev->err) s->resets++;

@@ -366,6 +366,13 @@ void tw_tunrun_say(tw_tunrun *r, uint32_t conn_id, const char *fmt, ...) {
     putchar('\n');
 }
 
+void tw_tunrun_note_urgent(tw_tunrun *r, int h, uint32_t conn_id) {
+    tw_sock_info info;
+    if (tw_sock_info_get(r->st, h, &info) != 0) return;
+    tw_tunrun_say(r, conn_id, "app: urgent data: %" PRIu32 " byte%s up to the mark (read in line)",
+                  info.urgent, info.urgent == 1 ? "" : "s");
+}
+
 static void print_seg(tw_tunrun *r, const tw_trace_ev *ev, conn_isn *c) {
     bool out = ev->kind == TW_EV_SEG_OUT;
     if (r->o.quiet && !(ev->flags & (TW_TH_SYN | TW_TH_FIN | TW_TH_RST))) return;

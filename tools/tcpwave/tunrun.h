@@ -105,6 +105,8 @@ tw_tunloop *tw_tunrun_loop(tw_tunrun *r);
 /* Prints one application line ("   1.000000  #3  text") at the current time. */
 void tw_tunrun_say(tw_tunrun *r, uint32_t conn_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Says how far the peer's urgent mark is, on TW_EVT_URGENT for handle h. */
+void tw_tunrun_note_urgent(tw_tunrun *r, int h, uint32_t conn_id);
 /* Runs the loop until stopped, a signal, or --timeout-s. Returns TW_EXIT_OK
  * when stopped, TW_EXIT_TIMEOUT, or TW_EXIT_FAIL if the link failed. Sets
  * *signalled when SIGINT/SIGTERM/SIGHUP ended it. */
