@@ -153,7 +153,9 @@ int main(int argc, char **argv) {
     if (!c) bench_die("out of memory");
     tw_stack_cfg ca, cb;
     tw_stack_cfg_default(&ca);
+    ca.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     tw_stack_cfg_default(&cb);
+    cb.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     ca.rcvbuf = ca.sndbuf = cb.rcvbuf = cb.sndbuf = buf;
     ca.ephemeral_lo = (uint16_t)bench_argf(argc, argv, "--eph-lo", 1024);
     ca.ephemeral_hi = (uint16_t)bench_argf(argc, argv, "--eph-hi", 65535);

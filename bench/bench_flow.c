@@ -76,6 +76,7 @@ static int bulk_server(void *ctx, tw_stack *st) {
 static void setup(flow *f, uint32_t buf, uint16_t port) {
     tw_stack_cfg c;
     tw_stack_cfg_default(&c);
+    c.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     c.rcvbuf = c.sndbuf = buf;
     bench_pair_init(&f->pr, &c, &c);
     f->ls = tw_socket(f->pr.b);

@@ -296,6 +296,7 @@ static void run(bool cookies, uint64_t syns, double rate, uint64_t every, int ba
     g_heap[OWN_SRV] = g_heap[OWN_CLI] = 0;
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
+    cfg.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     cfg.addr = BENCH_ADDR_B;
     cfg.syn_cookies = cookies;
     int rc = 0;
@@ -306,6 +307,7 @@ static void run(bool cookies, uint64_t syns, double rate, uint64_t every, int ba
     if (rc) bench_die("listen");
     out->m_before = heap_bytes();
     tw_stack_cfg_default(&cfg);
+    cfg.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     cfg.addr = BENCH_ADDR_A;
     AS(OWN_CLI, rc = tw_stack_new(&cfg, &w->lcli.link, &w->cli));
     if (rc) bench_die("client stack");

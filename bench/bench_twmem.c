@@ -104,6 +104,7 @@ int main(int argc, char **argv) {
     p->now = 1000000000ull;
     tw_stack_cfg ca, cb;
     tw_stack_cfg_default(&cb);
+    cb.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     cb.addr = BENCH_ADDR_B;
     cb.rcvbuf = cb.sndbuf = 4096;
     if (tw_stack_new(&cb, &p->lb.link, &p->b)) bench_die("server stack");
@@ -113,6 +114,7 @@ int main(int argc, char **argv) {
     }
     size_t m0 = heap_bytes();
     tw_stack_cfg_default(&ca);
+    ca.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     ca.addr = BENCH_ADDR_A;
     ca.rcvbuf = ca.sndbuf = 4096;
     ca.ephemeral_lo = 1024;

@@ -23,9 +23,14 @@
 
 typedef struct tw_stack tw_stack;
 
+#define TW_SEED_RANDOM 0u /* tw_stack_cfg.seed: a secret drawn from the system */
+
 typedef struct tw_stack_cfg {
     uint32_t addr; /* our IPv4 address, host order */
-    uint64_t seed; /* seeds the ISN secret and port selection (determinism) */
+    uint64_t seed; /* TW_SEED_RANDOM (0, the default): the ISN secret and port selection
+                      come from the system's random source (getrandom), so nobody outside
+                      can compute the ISNs (RFC 6528, RFC 9293 MUST-9). Any other value
+                      seeds them deterministically: simulations, tests, replays */
     /* TCP tunables (durations in ns) */
     uint16_t mss;                           /* default 1460 */
     uint64_t msl;                           /* default 30 s: TIME_WAIT lasts 2*msl */

@@ -11,6 +11,7 @@
 void pd_settings_default(pd_settings *s) {
     memset(s, 0, sizeof *s);
     tw_stack_cfg_default(&s->cfg);
+    s->cfg.seed = 1; /* scripts replay exactly unless a seed= flag says otherwise */
     s->cfg.addr = PD_LOCAL_ADDR;
     s->tolerance_ns = PD_DEFAULT_TOLERANCE_NS;
 }

@@ -73,7 +73,10 @@ int tw_world_add_host(tw_world *w, const char *name, uint32_t addr, const tw_sta
     h->wake = TW_TIME_NEVER;
     tw_stack_cfg c = *cfg;
     c.addr = addr;
+    /* One seed per host, derived from the world's: a simulation replays
+     * exactly, so never TW_SEED_RANDOM. */
     c.seed = cfg->seed ^ ((uint64_t)addr * 0x9e3779b97f4a7c15ull);
+    if (c.seed == TW_SEED_RANDOM) c.seed = 1;
     c.trace = host_trace;
     c.trace_ctx = h;
     int rc = tw_stack_new(&c, tw_sim_link(w->sim, ep), &h->st);

@@ -8,8 +8,10 @@
  * into socket events, replaces a closed-by-user connection in TIME_WAIT with
  * a compact record, frees dead connections and re-arms the wheel. Trace
  * events are queued and handed to the observer at the end of each step. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "stack/stack.h"
 
@@ -139,11 +141,39 @@ int tw_next_event(tw_stack *st, tw_event *ev) {
 
 /* ---- construction ---- */
 
+/* The 128-bit SipHash key behind ISNs, table hashing and timestamp offsets,
+ * and the generator for ephemeral ports: from getrandom() for
+ * TW_SEED_RANDOM (RFC 6528 §3: a secret the outside cannot guess), else
+ * expanded from the seed so a run can be repeated exactly. */
+static int seed_stack(tw_stack *st, uint64_t seed) {
+    if (seed == TW_SEED_RANDOM) {
+        uint8_t buf[24];
+        size_t got = 0;
+        while (got < sizeof buf) {
+            ssize_t n = getrandom(buf + got, sizeof buf - got, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return -1;
+            got += (size_t)n;
+        }
+        memcpy(st->key, buf, 16);
+        memcpy(&seed, buf + 16, 8);
+        seed |= 1; /* any non-zero generator seed */
+        tw_rng_seed(&st->rng, seed);
+        return 0;
+    }
+    tw_rng_seed(&st->rng, seed);
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t r = tw_rng_next(&st->rng);
+        memcpy(st->key + i, &r, 8);
+    }
+    return 0;
+}
+
 void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     tw_tcp_cfg t;
     tw_tcp_cfg_default(&t);
     memset(cfg, 0, sizeof *cfg);
-    cfg->seed = 1;
+    cfg->seed = TW_SEED_RANDOM;
     cfg->mss = t.mss;
     cfg->msl = t.msl;
     cfg->rto_initial = t.rto_initial;
@@ -212,10 +242,9 @@ int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
     st->env.trace_ctx = st;
     st->env.counters = st->counters;
     st->tx = (tw_tcp_tx){conn_emit, st, st->scratch, sizeof st->scratch};
-    tw_rng_seed(&st->rng, cfg->seed);
-    for (int i = 0; i < 16; i += 8) {
-        uint64_t r = tw_rng_next(&st->rng);
-        memcpy(st->key + i, &r, 8);
+    if (seed_stack(st, cfg->seed) != 0) {
+        tw_stack_free(st);
+        return -TW_EAGAIN; /* no random source */
     }
     st->next_conn_id = 1;
     st->slot_free = TW_NIL;

@@ -249,12 +249,14 @@ static void run_rst_variant(bool read_first, run *r) {
     tw_sim_set_observer(tw_world_sim(w), on_link, r);
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
+    cfg.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     tw_sim_cfg link;
     memset(&link, 0, sizeof link);
     link.delay_ns = TW_MS(1);
     cfg.rcvbuf = 4096;
     int ch = tw_world_add_host(w, "client", TW_SCN_CLIENT_ADDR, &cfg, &link);
     tw_stack_cfg_default(&cfg);
+    cfg.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     int sh = tw_world_add_host(w, "server", TW_SCN_SERVER_ADDR, &cfg, &link);
     ASSERT_TRUE(ch >= 0 && sh >= 0);
     rst_app app;

@@ -8,6 +8,60 @@
 #include "stack/stack.h"
 #include "util/time.h"
 
+/* ---------------------------------------------------------------- ISN secret */
+
+/* The ISN of a SYN to SX_PEER:80 from local port 40000 sent by a new stack
+ * created with `seed`: the send-only link keeps the last packet's SEQ. */
+typedef struct isn_link {
+    tw_link link;
+    uint32_t seq;
+    int n;
+} isn_link;
+
+static int isn_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
+    (void)now;
+    isn_link *k = (isn_link *)l;
+    tw_tcp_seg seg;
+    if (tw_packet_parse(pkt, len, &seg) == 0 && (seg.flags & TW_TH_SYN)) {
+        k->seq = seg.seq.v;
+        k->n++;
+    }
+    return 0;
+}
+static const struct tw_link_ops isn_ops = TW_LINK_SEND_ONLY(isn_send);
+
+static uint32_t first_isn(uint64_t seed) {
+    isn_link k = {{&isn_ops}, 0, 0};
+    tw_stack_cfg cfg;
+    tw_stack_cfg_default(&cfg);
+    cfg.addr = SX_ADDR;
+    cfg.seed = seed;
+    tw_stack *st;
+    ASSERT_EQ(tw_stack_new(&cfg, &k.link, &st), 0);
+    int s = tw_socket(st);
+    ASSERT_EQ(tw_bind(st, s, 40000), 0);
+    ASSERT_EQ(tw_connect(st, s, SX_PEER, 80), 0);
+    tw_stack_poll(st, SX_T0);
+    ASSERT_EQ(k.n, 1);
+    tw_stack_free(st);
+    return k.seq;
+}
+
+TEST(isn_secret_random_by_default_fixed_by_a_seed) {
+    /* RFC 9293 MUST-9 / RFC 6528: by default the secret comes from the
+     * system (TW_SEED_RANDOM), so two stacks give the same 4-tuple different
+     * ISNs (equal by chance with odds 2^-32, twice in a row 2^-64). A seed
+     * makes the secret, and so the ISN, reproducible. */
+    tw_stack_cfg cfg;
+    tw_stack_cfg_default(&cfg);
+    ASSERT_U64_EQ(cfg.seed, TW_SEED_RANDOM);
+    uint32_t a = first_isn(TW_SEED_RANDOM), b = first_isn(TW_SEED_RANDOM);
+    uint32_t c = first_isn(TW_SEED_RANDOM);
+    ASSERT_TRUE(a != b || b != c);
+    ASSERT_EQ(first_isn(7), first_isn(7));
+    ASSERT_NE(first_isn(7), first_isn(8));
+}
+
 /* ---------------------------------------------------------------- closed port */
 
 TEST(closed_port_syn_gets_rst_ack) {
@@ -262,6 +316,7 @@ TEST(listener_backlog_full_drops_syn) {
      * tests/stack/test_syncookie.c). */
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
+    cfg.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     cfg.syn_cookies = false;
     sx x;
     sx_init(&x, &cfg);

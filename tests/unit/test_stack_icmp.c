@@ -38,6 +38,7 @@ static tw_stack *new_stack(cap *c) {
     c->link.ops = &cap_ops;
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
+    cfg.seed = 1; /* reproducible runs (the default is TW_SEED_RANDOM) */
     cfg.addr = US;
     tw_stack *st;
     ASSERT_EQ(tw_stack_new(&cfg, &c->link, &st), 0);

@@ -9,7 +9,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -303,7 +302,8 @@ void tw_tunrun_usage_common(FILE *f) {
                "                       is the wire: it lacks the dropped outgoing packets\n"
                "  --seed N             seed of the --loss pattern and of the stack (ISN\n"
                "                       secret, ports): reproducible runs for tests. Without\n"
-               "                       it the ISN secret is random (RFC 6528), loss seed 1\n");
+               "                       it (or with 0) the ISN secret is random (RFC 6528)\n"
+               "                       and the loss seed is 1\n");
 }
 
 int tw_tunrun_sockopts(const tw_tunrun_opts *o, tw_stack *st, int h) {
@@ -461,12 +461,6 @@ static uint64_t clock_ns(clockid_t id) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t random_seed(void) {
-    uint64_t s;
-    if (getrandom(&s, sizeof s, GRND_NONBLOCK) == (ssize_t)sizeof s) return s;
-    return clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
-}
-
 /* The pcap file first: a bad path then fails before any device is touched. */
 static int open_link(tw_tunrun *r) {
     const tw_tunrun_opts *o = &r->o;
@@ -525,7 +519,8 @@ int tw_tunrun_start(const tw_tunrun_opts *o, const tw_tunloop_app *app,
     tw_stack_cfg_default(&cfg);
     cfg.addr = o->addr;
     /* RFC 6528: the ISN secret must not be guessable, unless a test asks. */
-    cfg.seed = o->have_seed ? o->seed : random_seed();
+    /* Without --seed the stack draws its own secret (TW_SEED_RANDOM). */
+    cfg.seed = o->have_seed ? o->seed : TW_SEED_RANDOM;
     if (o->rcvbuf) cfg.rcvbuf = o->rcvbuf;
     if (o->sndbuf) cfg.sndbuf = o->sndbuf;
     cfg.msl = o->msl;
