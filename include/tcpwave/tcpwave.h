@@ -37,12 +37,14 @@ typedef struct tw_stack_cfg {
     uint64_t rto_initial, rto_min, rto_max; /* defaults 1 s, 1 s, 60 s (RFC 6298) */
     uint64_t delack;                        /* default 200 ms */
     uint64_t fin_wait_2_timeout;            /* default 60 s; 0 = wait for ever */
-    uint8_t syn_retries, data_retries;      /* defaults 6, 15 */
-    bool delack_enabled;                    /* default true */
-    bool delack_fin;         /* delay the ACK of a FIN: three-way close (default false) */
-    bool delack_synack;      /* delay the ACK of the SYN-ACK (active open), so data written
-                                on TW_EVT_CONNECTED carries it (default false) */
-    bool nagle;              /* default true */
+    uint8_t syn_retries, data_retries;      /* defaults 6, 15 (R2) */
+    uint8_t r1;          /* retransmissions after which TW_EVT_SOFT_ERROR (TW_ETIMEDOUT) tells the
+                            application the path may be failing (R1, default 3, 0 = never) */
+    bool delack_enabled; /* default true */
+    bool delack_fin;     /* delay the ACK of a FIN: three-way close (default false) */
+    bool delack_synack;  /* delay the ACK of the SYN-ACK (active open), so data written
+                            on TW_EVT_CONNECTED carries it (default false) */
+    bool nagle;          /* default true */
     uint32_t rcvbuf, sndbuf; /* per-connection ring sizes (default 65535) */
     bool ws;                 /* offer RFC 7323 window scaling, the shift sized to
                                 rcvbuf (default true) */
@@ -100,19 +102,24 @@ enum { TW_SHUT_RD = 1, TW_SHUT_WR = 2, TW_SHUT_RDWR = 3 };
 
 /* Event bits of tw_event.what. */
 enum {
-    TW_EVT_READABLE = 1,   /* data or end of stream can be read */
-    TW_EVT_WRITABLE = 2,   /* send space available */
-    TW_EVT_CONNECTED = 4,  /* an active open completed */
-    TW_EVT_ACCEPTABLE = 8, /* a listener has a connection to accept */
-    TW_EVT_CLOSED = 16,    /* the connection reached CLOSED; err says why (0 = orderly) */
-    TW_EVT_URGENT = 32,    /* the peer marked urgent data ahead of what was read: once per run
-                              of urgent data (tw_sock_info.urgent says how far) */
+    TW_EVT_READABLE = 1,    /* data or end of stream can be read */
+    TW_EVT_WRITABLE = 2,    /* send space available */
+    TW_EVT_CONNECTED = 4,   /* an active open completed */
+    TW_EVT_ACCEPTABLE = 8,  /* a listener has a connection to accept */
+    TW_EVT_CLOSED = 16,     /* the connection reached CLOSED; err says why (0 = orderly) */
+    TW_EVT_URGENT = 32,     /* the peer marked urgent data ahead of what was read: once per run
+                               of urgent data (tw_sock_info.urgent says how far) */
+    TW_EVT_SOFT_ERROR = 64, /* a soft error, err says which: ICMP unreachable (TW_ENETUNREACH,
+                               TW_EHOSTUNREACH, TW_ECONNREFUSED once synchronized), time
+                               exceeded (TW_EHOSTUNREACH), fragmentation needed (TW_EMSGSIZE),
+                               parameter problem (TW_EPROTO), or R1 retransmissions
+                               (TW_ETIMEDOUT). The connection goes on (RFC 9293 MUST-47) */
 };
 
 typedef struct tw_event {
     int sock;
     uint32_t what;
-    int err; /* positive TW_E* code with TW_EVT_CLOSED, else 0 */
+    int err; /* positive TW_E* code with TW_EVT_CLOSED or TW_EVT_SOFT_ERROR, else 0 */
 } tw_event;
 
 /* Creates an unbound socket. Returns a handle >= 0 or -TW_ENOMEM. */
@@ -165,6 +172,7 @@ typedef struct tw_sock_info {
     int err;
     uint32_t urgent; /* octets from the next one to read up to the peer's urgent mark,
                         0 if none is pending (RFC 9293 MUST-33); they are read in line */
+    int soft_err;    /* the latest soft error (positive TW_E*), 0 if none */
 } tw_sock_info;
 
 /* Fills `info` for a socket. Returns 0 or -TW_EBADF. */
@@ -205,6 +213,8 @@ typedef enum tw_sockopt {
     TW_TCP_DELACK_SYNACK, /* 0/1: delay the ACK of the peer's SYN-ACK (as a delayed ACK),
                            so that data written on TW_EVT_CONNECTED carries it: the
                            handshake ends with the request (default: delack_synack) */
+    TW_SO_SOFT_ERRORS,    /* 0/1: report soft errors as TW_EVT_SOFT_ERROR (default 1); with
+                             0 they are only kept in tw_sock_info.soft_err (RFC 9293 SHLD-20) */
 } tw_sockopt;
 
 typedef struct tw_linger {

@@ -24,6 +24,11 @@
 #define TW_EINPROGRESS EINPROGRESS     /* non-blocking connect started */
 #define TW_ECONNABORTED ECONNABORTED   /* aborted locally */
 #define TW_ENOPROTOOPT ENOPROTOOPT     /* unknown socket option (tw_setsockopt) */
+/* Soft errors (TW_EVT_SOFT_ERROR): reported, the connection goes on. */
+#define TW_ENETUNREACH ENETUNREACH   /* ICMP network unreachable */
+#define TW_EHOSTUNREACH EHOSTUNREACH /* ICMP host unreachable, time exceeded */
+#define TW_EMSGSIZE EMSGSIZE         /* ICMP fragmentation needed */
+#define TW_EPROTO EPROTO             /* ICMP parameter problem */
 
 /* Returns a static English description of a (negative or positive) code. */
 const char *tw_strerror(int err);

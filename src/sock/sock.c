@@ -375,6 +375,7 @@ int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info) {
     info->unread = tw_ring_len(&c->rcvbuf);
     info->unsent = tw_ring_len(&c->sndbuf);
     info->urgent = tw_tcp_urgent_pending(c);
+    info->soft_err = c->soft_err;
     info->err = c->err;
     return 0;
 }

@@ -105,6 +105,7 @@ static int set_one(tw_stack *st, tw_tcp_settings *s, int opt, const void *val, s
     case TW_TCP_NODELAY: bit = TW_SET_NODELAY; break;
     case TW_TCP_DELACK_FIN: bit = TW_SET_DELACK_FIN; break;
     case TW_TCP_DELACK_SYNACK: bit = TW_SET_DELACK_SYNACK; break;
+    case TW_SO_SOFT_ERRORS: bit = TW_SET_QUIET_ERRORS, v = !v; break; /* stored inverted */
     case TW_SO_RCVBUF:
     case TW_SO_SNDBUF: {
         if (v <= 0) return -TW_EINVAL;
@@ -151,6 +152,7 @@ static int get_one(const tw_tcp_settings *s, int opt, void *val, size_t *len) {
     case TW_TCP_NODELAY: return put_int(val, len, !!(s->bits & TW_SET_NODELAY));
     case TW_TCP_DELACK_FIN: return put_int(val, len, !!(s->bits & TW_SET_DELACK_FIN));
     case TW_TCP_DELACK_SYNACK: return put_int(val, len, !!(s->bits & TW_SET_DELACK_SYNACK));
+    case TW_SO_SOFT_ERRORS: return put_int(val, len, !(s->bits & TW_SET_QUIET_ERRORS));
     case TW_SO_RCVBUF: return put_int(val, len, (int)s->rcvbuf);
     case TW_SO_SNDBUF: return put_int(val, len, (int)s->sndbuf);
     case TW_TCP_KEEPIDLE: return put_int(val, len, (int)(s->ka_idle / TW_SEC(1)));

@@ -13,7 +13,9 @@
  *   "TCP sequence number checking");
  * - source quench is silently discarded (MUST-55, RFC 6633);
  * - soft errors (unreachable codes 0, 1, 5, time exceeded, parameter
- *   problem) never abort (MUST-56); they are counted;
+ *   problem) never abort (MUST-56); they are counted and reported to the
+ *   application as TW_EVT_SOFT_ERROR with an errno-style code (SHLD-25,
+ *   MUST-47) unless it turned reports off (TW_SO_SOFT_ERRORS, SHLD-20);
  * - hard errors (protocol and port unreachable, codes 2 and 3) abort a
  *   connection in SYN_SENT with ECONNREFUSED (SHLD-26). In synchronized
  *   states they are kept as soft errors, as RFC 9293 §3.9.2.2 notes many
@@ -63,6 +65,20 @@ static bool hard_error(const tw_icmp_msg *m) {
            (m->code == TW_ICMP_UNREACH_PROTO || m->code == TW_ICMP_UNREACH_PORT);
 }
 
+/* The code a soft error is reported with (the errno values BSD and Linux
+ * give these messages). */
+static int soft_errno(const tw_icmp_msg *m) {
+    if (m->type == TW_ICMP_PARAM_PROBLEM) return TW_EPROTO;
+    if (m->type != TW_ICMP_DEST_UNREACH) return TW_EHOSTUNREACH; /* time exceeded */
+    switch (m->code) {
+    case TW_ICMP_UNREACH_NET: return TW_ENETUNREACH;
+    case TW_ICMP_UNREACH_PROTO:
+    case TW_ICMP_UNREACH_PORT: return TW_ECONNREFUSED; /* kept soft once synchronized */
+    case TW_ICMP_UNREACH_NEEDFRAG: return TW_EMSGSIZE;
+    default: return TW_EHOSTUNREACH;
+    }
+}
+
 /* An error about a datagram we sent: find the connection, check the quoted
  * sequence number, then act per the classes in the file comment. */
 static int icmp_error(tw_stack *st, const tw_icmp_msg *m) {
@@ -83,6 +99,8 @@ static int icmp_error(tw_stack *st, const tw_icmp_msg *m) {
         return 0;
     }
     st->counters[TW_C_ICMP_ERR_SOFT]++;
+    tw_tcp_soft_error(c, soft_errno(m));
+    tw__settle(st, s); /* the event goes out with this step */
     return 0;
 }
 

@@ -183,6 +183,7 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     cfg->fin_wait_2_timeout = t.fin_wait_2_timeout;
     cfg->syn_retries = t.syn_retries;
     cfg->data_retries = t.data_retries;
+    cfg->r1 = t.r1;
     cfg->delack_enabled = t.delack_enabled;
     cfg->delack_fin = t.delack_fin;
     cfg->delack_synack = t.delack_synack;
@@ -228,6 +229,7 @@ int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
     t->fin_wait_2_timeout = cfg->fin_wait_2_timeout;
     t->syn_retries = cfg->syn_retries;
     t->data_retries = cfg->data_retries;
+    t->r1 = cfg->r1;
     t->delack_enabled = cfg->delack_enabled;
     t->delack_fin = cfg->delack_fin;
     t->delack_synack = cfg->delack_synack;
@@ -466,7 +468,9 @@ void tw__settle(tw_stack *st, tw_slot *s) {
         if (ev & TW_CEV_CONNECTED) what |= TW_EVT_CONNECTED;
         if (ev & TW_CEV_CLOSED) what |= TW_EVT_CLOSED;
         if (ev & TW_CEV_URGENT) what |= TW_EVT_URGENT;
-        tw__queue_event(st, s->sock, what, (ev & TW_CEV_CLOSED) ? c->err : 0);
+        if (ev & TW_CEV_SOFT_ERROR) what |= TW_EVT_SOFT_ERROR;
+        int err = (ev & TW_CEV_CLOSED) ? c->err : (ev & TW_CEV_SOFT_ERROR) ? c->soft_err : 0;
+        tw__queue_event(st, s->sock, what, err);
     }
     if (s->listener >= 0 && !s->accept_ready && c->state >= TW_ESTABLISHED &&
         c->state != TW_CLOSED) {

@@ -36,13 +36,14 @@ typedef struct tw_tcp_cfg {
     tw_time_t delack;      /* delayed ACK timeout, <= 500 ms (RFC 9293 SHLD-18; default 200 ms) */
     tw_time_t fin_wait_2_timeout; /* orphaned FIN_WAIT_2 lifetime (default 60 s, 0 = none) */
     uint8_t syn_retries;          /* SYN / SYN-ACK retransmissions before giving up (default 6) */
-    uint8_t data_retries;         /* data / FIN retransmissions before giving up (R2, default 15) */
-    bool delack_enabled;          /* delay ACKs of data (default true) */
-    bool delack_fin;              /* delay the ACK of a peer's FIN, so an application close
-                                     merges it with our FIN: the three-way close (default false) */
-    bool delack_synack;           /* active open: delay the ACK of the peer's SYN-ACK, so data
-                                     written on CONNECTED carries it (default false) */
-    bool nagle;                   /* RFC 9293 §3.7.4 (default true) */
+    uint8_t r1; /* retransmissions after which the user is told (R1, default 3, 0 = never) */
+    uint8_t data_retries; /* data / FIN retransmissions before giving up (R2, default 15) */
+    bool delack_enabled;  /* delay ACKs of data (default true) */
+    bool delack_fin;      /* delay the ACK of a peer's FIN, so an application close
+                             merges it with our FIN: the three-way close (default false) */
+    bool delack_synack;   /* active open: delay the ACK of the peer's SYN-ACK, so data
+                             written on CONNECTED carries it (default false) */
+    bool nagle;           /* RFC 9293 §3.7.4 (default true) */
     uint16_t
         challenge_ack_limit; /* RFC 5961 §7: per connection and second (default 10, 0 = none) */
     uint32_t rcvbuf, sndbuf; /* ring sizes in bytes (default 65535) */
@@ -81,11 +82,12 @@ typedef struct tw_tcp_result {
 
 /* Bits left in conn->events for the stack to turn into socket events. */
 enum {
-    TW_CEV_READABLE = 1,  /* data or EOF to read */
-    TW_CEV_WRITABLE = 2,  /* send space opened */
-    TW_CEV_CONNECTED = 4, /* reached ESTABLISHED */
-    TW_CEV_CLOSED = 8,    /* reached CLOSED; conn->err says why if an error */
-    TW_CEV_URGENT = 16,   /* the peer's urgent pointer moved ahead of the data read */
+    TW_CEV_READABLE = 1,    /* data or EOF to read */
+    TW_CEV_WRITABLE = 2,    /* send space opened */
+    TW_CEV_CONNECTED = 4,   /* reached ESTABLISHED */
+    TW_CEV_CLOSED = 8,      /* reached CLOSED; conn->err says why if an error */
+    TW_CEV_URGENT = 16,     /* the peer's urgent pointer moved ahead of the data read */
+    TW_CEV_SOFT_ERROR = 32, /* a soft error: conn->soft_err says which */
 };
 
 /* Internal flag bits (conn->flags). */
@@ -120,6 +122,7 @@ typedef struct tw_tcp_conn {
     uint32_t flags;
     uint8_t events;       /* TW_CEV_* not yet collected */
     int err;              /* 0 or a TW_E* code (positive) explaining CLOSED */
+    int soft_err;         /* the latest soft error (positive TW_E*), 0 if none */
     tw_cause close_cause; /* cause of the move to CLOSED */
     const tw_tcp_cfg *cfg;
     const tw_tcp_env *env;
@@ -226,6 +229,7 @@ enum {
     TW_UF_DELACK_FIN = 4,     /* delay the ACK of the peer's FIN: the three-way close */
     TW_UF_LINGER = 8,         /* SO_LINGER on; with linger_s 0 a close is an abort */
     TW_UF_DELACK_SYNACK = 16, /* delay the ACK of the SYN-ACK: the request carries it */
+    TW_UF_QUIET_ERRORS = 32,  /* soft errors are kept in soft_err but not signalled */
 };
 
 /* conn->xopts bits: what our SYN offered (REQ) and what both SYNs carried. */
@@ -437,6 +441,12 @@ void tw__tcp_sack_set_pipe(tw_tcp_conn *c);
  * next SACKed range (UINT32_MAX: no limit), RFC 6675 §5.1. */
 uint32_t tw__tcp_sack_skip(tw_tcp_conn *c);
 
+/* A soft error for this connection (RFC 9293 §3.9.2.2, MUST-47): ICMP
+ * destination unreachable and the like, or retransmissions reaching R1.
+ * Kept in soft_err; signalled (TW_CEV_SOFT_ERROR) unless the user turned
+ * reports off (SHLD-20). The connection goes on. */
+void tw_tcp_soft_error(tw_tcp_conn *c, int err);
+
 /* tcp_user.c: the URG bit of an acceptable segment (RFC 9293 §3.10.7.4
  * sixth step): moves RCV.UP and raises TW_CEV_URGENT for a new run. */
 void tw__tcp_urg_input(tw_tcp_conn *c, const tw_tcp_seg *seg);
@@ -468,6 +478,7 @@ enum {
     TW_SET_NODELAY = 8,        /* TCP_NODELAY */
     TW_SET_REUSEADDR = 16,     /* SO_REUSEADDR (kept for getsockopt; see sockopt.c) */
     TW_SET_DELACK_SYNACK = 32, /* the deferred handshake ACK switch */
+    TW_SET_QUIET_ERRORS = 64,  /* TW_SO_SOFT_ERRORS off */
 };
 typedef struct tw_tcp_settings {
     uint8_t bits; /* TW_SET_* */

@@ -30,6 +30,7 @@ void tw_tcp_settings_get(const tw_tcp_conn *c, tw_tcp_settings *s) {
     if (c->uflags & TW_UF_DELACK_SYNACK) s->bits |= TW_SET_DELACK_SYNACK;
     if (c->uflags & TW_UF_LINGER) s->bits |= TW_SET_LINGER;
     if (c->flags & TW_TF_NODELAY) s->bits |= TW_SET_NODELAY;
+    if (c->uflags & TW_UF_QUIET_ERRORS) s->bits |= TW_SET_QUIET_ERRORS;
     s->ka_cnt = c->ka_cnt;
     s->linger_s = c->linger_s;
     s->rcvbuf = c->rcvbuf.cap;
@@ -67,7 +68,9 @@ int tw_tcp_settings_apply(tw_tcp_conn *c, const tw_tcp_settings *s, tw_time_t no
     if (s->user_timeout != c->user_timeout) tw_tcp_set_user_timeout(c, s->user_timeout, now);
     c->fw2_timeout = s->fw2_timeout;
     c->linger_s = s->linger_s;
-    c->uflags &= (uint8_t) ~(TW_UF_DELACK_FIN | TW_UF_LINGER | TW_UF_DELACK_SYNACK);
+    c->uflags &=
+        (uint8_t) ~(TW_UF_DELACK_FIN | TW_UF_LINGER | TW_UF_DELACK_SYNACK | TW_UF_QUIET_ERRORS);
+    if (s->bits & TW_SET_QUIET_ERRORS) c->uflags |= TW_UF_QUIET_ERRORS;
     if (s->bits & TW_SET_DELACK_FIN) c->uflags |= TW_UF_DELACK_FIN;
     if (s->bits & TW_SET_DELACK_SYNACK) c->uflags |= TW_UF_DELACK_SYNACK;
     if (s->bits & TW_SET_LINGER) c->uflags |= TW_UF_LINGER;

@@ -136,6 +136,11 @@ void tw__tcp_trace_timer(const tw_tcp_conn *c, tw_timer_kind k, tw_time_t now) {
     c->env->trace(c->env->trace_ctx, &ev);
 }
 
+void tw_tcp_soft_error(tw_tcp_conn *c, int err) {
+    c->soft_err = err;
+    if (!(c->uflags & TW_UF_QUIET_ERRORS)) c->events |= TW_CEV_SOFT_ERROR;
+}
+
 void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->mss = 1460;
@@ -146,6 +151,7 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->delack = TW_MS(200);
     cfg->fin_wait_2_timeout = TW_SEC(60);
     cfg->syn_retries = 6;
+    cfg->r1 = 3; /* RFC 9293 SHLD-10: at least 3 retransmissions */
     cfg->data_retries = 15;
     cfg->delack_enabled = true;
     cfg->delack_fin = false;

@@ -110,6 +110,9 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
         tw__tcp_sack_rto(c); /* RFC 6675 §5.1: the scoreboard goes, recovery ends */
     }
     c->rexmt_count++;
+    /* R1 (RFC 9293 §3.8.3, SHLD-9; the same for SYNs, MUST-22): tell the
+     * user the path may be failing; the connection goes on until R2. */
+    if (c->rexmt_count == c->cfg->r1) tw_tcp_soft_error(c, TW_ETIMEDOUT);
     /* Go back to the oldest unacknowledged octet (RFC 6298 §5.4); Karn's rule:
      * no RTT sample from anything retransmitted. */
     if (syn_phase) {

@@ -28,6 +28,10 @@ const char *tw_strerror(int err) {
     case TW_EINPROGRESS: return "operation now in progress";
     case TW_ECONNABORTED: return "connection aborted";
     case TW_ENOPROTOOPT: return "protocol not available (unknown socket option)";
+    case TW_ENETUNREACH: return "network is unreachable";
+    case TW_EHOSTUNREACH: return "no route to host";
+    case TW_EMSGSIZE: return "message too long (fragmentation needed)";
+    case TW_EPROTO: return "protocol error (ICMP parameter problem)";
     default: return "unknown error";
     }
 }

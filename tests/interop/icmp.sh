@@ -4,7 +4,8 @@
 #      serve stops cleanly on SIGTERM;
 #   b. ICMP errors for a connection in SYN_SENT, forged as a router would
 #      send them: one quoting a wrong sequence number is ignored (RFC 5927),
-#      a soft error (host unreachable) keeps the connection (MUST-56), a hard
+#      a soft error (host unreachable) keeps the connection (MUST-56) and is
+#      reported to the application as "no route to host" (MUST-47), a hard
 #      one (port unreachable) aborts it with "connection refused" (SHLD-26).
 # Usage: bash icmp.sh PATH-TO-tcpwave
 source "$(dirname "$0")/lib.bash"
@@ -40,8 +41,9 @@ wait_job forge 15 && pass "forger sent its three ICMP errors" || fail "forger"
 wait_job connect 10
 rc=$?
 [ $rc -eq 1 ] && pass "connect exit status 1 (refused)" || fail "connect exit status $rc, expected 1"
-expect_order "$WORK/connect.log" "drop: ICMP error for no connection" "SYN_SENT -> CLOSED  \(ICMP destination unreachable \(hard error\)\)" \
-    "ended: connection refused"
+expect_order "$WORK/connect.log" "drop: ICMP error for no connection" \
+    "app: soft error: no route to host \(the connection goes on\)" \
+    "SYN_SENT -> CLOSED  \(ICMP destination unreachable \(hard error\)\)" "ended: connection refused"
 expect_line "$WORK/connect.log" "ICMP_ERR_SOFT +1 "
 expect_line "$WORK/connect.log" "ICMP_ERR_HARD +1 "
 expect_line "$WORK/connect.log" "DROP_ICMP_NO_CONN +1 "

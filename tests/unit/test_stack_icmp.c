@@ -193,16 +193,87 @@ TEST(soft_errors_and_quench_keep_the_connection) {
                                {TW_ICMP_DEST_UNREACH, TW_ICMP_UNREACH_SRCFAIL},
                                {TW_ICMP_TIME_EXCEEDED, 0},
                                {TW_ICMP_PARAM_PROBLEM, 0}};
+    /* Each is reported (SHLD-25, MUST-47) with the code BSD and Linux use. */
+    const int want[] = {TW_ENETUNREACH,  TW_EHOSTUNREACH, TW_EMSGSIZE,
+                        TW_EHOSTUNREACH, TW_EHOSTUNREACH, TW_EPROTO};
+    tw_event ev;
+    while (tw_next_event(st, &ev)) {
+    }
     for (size_t k = 0; k < sizeof soft / sizeof soft[0]; k++) {
         tw_test_context("type %u code %u", soft[k][0], soft[k][1]);
         size_t n = error_for_syn(pkt, &c, soft[k][0], soft[k][1], 0);
         ASSERT_EQ(tw_stack_input(st, 20 + k, pkt, n), 0);
         ASSERT_EQ(state_of(st, s), TW_SYN_SENT);
+        ASSERT_EQ(tw_next_event(st, &ev), 1);
+        ASSERT_EQ(ev.sock, s);
+        ASSERT_EQ(ev.what, (uint32_t)TW_EVT_SOFT_ERROR);
+        ASSERT_EQ(ev.err, want[k]);
+        ASSERT_EQ(tw_next_event(st, &ev), 0);
+        tw_sock_info info;
+        ASSERT_EQ(tw_sock_info_get(st, s, &info), 0);
+        ASSERT_EQ(info.soft_err, want[k]);
     }
     ASSERT_U64_EQ(ctr(st)[TW_C_ICMP_ERR_SOFT], 6);
     size_t n = error_for_syn(pkt, &c, TW_ICMP_SOURCE_QUENCH, 0, 0);
     ASSERT_EQ(tw_stack_input(st, 40, pkt, n), TW_C_DROP_ICMP_IGNORED);
     ASSERT_EQ(state_of(st, s), TW_SYN_SENT);
+    tw_close(st, s);
+    tw_stack_free(st);
+}
+
+TEST(soft_error_reports_can_be_turned_off) {
+    /* SHLD-20: with TW_SO_SOFT_ERRORS 0 the error is kept, not signalled. */
+    cap c;
+    tw_stack *st = new_stack(&c);
+    int s = syn_sent(st, &c);
+    int off = 0, v = -1;
+    size_t vl = sizeof v;
+    ASSERT_EQ(tw_getsockopt(st, s, TW_SO_SOFT_ERRORS, &v, &vl), 0);
+    ASSERT_EQ(v, 1);
+    ASSERT_EQ(tw_setsockopt(st, s, TW_SO_SOFT_ERRORS, &off, sizeof off), 0);
+    vl = sizeof v;
+    ASSERT_EQ(tw_getsockopt(st, s, TW_SO_SOFT_ERRORS, &v, &vl), 0);
+    ASSERT_EQ(v, 0);
+    tw_event ev;
+    while (tw_next_event(st, &ev)) {
+    }
+    uint8_t pkt[2048];
+    size_t n = error_for_syn(pkt, &c, TW_ICMP_DEST_UNREACH, TW_ICMP_UNREACH_HOST, 0);
+    ASSERT_EQ(tw_stack_input(st, 20, pkt, n), 0);
+    ASSERT_EQ(tw_next_event(st, &ev), 0);
+    tw_sock_info info;
+    ASSERT_EQ(tw_sock_info_get(st, s, &info), 0);
+    ASSERT_EQ(info.soft_err, TW_EHOSTUNREACH);
+    ASSERT_EQ(info.state, TW_SYN_SENT);
+    tw_close(st, s);
+    tw_stack_free(st);
+}
+
+TEST(r1_retransmissions_reported_as_a_soft_error) {
+    /* RFC 9293 §3.8.3: after R1 (3) retransmissions the application is told
+     * (SHLD-9, SHLD-10; SYNs alike, MUST-22); the connection goes on to R2. */
+    cap c;
+    tw_stack *st = new_stack(&c);
+    int s = syn_sent(st, &c);
+    tw_event ev;
+    while (tw_next_event(st, &ev)) {
+    }
+    uint64_t t = 10;
+    for (int k = 1; k <= 4; k++) {
+        t = tw_stack_next_deadline(st);
+        tw_stack_poll(st, t);
+        ASSERT_EQ(c.n, 1 + k); /* the k-th retransmitted SYN */
+        int got = tw_next_event(st, &ev);
+        tw_test_context("retransmission %d", k);
+        if (k == 3) {
+            ASSERT_EQ(got, 1);
+            ASSERT_EQ(ev.what, (uint32_t)TW_EVT_SOFT_ERROR);
+            ASSERT_EQ(ev.err, TW_ETIMEDOUT);
+        } else {
+            ASSERT_EQ(got, 0);
+        }
+        ASSERT_EQ(state_of(st, s), TW_SYN_SENT);
+    }
     tw_close(st, s);
     tw_stack_free(st);
 }

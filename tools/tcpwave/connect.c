@@ -195,6 +195,9 @@ static void on_event(void *ctx, tw_tunloop *l, const tw_event *ev) {
         tw_tunrun_say(c->r, c->id, "app: connected");
     }
     if (ev->what & TW_EVT_URGENT) tw_tunrun_note_urgent(c->r, c->h, c->id);
+    if (ev->what & TW_EVT_SOFT_ERROR)
+        tw_tunrun_say(c->r, c->id, "app: soft error: %s (the connection goes on)",
+                      tw_strerror(ev->err));
     step(c);
     if (!c->released && (ev->what & TW_EVT_CLOSED)) {
         c->err = ev->err;

@@ -366,6 +366,9 @@ static void on_event(void *ctx, tw_tunloop *l, const tw_event *ev) {
     sconn *c = conn_of(s, ev->sock);
     if (!c) return;
     if (ev->what & TW_EVT_URGENT) tw_tunrun_note_urgent(s->r, c->h, c->id);
+    if (ev->what & TW_EVT_SOFT_ERROR)
+        tw_tunrun_say(s->r, c->id, "app: soft error: %s (the connection goes on)",
+                      tw_strerror(ev->err));
     conn_step(s, c);
     if (c->h >= 0 && (ev->what & TW_EVT_CLOSED)) {
         if (ev->err) s->resets++;
