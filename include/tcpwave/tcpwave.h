@@ -40,6 +40,9 @@ typedef struct tw_stack_cfg {
     uint8_t syn_retries, data_retries;      /* defaults 6, 15 (R2) */
     uint8_t r1;          /* retransmissions after which TW_EVT_SOFT_ERROR (TW_ETIMEDOUT) tells the
                             application the path may be failing (R1, default 3, 0 = never) */
+    uint8_t ttl, tos;    /* IPv4 TTL (default 64; 0 means 64) and TOS (default 0; the two
+                            ECN bits are always sent 0) of what the stack sends; a socket
+                            can change its own (TW_IP_TTL, TW_IP_TOS) */
     bool delack_enabled; /* default true */
     bool delack_fin;     /* delay the ACK of a FIN: three-way close (default false) */
     bool delack_synack;  /* delay the ACK of the SYN-ACK (active open), so data written
@@ -215,6 +218,10 @@ typedef enum tw_sockopt {
                            handshake ends with the request (default: delack_synack) */
     TW_SO_SOFT_ERRORS,    /* 0/1: report soft errors as TW_EVT_SOFT_ERROR (default 1); with
                              0 they are only kept in tw_sock_info.soft_err (RFC 9293 SHLD-20) */
+    TW_IP_TTL,            /* 1..255: IPv4 TTL of the connection's segments (default
+                             tw_stack_cfg.ttl; RFC 9293 MUST-49) */
+    TW_IP_TOS,            /* 0..255: IPv4 TOS (Diffserv) byte of the connection's segments,
+                             any time (MUST-48, SHLD-21); the two ECN bits are sent 0 */
 } tw_sockopt;
 
 typedef struct tw_linger {

@@ -117,6 +117,14 @@ static int set_one(tw_stack *st, tw_tcp_settings *s, int opt, const void *val, s
             s->sndbuf = b;
         return 0;
     }
+    case TW_IP_TTL:
+        if (v < 1 || v > 255) return -TW_EINVAL;
+        s->ttl = (uint8_t)v;
+        return 0;
+    case TW_IP_TOS:
+        if (v < 0 || v > 255) return -TW_EINVAL;
+        s->tos = (uint8_t)(v & 0xfc); /* Diffserv as given, not ECN-capable */
+        return 0;
     case TW_TCP_KEEPIDLE: return keep_secs(v, &s->ka_idle);
     case TW_TCP_KEEPINTVL: return keep_secs(v, &s->ka_intvl);
     case TW_TCP_KEEPCNT:
@@ -153,6 +161,8 @@ static int get_one(const tw_tcp_settings *s, int opt, void *val, size_t *len) {
     case TW_TCP_DELACK_FIN: return put_int(val, len, !!(s->bits & TW_SET_DELACK_FIN));
     case TW_TCP_DELACK_SYNACK: return put_int(val, len, !!(s->bits & TW_SET_DELACK_SYNACK));
     case TW_SO_SOFT_ERRORS: return put_int(val, len, !(s->bits & TW_SET_QUIET_ERRORS));
+    case TW_IP_TTL: return put_int(val, len, s->ttl);
+    case TW_IP_TOS: return put_int(val, len, s->tos);
     case TW_SO_RCVBUF: return put_int(val, len, (int)s->rcvbuf);
     case TW_SO_SNDBUF: return put_int(val, len, (int)s->sndbuf);
     case TW_TCP_KEEPIDLE: return put_int(val, len, (int)(s->ka_idle / TW_SEC(1)));

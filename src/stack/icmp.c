@@ -49,7 +49,7 @@ static int echo_reply(tw_stack *st, const tw_ipv4_hdr *ip, const tw_icmp_msg *re
     h.src = st->cfg.addr;
     h.dst = ip->src;
     h.proto = TW_IPPROTO_ICMP;
-    h.ttl = 64;
+    h.ttl = st->tcp.ttl;
     h.tos = ip->tos;
     h.id = st->ip_id++;
     h.total_len = (uint16_t)(TW_IPV4_HDR_LEN + n);

@@ -184,6 +184,8 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     cfg->syn_retries = t.syn_retries;
     cfg->data_retries = t.data_retries;
     cfg->r1 = t.r1;
+    cfg->ttl = t.ttl;
+    cfg->tos = t.tos;
     cfg->delack_enabled = t.delack_enabled;
     cfg->delack_fin = t.delack_fin;
     cfg->delack_synack = t.delack_synack;
@@ -230,6 +232,8 @@ int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
     t->syn_retries = cfg->syn_retries;
     t->data_retries = cfg->data_retries;
     t->r1 = cfg->r1;
+    t->ttl = cfg->ttl ? cfg->ttl : 64; /* 0 would be dropped at the first router */
+    t->tos = cfg->tos & 0xfc;          /* the two ECN bits stay 0: not ECN-capable */
     t->delack_enabled = cfg->delack_enabled;
     t->delack_fin = cfg->delack_fin;
     t->delack_synack = cfg->delack_synack;
@@ -427,6 +431,8 @@ static void output(tw_stack *st, tw_slot *s) {
 static void send_rst_for(tw_stack *st, const tw_tcp_seg *in, uint16_t reason, uint32_t id) {
     tw_tcp_seg rst;
     if (!tw_tcp_make_rst(in, &rst)) return; /* never answer an RST with an RST */
+    rst.ip_ttl = st->tcp.ttl;
+    rst.ip_tos = st->tcp.tos;
     (void)reason;
     st->counters[TW_C_TCP_OUT]++;
     send_seg(st, id, TW_CLOSED, &rst, 0);
@@ -582,6 +588,8 @@ static bool tw_record_input(tw_stack *st, uint32_t i, const tw_tcp_seg *seg, uin
          * full connection (conn_input). */
         if (v == TW_TWV_ACK) trace_seg(st, r->id, TW_TIME_WAIT, TW_EV_DROP, seg, 0, reason);
         tw_tcp_tw_ack(&tw, st->cfg.addr, r->lport, r->raddr, r->rport, st->now, &ack);
+        ack.ip_ttl = st->tcp.ttl; /* a record keeps no per-socket TTL/TOS */
+        ack.ip_tos = st->tcp.tos;
         st->counters[TW_C_TCP_OUT]++;
         send_seg(st, r->id, TW_TIME_WAIT, &ack, TW_SEGMETA_TW);
         return false;
@@ -654,6 +662,8 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
         /* No room for the SYN: a SYN cookie answers it, keeping nothing. */
         tw_tcp_seg synack;
         if (tw__cookie_synack(st, li, seg, hash, &synack)) {
+            synack.ip_ttl = st->tcp.ttl;
+            synack.ip_tos = st->tcp.tos;
             trace_seg(st, 0, TW_LISTEN, TW_EV_SEG_IN, seg, 0, 0);
             st->counters[TW_C_TCP_IN]++;
             st->counters[TW_C_TCP_OUT]++;

@@ -36,7 +36,8 @@ typedef struct tw_tcp_cfg {
     tw_time_t delack;      /* delayed ACK timeout, <= 500 ms (RFC 9293 SHLD-18; default 200 ms) */
     tw_time_t fin_wait_2_timeout; /* orphaned FIN_WAIT_2 lifetime (default 60 s, 0 = none) */
     uint8_t syn_retries;          /* SYN / SYN-ACK retransmissions before giving up (default 6) */
-    uint8_t r1; /* retransmissions after which the user is told (R1, default 3, 0 = never) */
+    uint8_t r1;       /* retransmissions after which the user is told (R1, default 3, 0 = never) */
+    uint8_t ttl, tos; /* IPv4 TTL and TOS of a connection's segments (64, 0) */
     uint8_t data_retries; /* data / FIN retransmissions before giving up (R2, default 15) */
     bool delack_enabled;  /* delay ACKs of data (default true) */
     bool delack_fin;      /* delay the ACK of a peer's FIN, so an application close
@@ -120,10 +121,11 @@ typedef struct tw_tcp_conn {
     tw_state state;
     uint32_t id;
     uint32_t flags;
-    uint8_t events;       /* TW_CEV_* not yet collected */
-    int err;              /* 0 or a TW_E* code (positive) explaining CLOSED */
-    int soft_err;         /* the latest soft error (positive TW_E*), 0 if none */
-    tw_cause close_cause; /* cause of the move to CLOSED */
+    uint8_t events;         /* TW_CEV_* not yet collected */
+    int err;                /* 0 or a TW_E* code (positive) explaining CLOSED */
+    int soft_err;           /* the latest soft error (positive TW_E*), 0 if none */
+    uint8_t ip_ttl, ip_tos; /* what its segments carry in the IP header (TW_IP_TTL/TOS) */
+    tw_cause close_cause;   /* cause of the move to CLOSED */
     const tw_tcp_cfg *cfg;
     const tw_tcp_env *env;
 
@@ -483,6 +485,7 @@ enum {
 typedef struct tw_tcp_settings {
     uint8_t bits; /* TW_SET_* */
     uint8_t ka_cnt;
+    uint8_t ttl, tos; /* IPv4 TTL and TOS (MUST-49, MUST-48) */
     uint16_t linger_s;
     uint32_t rcvbuf, sndbuf; /* ring sizes, at most the stack's (cfg) */
     tw_time_t ka_idle, ka_intvl, user_timeout, fw2_timeout;

@@ -84,6 +84,8 @@ static void fill_hdr(const tw_tcp_conn *c, tw_tcp_seg *s) {
     s->dst_addr = c->raddr;
     s->src_port = c->lport;
     s->dst_port = c->rport;
+    s->ip_ttl = c->ip_ttl;
+    s->ip_tos = c->ip_tos;
 }
 
 static void sent_ack(tw_tcp_conn *c) {

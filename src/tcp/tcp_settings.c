@@ -14,6 +14,8 @@ void tw_tcp_settings_default(tw_tcp_settings *s, const tw_tcp_cfg *cfg) {
     if (cfg->delack_synack) s->bits |= TW_SET_DELACK_SYNACK;
     if (!cfg->nagle) s->bits |= TW_SET_NODELAY;
     s->ka_cnt = cfg->keepcnt;
+    s->ttl = cfg->ttl;
+    s->tos = cfg->tos;
     s->linger_s = 0;
     s->rcvbuf = cfg->rcvbuf;
     s->sndbuf = cfg->sndbuf;
@@ -32,6 +34,8 @@ void tw_tcp_settings_get(const tw_tcp_conn *c, tw_tcp_settings *s) {
     if (c->flags & TW_TF_NODELAY) s->bits |= TW_SET_NODELAY;
     if (c->uflags & TW_UF_QUIET_ERRORS) s->bits |= TW_SET_QUIET_ERRORS;
     s->ka_cnt = c->ka_cnt;
+    s->ttl = c->ip_ttl;
+    s->tos = c->ip_tos;
     s->linger_s = c->linger_s;
     s->rcvbuf = c->rcvbuf.cap;
     s->sndbuf = c->sndbuf.cap;
@@ -68,6 +72,8 @@ int tw_tcp_settings_apply(tw_tcp_conn *c, const tw_tcp_settings *s, tw_time_t no
     if (s->user_timeout != c->user_timeout) tw_tcp_set_user_timeout(c, s->user_timeout, now);
     c->fw2_timeout = s->fw2_timeout;
     c->linger_s = s->linger_s;
+    c->ip_ttl = s->ttl;
+    c->ip_tos = s->tos;
     c->uflags &=
         (uint8_t) ~(TW_UF_DELACK_FIN | TW_UF_LINGER | TW_UF_DELACK_SYNACK | TW_UF_QUIET_ERRORS);
     if (s->bits & TW_SET_QUIET_ERRORS) c->uflags |= TW_UF_QUIET_ERRORS;

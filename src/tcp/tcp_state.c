@@ -152,6 +152,8 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->fin_wait_2_timeout = TW_SEC(60);
     cfg->syn_retries = 6;
     cfg->r1 = 3; /* RFC 9293 SHLD-10: at least 3 retransmissions */
+    cfg->ttl = 64;
+    cfg->tos = 0;
     cfg->data_retries = 15;
     cfg->delack_enabled = true;
     cfg->delack_fin = false;
@@ -197,6 +199,8 @@ void tw_tcp_init(tw_tcp_conn *c, const tw_tcp_cfg *cfg, const tw_tcp_env *env, u
     c->ka_cnt = cfg->keepcnt;
     c->user_timeout = cfg->user_timeout;
     c->fw2_timeout = cfg->fin_wait_2_timeout;
+    c->ip_ttl = cfg->ttl;
+    c->ip_tos = cfg->tos;
 }
 
 void tw_tcp_set_tuple(tw_tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t raddr,

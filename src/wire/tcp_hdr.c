@@ -153,8 +153,8 @@ int tw_packet_emit(const tw_tcp_seg *seg, uint16_t ip_id, uint8_t *buf, size_t c
         .src = seg->src_addr,
         .dst = seg->dst_addr,
         .proto = TW_IPPROTO_TCP,
-        .ttl = PACKET_TTL, /* RFC 1700 default TTL */
-        .tos = 0,
+        .ttl = seg->ip_ttl ? seg->ip_ttl : PACKET_TTL, /* RFC 1700 default TTL */
+        .tos = seg->ip_tos,
         .id = ip_id,
         .total_len = (uint16_t)total,
     };
@@ -176,5 +176,8 @@ int tw_packet_parse(const uint8_t *pkt, size_t len, tw_tcp_seg *seg) {
     tw_tcp_view tv;
     err = tw_tcp_view_init(&tv, ip.payload, ip.payload_len);
     if (err) return err;
-    return tcp_parse(&tv, ip.src, ip.dst, seg);
+    err = tcp_parse(&tv, ip.src, ip.dst, seg);
+    seg->ip_ttl = ip.ttl;
+    seg->ip_tos = ip.tos;
+    return err;
 }

@@ -60,6 +60,8 @@ typedef struct tw_tcp_seg {
     uint8_t flags; /* TW_TH_* */
     uint16_t wnd;  /* raw 16-bit window field (unscaled) */
     uint16_t urp;
+    uint8_t ip_ttl, ip_tos; /* IPv4 TTL and TOS: set by tw_packet_parse; tw_packet_emit
+                               writes them (ip_ttl 0: the default 64) */
     tw_tcp_opts opt;
     const uint8_t *payload; /* points into the packet, or a caller buffer when emitting */
     uint32_t len;           /* payload bytes */

@@ -141,6 +141,56 @@ TEST(sockopt_children_inherit_keepalive_and_give_up) {
     sx_free(&x);
 }
 
+TEST(sockopt_ip_ttl_and_tos) {
+    /* RFC 9293 MUST-49 (TTL), MUST-48 and SHLD-21/22 (Diffserv, also during
+     * the connection). The stack's own segments use tw_stack_cfg.ttl/tos. */
+    tw_stack_cfg cfg;
+    tw_stack_cfg_default(&cfg);
+    cfg.ttl = 32;
+    cfg.tos = 0x11; /* ECN bits dropped: 0x10 */
+    sx x;
+    sx_init(&x, &cfg);
+    int n = tw_socket(x.st);
+    ASSERT_EQ(get_int(&x, n, TW_IP_TTL), 32);
+    ASSERT_EQ(get_int(&x, n, TW_IP_TOS), 0x10);
+    ASSERT_EQ(set_int(&x, n, TW_IP_TTL, 0), -TW_EINVAL);
+    ASSERT_EQ(set_int(&x, n, TW_IP_TTL, 256), -TW_EINVAL);
+    ASSERT_EQ(set_int(&x, n, TW_IP_TOS, -1), -TW_EINVAL);
+    ASSERT_EQ(set_int(&x, n, TW_IP_TOS, 256), -TW_EINVAL);
+    /* A closed port's RST: the stack's values. */
+    sx_seg syn = sx_mk(40000, 81, TW_TH_SYN, 1000, 0);
+    sx_input(&x, x.now, &syn);
+    ASSERT_EQ(sx_nsent(&x), 1);
+    ASSERT_EQ(sx_sent(&x, 0)->seg.ip_ttl, 32);
+    ASSERT_EQ(sx_sent(&x, 0)->seg.ip_tos, 0x10);
+    /* A listener's values reach its children from the SYN-ACK on. */
+    int l = sx_listen(&x, 80, 4);
+    ASSERT_EQ(set_int(&x, l, TW_IP_TTL, 9), 0);
+    ASSERT_EQ(set_int(&x, l, TW_IP_TOS, 0x2b), 0);
+    ASSERT_EQ(get_int(&x, l, TW_IP_TOS), 0x28);
+    size_t cur = sx_nsent(&x);
+    size_t first = cur;
+    sx_conn c;
+    sx_passive_open(&x, &c, l, 80, 5555, 7000, &cur);
+    ASSERT_EQ(get_int(&x, c.sock, TW_IP_TTL), 9);
+    ASSERT_CMP(sx_nsent(&x), >, first);
+    for (size_t i = first; i < sx_nsent(&x); i++) {
+        tw_test_context("packet %zu", i);
+        ASSERT_EQ(sx_sent(&x, i)->seg.ip_ttl, 9);
+        ASSERT_EQ(sx_sent(&x, i)->seg.ip_tos, 0x28);
+    }
+    /* Changed on the connection: the next segment carries the new values. */
+    ASSERT_EQ(set_int(&x, c.sock, TW_IP_TTL, 200), 0);
+    ASSERT_EQ(set_int(&x, c.sock, TW_IP_TOS, 0xb8), 0); /* DSCP EF */
+    ASSERT_EQ(tw_send(x.st, c.sock, "x", 1), 1);
+    sx_poll(&x, x.now);
+    const sx_pkt *p = sx_take(&x, &cur);
+    ASSERT_EQ(p->seg.len, 1u);
+    ASSERT_EQ(p->seg.ip_ttl, 200);
+    ASSERT_EQ(p->seg.ip_tos, 0xb8);
+    sx_free(&x);
+}
+
 TEST(sockopt_keepalive_on_a_connection_acts_at_once) {
     sx x;
     sx_init(&x, NULL);
