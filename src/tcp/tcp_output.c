@@ -320,6 +320,15 @@ static int send_probe(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
  * then (a window that shrank to zero, MUST-34), so probing takes over. */
 static void maybe_arm_persist(tw_tcp_conn *c, tw_time_t now) {
     if (c->t_persist != TW_TIME_NEVER || c->state == TW_SYN_RECEIVED) return;
+    if (c->snd_wnd != 0 && c->t_rexmt == TW_TIME_NEVER && !tw_seq_eq(c->snd_una, c->snd_max)) {
+        /* Something outstanding, the window open, and no timer: a window
+         * that reopened after a zero-window spell while SND.NXT stands past
+         * what cwnd allows (SACKed ranges skipped) sends nothing, so only a
+         * timer can move it on. RFC 6298 §5.1: the retransmission timer runs
+         * while data is outstanding (found by fuzz_stack). */
+        tw__tcp_arm_rexmt(c, now);
+        return;
+    }
     if (tw_ring_len(&c->sndbuf) == 0) return;
     if (c->snd_wnd != 0) {
         /* Open window, nothing in flight, data held back by Nagle or sender

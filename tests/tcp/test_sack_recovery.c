@@ -400,4 +400,36 @@ TEST(dsack_not_without_sack) {
     ASSERT_EQ(F.counters[TW_C_DSACK_SENT], 0);
 }
 
+/* After an RTO the peer SACKs S(1)..S(3) on a zero window, then opens the
+ * window again. Going back to SND.UNA, output skips the SACKed range, so
+ * SND.NXT stands at S(4), past what one SMSS of cwnd allows: nothing can
+ * be sent. The retransmission timer must still run (RFC 6298 §5.1), or
+ * the connection would wait for ever (found by fuzz_stack). */
+TEST(sack_window_reopened_past_cwnd_keeps_a_timer) {
+    established_sack();
+    flight_of_ten(10 * MSS);
+    advance_to_deadline(); /* RTO: S(0) again, cwnd one SMSS */
+    expect_segs(1);
+    expect_full(0, 0, true);
+    tw_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    o.nsack = 1;
+    o.sack[0].left = S(0); /* a block from SND.UNA on, which the ACK contradicts */
+    o.sack[0].right = S(4);
+    send_seg_opt(ACK, 5001, S(0), NULL, 0, 0, &o); /* window closed */
+    ASSERT_EQ(F.c.snd_wnd, 0u);
+    for (int i = 0; i < 3; i++) advance_to_deadline(); /* RTO and persist probes */
+    send_data(ACK, 5001, S(0), 0, FX_WND);             /* the window opens */
+    ASSERT_EQ(F.c.snd_wnd, (uint32_t)FX_WND);
+    for (int i = 0; i < F.nout; i++) ASSERT_EQ(F.out[i].len, 0u);
+    ASSERT_TRUE(tw_seq_gt(F.c.snd_nxt, tw_seq_add(F.c.snd_una, F.c.cwnd)));
+    ASSERT_CMP(tw_tcp_next_deadline(&F.c), !=, TW_TIME_NEVER);
+    ASSERT_CMP(F.c.t_rexmt, !=, TW_TIME_NEVER);
+    /* It fires: back to SND.UNA, the scoreboard gone (§5.1), S(0) again. */
+    advance_to_deadline();
+    ASSERT_CMP(F.nout, >=, 1);
+    expect_full(0, 0, true);
+    ASSERT_EQ(F.c.nsb, 0);
+}
+
 TEST_MAIN()
