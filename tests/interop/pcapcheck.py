@@ -48,8 +48,13 @@ ALLOWED = ("window specified by the receiver is now completely full", "Zero Wind
 
 
 def tshark(path, *args):
-    cmd = ["tshark", "-n", "-r", path, "-o", "tcp.check_checksum:TRUE",
-           "-o", "ip.check_checksum:TRUE", "-o", "tcp.relative_sequence_numbers:TRUE"] + list(args)
+    # Payloads are bytes, not an application protocol: decoded as "data" on
+    # every port, so no heuristic dissector (Thrift, say) reads random test
+    # data as a broken message of its own and raises expert items or
+    # _ws.malformed that say nothing about TCP.
+    cmd = ["tshark", "-n", "-r", path, "-d", "tcp.port==1-65535,data",
+           "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+           "-o", "tcp.relative_sequence_numbers:TRUE"] + list(args)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         raise RuntimeError("tshark failed: %s" % r.stderr.strip())
