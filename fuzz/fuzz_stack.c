@@ -640,9 +640,9 @@ static void drain_events(void) {
     while (tw_next_event(G.st, &ev)) {
         if (++n > 100000) fail("the event queue does not drain");
         /* A soft error carries one of its documented codes (tcpwave.h). */
-        if ((ev.what & TW_EVT_SOFT_ERROR) && !(ev.what & TW_EVT_CLOSED) &&
-            ev.err != TW_ETIMEDOUT && ev.err != TW_ENETUNREACH && ev.err != TW_EHOSTUNREACH &&
-            ev.err != TW_EMSGSIZE && ev.err != TW_EPROTO && ev.err != TW_ECONNREFUSED)
+        if ((ev.what & TW_EVT_SOFT_ERROR) && !(ev.what & TW_EVT_CLOSED) && ev.err != TW_ETIMEDOUT &&
+            ev.err != TW_ENETUNREACH && ev.err != TW_EHOSTUNREACH && ev.err != TW_EMSGSIZE &&
+            ev.err != TW_EPROTO && ev.err != TW_ECONNREFUSED)
             fail("soft error event with code %d", ev.err);
     }
 }

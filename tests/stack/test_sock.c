@@ -93,9 +93,12 @@ TEST(connect_to_non_unicast_address_refused) {
     /* RFC 9293 MUST-46: an OPEN to a broadcast or multicast address is an
      * error; so are 0.0.0.0/8 and the reserved 240.0.0.0/4. Nothing is
      * sent, no port is taken, and the socket can still connect. */
-    static const uint32_t bad[] = {0u,          0x00010203u /* 0.1.2.3 */,
-                                   0xe0000001u /* 224.0.0.1 */, 0xefffffffu /* 239.255.255.255 */,
-                                   0xf0000001u /* 240.0.0.1 */, 0xffffffffu};
+    static const uint32_t bad[] = {0u,
+                                   0x00010203u /* 0.1.2.3 */,
+                                   0xe0000001u /* 224.0.0.1 */,
+                                   0xefffffffu /* 239.255.255.255 */,
+                                   0xf0000001u /* 240.0.0.1 */,
+                                   0xffffffffu};
     sx x;
     sx_init(&x, NULL);
     int s = tw_socket(x.st);
