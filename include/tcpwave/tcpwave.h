@@ -37,7 +37,7 @@ typedef struct tw_stack_cfg {
     uint64_t rto_initial, rto_min, rto_max; /* defaults 1 s, 1 s, 60 s (RFC 6298) */
     uint64_t delack;                        /* default 200 ms */
     uint64_t fin_wait_2_timeout;            /* default 60 s; 0 = wait for ever */
-    uint8_t syn_retries, data_retries;      /* defaults 6, 15 (R2) */
+    uint8_t syn_retries, data_retries;      /* defaults 8 (SYNs for 183 s), 15 (R2) */
     uint8_t r1;          /* retransmissions after which TW_EVT_SOFT_ERROR (TW_ETIMEDOUT) tells the
                             application the path may be failing (R1, default 3, 0 = never) */
     uint8_t ttl, tos;    /* IPv4 TTL (default 64; 0 means 64) and TOS (default 0; the two

@@ -35,7 +35,8 @@ typedef struct tw_tcp_cfg {
     tw_time_t rto_max;     /* RFC 6298 §2.5 (default 60 s) */
     tw_time_t delack;      /* delayed ACK timeout, <= 500 ms (RFC 9293 SHLD-18; default 200 ms) */
     tw_time_t fin_wait_2_timeout; /* orphaned FIN_WAIT_2 lifetime (default 60 s, 0 = none) */
-    uint8_t syn_retries;          /* SYN / SYN-ACK retransmissions before giving up (default 6) */
+    uint8_t syn_retries;          /* SYN / SYN-ACK retransmissions before giving up (default 8: the
+                                     last at 183 s, RFC 9293 MUST-23) */
     uint8_t r1;       /* retransmissions after which the user is told (R1, default 3, 0 = never) */
     uint8_t ttl, tos; /* IPv4 TTL and TOS of a connection's segments (64, 0) */
     uint8_t data_retries; /* data / FIN retransmissions before giving up (R2, default 15) */

@@ -150,8 +150,8 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->rto_max = TW_SEC(60);
     cfg->delack = TW_MS(200);
     cfg->fin_wait_2_timeout = TW_SEC(60);
-    cfg->syn_retries = 6;
-    cfg->r1 = 3; /* RFC 9293 SHLD-10: at least 3 retransmissions */
+    cfg->syn_retries = 8; /* the last SYN at 183 s: RFC 9293 MUST-23 asks for 3 minutes */
+    cfg->r1 = 3;          /* RFC 9293 SHLD-10: at least 3 retransmissions */
     cfg->ttl = 64;
     cfg->tos = 0;
     cfg->data_retries = 15;

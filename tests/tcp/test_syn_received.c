@@ -134,16 +134,17 @@ TEST(syn_received_fin_ack_close_wait) {
 
 TEST(syn_received_timeout_resends_syn_ack_then_gives_up) {
     conn_syn_received();
-    static const unsigned at[] = {1, 3, 7, 15, 31, 63}; /* 1,2,4,8,16,32 s apart */
+    /* 1, 2, 4, 8, 16, 32 s apart, then 60 s (64 capped) twice */
+    static const unsigned at[] = {1, 3, 7, 15, 31, 63, 123, 183};
     tw_time_t t0 = F.now;
-    for (unsigned i = 0; i < 6; i++) {
+    for (unsigned i = 0; i < 8; i++) {
         advance(t0 + TW_SEC(at[i]) - F.now);
         expect_segs(1);
         expect_seg(0, SYN | ACK, 1000, 5001, 0);
         ASSERT_U64_EQ(F.out[0].t, t0 + TW_SEC(at[i]));
         expect_state(TW_SYN_RECEIVED);
     }
-    /* syn_retries = 6 reached: the next expiry, 60 s (64 s capped), gives up. */
+    /* syn_retries = 8 reached: the next expiry, 60 s later, gives up. */
     expect_deadline_in(TW_SEC(60));
     advance(TW_SEC(60));
     expect_silence();

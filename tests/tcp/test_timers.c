@@ -15,26 +15,29 @@ static void expect_one_at(tw_time_t t0, tw_time_t at) {
 
 TEST(timers_syn_backoff_doubles_capped_then_gives_up) {
     conn_syn_sent();
-    static const unsigned at[] = {1, 3, 7, 15, 31, 63}; /* gaps 1, 2, 4, 8, 16, 32 s */
-    for (unsigned i = 0; i < 6; i++) {
+    /* gaps 1, 2, 4, 8, 16, 32 s, then 60 s (64 capped) twice: a SYN is sent
+     * for more than 3 minutes (RFC 9293 MUST-23) */
+    static const unsigned at[] = {1, 3, 7, 15, 31, 63, 123, 183};
+    for (unsigned i = 0; i < 8; i++) {
         advance(TW_SEC(at[i]) - F.now - 1);
         expect_silence();
         expect_one_at(0, TW_SEC(at[i]));
         expect_seg(0, SYN, 1000, 0, 0);
         ASSERT_TRUE(F.out[0].meta & TW_SEGMETA_RETRANS);
     }
-    /* Retry limit (syn_retries = 6) reached; the last wait is 64 s capped at 60. */
+    /* Retry limit (syn_retries = 8) reached; the last wait is 60 s again. */
     advance(TW_SEC(60) - 1);
     expect_state(TW_SYN_SENT);
     advance(1);
     expect_silence(); /* no RST: the peer never answered */
     expect_states("CLOSED:TIMEOUT_RETRANSMIT");
-    ASSERT_U64_EQ(F.now, TW_SEC(123));
+    ASSERT_U64_EQ(F.now, TW_SEC(243));
     ASSERT_EQ(F.c.err, TW_ETIMEDOUT);
     expect_counters("CONN_TIMEDOUT");
-    ASSERT_EQ(F.counters[TW_C_RTO_FIRED], 7);
-    ASSERT_EQ(F.counters[TW_C_TCP_RETRANS], 6);
-    expect_timers("retransmit,retransmit,retransmit,retransmit,retransmit,retransmit,retransmit");
+    ASSERT_EQ(F.counters[TW_C_RTO_FIRED], 9);
+    ASSERT_EQ(F.counters[TW_C_TCP_RETRANS], 8);
+    expect_timers("retransmit,retransmit,retransmit,retransmit,retransmit,retransmit,retransmit,"
+                  "retransmit,retransmit");
     uint8_t b[1];
     ASSERT_EQ(tw_tcp_recv(&F.c, b, 1, F.now), -TW_ETIMEDOUT);
 }
