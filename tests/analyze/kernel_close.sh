@@ -131,11 +131,4 @@ expect(any(l.split()[2] == "FIN-WAIT-1" and l.split()[6] == "198.18.0.2:8009" fo
 expect(c["server"]["rst_verdict"] == "unread_data", f"zero-window: the receiver's final RST has unread data: {c['server']['rst_verdict']}")
 sys.exit(1 if fails else 0)
 EOF
-rc=$?
-if [ $rc -ne 0 ]; then
-    KEEP=1
-    cat "$WORK/analyze.txt"
-    say "FAIL (files kept in $WORK)"
-    exit 1
-fi
-say "PASS"
+ns_verdict $?

@@ -101,11 +101,4 @@ expect(any(l[2] == "FIN-WAIT-1" and l[6] == "198.18.0.2:81" for l in ss("zero-wi
        "zero-window: ss showed the kernel in FIN-WAIT-1")
 sys.exit(1 if fails else 0)
 EOF
-rc=$?
-if [ $rc -ne 0 ]; then
-    KEEP=1
-    cat "$WORK/analyze.txt"
-    say "FAIL (files kept in $WORK)"
-    exit 1
-fi
-say "PASS"
+ns_verdict $?

@@ -6,6 +6,8 @@
 #                         (unshare -n); returns only inside it.
 #   ns_isolated LINKS   - exit 1 unless the namespace holds exactly LINKS
 #                         (sorted, space-separated) and no default route.
+#   ns_verdict RC       - PASS for RC 0; else shows the analyzer's report,
+#                         keeps WORK and exits 1.
 # Inside, WORK is a fresh directory (kept with KEEP=1) and TCPDUMP_PID, if
 # set, is stopped at exit.
 say() { echo "[$TEST] $*"; }
@@ -47,4 +49,14 @@ ns_isolated() {
         say "FAIL: refusing to run: the namespace is not isolated (links: $links; routes: $routes)"
         exit 1
     fi
+}
+
+ns_verdict() {
+    if [ "$1" -ne 0 ]; then
+        KEEP=1
+        cat "$WORK/analyze.txt"
+        say "FAIL (files kept in $WORK)"
+        exit 1
+    fi
+    say "PASS"
 }
