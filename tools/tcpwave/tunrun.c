@@ -518,6 +518,10 @@ int tw_tunrun_start(const tw_tunrun_opts *o, const tw_tunloop_app *app,
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
     cfg.addr = o->addr;
+    /* RFC 9293 MUST-67, SHLD-6: the MSS we offer, and the largest we send,
+     * follow the device's MTU (MTU - 20 for IPv4 - 20 for TCP). */
+    int mtu = tw_tun_mtu(r->tun);
+    if (mtu >= 88) cfg.mss = (uint16_t)(mtu - 40 > 65495 ? 65495 : mtu - 40);
     /* RFC 6528: the ISN secret must not be guessable, unless a test asks. */
     /* Without --seed the stack draws its own secret (TW_SEED_RANDOM). */
     cfg.seed = o->have_seed ? o->seed : TW_SEED_RANDOM;
