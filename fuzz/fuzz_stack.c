@@ -369,9 +369,14 @@ static void note_delivered(const tw_tcp_seg *s) {
     }
     if ((s->flags & TW_TH_ACK) && !syn) {
         /* A live receiver answering with a zero window: an acceptable ACK
-         * (SEQ = the stack's RCV.NXT, ACK within what it sent). */
+         * (SEQ = the stack's RCV.NXT, ACK within what it sent and not below
+         * what is already acknowledged: an older ACK is an old duplicate,
+         * whose window the stack rightly ignores, RFC 9293 §3.10.7.4). */
         bool ok = f->st_ack && s->seq.v == f->st_last_ack && f->st_syn &&
                   sgt(s->ack.v, f->st_iss) && !sgt(s->ack.v, f->st_max_end);
+        uint32_t e = tw__table_lookup(G.st, s->src_addr, s->dst_port, s->src_port);
+        if (ok && e != TW_NIL && !(e & TW_TWBIT) && sgt(tw__slot(G.st, e)->c.snd_una.v, s->ack.v))
+            ok = false;
         if (s->wnd == 0 && ok) {
             f->zw = true;
             f->zw_t = G.now;
