@@ -9,7 +9,9 @@
 # abort (linger 0 after reading) and unread (close with 3000 bytes unread)
 # clients use a 4 KB receive buffer so their windows show what they hold;
 # zero-window leaves the sender in FIN-WAIT-1 with its FIN queued behind
-# data a never-reading receiver does not take (3 s).
+# data a never-reading receiver does not take (3 s). A second, live
+# `tcpdump -i any` (Linux cooked v2) records the same traffic: its analysis
+# must give every connection the same kind, closer, states and diagnoses.
 # Needs root (exit 77, skipped, otherwise). Usage: bash kernel_close.sh TCPWAVE
 set -u
 TW="${1:?usage: bash kernel_close.sh PATH-TO-tcpwave}"
@@ -24,7 +26,12 @@ ns_isolated "lo "
 
 tcpdump -i lo -U --immediate-mode -n -w "$WORK/lo.pcap" tcp >"$WORK/tcpdump.log" 2>&1 &
 TCPDUMP_PID=$!
+# The same traffic through the "any" device: Linux cooked capture v2 (SLL2),
+# live, as a user would take it; its analysis must say the same.
+tcpdump -i any -U --immediate-mode -B 8192 -n -w "$WORK/any.pcap" tcp >"$WORK/tcpdump-any.log" 2>&1 &
+TCPDUMP_PID="$TCPDUMP_PID $!"
 for _ in $(seq 50); do grep -qs "listening on" "$WORK/tcpdump.log" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -qs "listening on" "$WORK/tcpdump-any.log" && break; sleep 0.1; done
 
 declare -A PORT=([client-first]=8001 [server-first]=8002 [three-way]=8003 [simultaneous]=8004
     [half-close]=8005 [abort]=8006 [unread]=8007 [reuse]=8008 [zero-window]=8009)
@@ -33,13 +40,18 @@ for scn in client-first server-first three-way simultaneous half-close abort unr
         { cat "$WORK/$scn.log"; say "FAIL: kpeer.py $scn"; exit 1; }
 done
 sleep 1
-kill -INT "$TCPDUMP_PID"
-wait "$TCPDUMP_PID" 2>/dev/null
+kill -INT $TCPDUMP_PID
+wait $TCPDUMP_PID 2>/dev/null
 TCPDUMP_PID=""
+grep -q "LINUX_SLL2" "$WORK/tcpdump-any.log" || { cat "$WORK/tcpdump-any.log"; say "FAIL: -i any is not SLL2"; exit 1; }
+grep -q "^0 packets dropped by kernel" "$WORK/tcpdump-any.log" ||
+    { cat "$WORK/tcpdump-any.log"; say "FAIL: tcpdump -i any dropped packets"; exit 1; }
 
 # the zero-window scenario holds its window closed for 3 s
 "$TW" analyze "$WORK/lo.pcap" --zero-window-ms 2000 >"$WORK/analyze.txt" || { say "FAIL: analyze"; exit 1; }
 "$TW" analyze "$WORK/lo.pcap" --zero-window-ms 2000 --json >"$WORK/analyze.jsonl" || { say "FAIL: analyze --json"; exit 1; }
+"$TW" analyze "$WORK/any.pcap" --zero-window-ms 2000 --json >"$WORK/analyze-any.jsonl" ||
+    { say "FAIL: analyze --json of the -i any capture"; exit 1; }
 cat "$WORK"/*.log | grep "^ss " | sed 's/^/  /'
 
 python3 - "$WORK" <<'EOF'
@@ -129,6 +141,17 @@ expect(bool(zw) and len(zw[0]["frames"]) == 2 and zw[0]["frames"][0] < zw[0]["fr
 expect(any(l.split()[2] == "FIN-WAIT-1" and l.split()[6] == "198.18.0.2:8009" for l in ss_lines("zero-window", "zero_window")),
        "zero-window: ss showed the sender in FIN-WAIT-1 (Send-Q full, FIN queued)")
 expect(c["server"]["rst_verdict"] == "unread_data", f"zero-window: the receiver's final RST has unread data: {c['server']['rst_verdict']}")
+# The live "any" (SLL2) capture: the same connections, each with the same
+# close kind, first closer, per-side states, RST verdicts and diagnoses.
+def gist(c):
+    side = lambda s: (states(c, s), c[s]["rst_verdict"], c[s]["fin_retransmits"])
+    return (c["server"]["endpoint"], c["kind"], c["first_closer"], side("client"), side("server"),
+            sorted(d["code"] for d in c["diagnoses"]))
+anyc = [json.loads(l) for l in open(f"{work}/analyze-any.jsonl")]
+diff = [(a, b) for a, b in zip(map(gist, anyc), map(gist, conns)) if a != b]
+expect(len(anyc) == len(conns) and not diff,
+       f"tcpdump -i any (SLL2): {len(anyc)} connections against {len(conns)} on lo; "
+       f"first difference: {diff[0] if diff else None}")
 sys.exit(1 if fails else 0)
 EOF
 ns_verdict $?

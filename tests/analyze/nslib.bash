@@ -8,8 +8,8 @@
 #                         (sorted, space-separated) and no default route.
 #   ns_verdict RC       - PASS for RC 0; else shows the analyzer's report,
 #                         keeps WORK and exits 1.
-# Inside, WORK is a fresh directory (kept with KEEP=1) and TCPDUMP_PID, if
-# set, is stopped at exit.
+# Inside, WORK is a fresh directory (kept with KEEP=1) and TCPDUMP_PID (one
+# or more PIDs), if set, is stopped at exit.
 say() { echo "[$TEST] $*"; }
 
 ns_enter() {
@@ -29,7 +29,7 @@ ns_enter() {
 }
 
 ns_cleanup() {
-    [ -n "${TCPDUMP_PID:-}" ] && kill "$TCPDUMP_PID" 2>/dev/null
+    [ -n "${TCPDUMP_PID:-}" ] && kill $TCPDUMP_PID 2>/dev/null
     [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
 }
 
