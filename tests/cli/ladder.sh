@@ -70,24 +70,24 @@ else
 fi
 # Standard input, --list, --absolute.
 if "$TW" ladder - <"$TMP/client-close.jsonl" | diff -q "$GOLDEN/client-close.txt" - >/dev/null; then ok "ladder - reads stdin"; else bad "ladder -"; fi
-if "$TW" ladder "$TMP/abort.jsonl" --list | grep -q "^1  client 198.18.0.1:[0-9]* (conn 1) <-> server 198.18.0.2:80 (conn 1)  [0-9]* events  client reset the connection"; then
+if grep -q "^1  client 198.18.0.1:[0-9]* (conn 1) <-> server 198.18.0.2:80 (conn 1)  [0-9]* events  client reset the connection" <<<"$("$TW" ladder "$TMP/abort.jsonl" --list)"; then
     ok "ladder --list"
 else
     bad "ladder --list: $("$TW" ladder "$TMP/abort.jsonl" --list 2>&1)"
 fi
 isn=$(grep -m1 '"flags":"SYN"' "$TMP/abort.jsonl" | sed 's/.*"seq":\([0-9]*\).*/\1/')
-if "$TW" ladder "$TMP/abort.jsonl" --absolute | grep -q -- "-- SYN seq=$isn --"; then ok "ladder --absolute"; else bad "ladder --absolute (ISN $isn)"; fi
+if grep -q -- "-- SYN seq=$isn --" <<<"$("$TW" ladder "$TMP/abort.jsonl" --absolute)"; then ok "ladder --absolute"; else bad "ladder --absolute (ISN $isn)"; fi
 
 # Lifecycle and counters in the demo.
 out="$("$TW" demo --scenario client-close)"
-echo "$out" | grep -q "^   close: four-way close, client closed first$" && ok "demo prints the close reason" || bad "demo close reason"
-echo "$out" | grep -q "dwell: SYN_SENT 2.000 ms, ESTABLISHED 2.000 ms, FIN_WAIT_1 2.000 ms, FIN_WAIT_2 50.000 ms, TIME_WAIT 60.000000 s" &&
+grep -q "^   close: four-way close, client closed first$" <<<"$out" && ok "demo prints the close reason" || bad "demo close reason"
+grep -q "dwell: SYN_SENT 2.000 ms, ESTABLISHED 2.000 ms, FIN_WAIT_1 2.000 ms, FIN_WAIT_2 50.000 ms, TIME_WAIT 60.000000 s" <<<"$out" &&
     ok "demo prints dwell times" || bad "demo dwell times"
 out="$("$TW" demo --scenario lost-final-ack --summary --stats)"
-if echo "$out" | grep -q "counters of the client" && echo "$out" | grep -q "counters of the server" &&
-    echo "$out" | grep -Eq "^ +TW_FIN_REACK +1  retransmitted FINs re-ACKed in TIME_WAIT \(2MSL restarted\)$" &&
-    echo "$out" | grep -Eq "^ +TCP_RETRANS +1  TCP segments retransmitted \(RTO\)$" &&
-    ! echo "$out" | grep -q "DROP_IP_SHORT"; then
+if grep -q "counters of the client" <<<"$out" && grep -q "counters of the server" <<<"$out" &&
+    grep -Eq "^ +TW_FIN_REACK +1  retransmitted FINs re-ACKed in TIME_WAIT \(2MSL restarted\)$" <<<"$out" &&
+    grep -Eq "^ +TCP_RETRANS +1  TCP segments retransmitted \(RTO\)$" <<<"$out" &&
+    ! grep -q "DROP_IP_SHORT" <<<"$out"; then
     ok "demo --stats prints the non-zero counters with their meaning"
 else
     bad "demo --stats: $out"
@@ -96,13 +96,13 @@ fi
 # Help texts name every flag and give examples.
 h="$("$TW" ladder --help)"
 for f in --conn --list --relative --absolute --symbolic --svg --no-text example; do
-    echo "$h" | grep -q -- "$f" || bad "ladder --help lacks $f"
+    grep -q -- "$f" <<<"$h" || bad "ladder --help lacks $f"
 done
 h="$("$TW" demo --help)"
 for f in --scenario --seed --delay-ms --msl-s --ladder --absolute --symbolic --svg --trace --stats --summary --list example; do
-    echo "$h" | grep -q -- "$f" || bad "demo --help lacks $f"
+    grep -q -- "$f" <<<"$h" || bad "demo --help lacks $f"
 done
-"$TW" help | grep -q "ladder" && ok "help texts" || bad "tcpwave help lacks ladder"
+grep -q "ladder" <<<"$("$TW" help)" && ok "help texts" || bad "tcpwave help lacks ladder"
 
 # Bad arguments: exit 2 and a message.
 J="$TMP/client-close.jsonl"

@@ -74,7 +74,7 @@ for cmd in serve connect; do
         bad "$cmd --help"
     fi
 done
-if "$TW" help | grep -q "serve" && "$TW" help | grep -q "connect"; then
+if grep -q "serve" <<<"$("$TW" help)" && grep -q "connect" <<<"$("$TW" help)"; then
     ok "tcpwave help lists serve and connect"
 else
     bad "tcpwave help lists serve and connect"

@@ -45,7 +45,7 @@ tw_bg client $PEER client "$TADDR" 7201 --send 'hello\n' --read-bytes 6 --expect
 wait_line "$WORK/client.log" "peer: delaying close" 10
 sleep 1.5
 timer="$(ss -tanoH state established '( dport = :7201 )')"
-if echo "$timer" | grep -q "timer:(keepalive"; then
+if grep -q "timer:(keepalive" <<<"$timer"; then
     pass "ss: the kernel's socket runs its keepalive timer: $(echo "$timer" | grep -o 'timer:([^)]*)')"
 else
     fail "ss shows no keepalive timer: $timer"
