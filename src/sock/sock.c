@@ -176,6 +176,8 @@ int tw_accept(tw_stack *st, int s, uint32_t *raddr, uint16_t *rport) {
     uint32_t what = TW_EVT_WRITABLE;
     if (tw_tcp_readable(&c->c) || (c->c.flags & TW_TF_RCVD_FIN)) what |= TW_EVT_READABLE;
     if (c->c.state == TW_CLOSED) what |= TW_EVT_CLOSED;
+    /* MUST-32: urgent data that came before accept is told now, or never. */
+    if (tw_tcp_urgent_pending(&c->c) > 0) what |= TW_EVT_URGENT;
     tw__queue_event(st, h, what, c->c.err);
     tw__mark_dirty(st, c);
     return h;

@@ -91,6 +91,7 @@ size_t sx_build(const sx_seg *s, uint8_t *buf, size_t cap) {
     seg.ack = tw_seq(s->ack);
     seg.flags = s->flags;
     seg.wnd = s->wnd;
+    seg.urp = s->urp;
     seg.payload = s->data;
     seg.len = s->len;
     if (s->mss) {

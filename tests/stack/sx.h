@@ -47,6 +47,7 @@ typedef struct sx_seg {
     uint32_t seq, ack;
     uint8_t flags;
     uint16_t wnd;
+    uint16_t urp; /* the urgent pointer; meant with TW_TH_URG */
     const void *data;
     uint32_t len;
     uint16_t mss;           /* 0: no MSS option */
