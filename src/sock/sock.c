@@ -295,6 +295,11 @@ static int close_listener(tw_stack *st, tw_sockent *e) {
     l->in_use = 0;
     l->acc_head = l->acc_tail = TW_NIL;
     tw__listener_unmap(st, l->port);
+    /* RFC 9293 §3.10.4: CLOSE in LISTEN -> CLOSED; traced like the listen
+     * that opened it, so a trace shows every state a port went through. */
+    tw__trace_user(st, NULL, TW_CALL_CLOSE, l->port);
+    tw__trace_state(&st->env, 0, TW_LISTEN, TW_CLOSED, TW_CAUSE_USER_CLOSE, st->now, st->cfg.addr,
+                    l->port, 0, 0);
     release(st, e);
     return 0;
 }
