@@ -78,6 +78,11 @@ void tw_stack_free(tw_stack *st);
 /* Processes one received IPv4 packet at time `now`. Returns 0, or the
  * positive counter id (enum tw_counter) of the drop reason. */
 int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len);
+/* As tw_stack_input(), but what the packet makes a connection send (its ACK,
+ * data the ACK let out) waits for the next tw_stack_poll(): a driver with
+ * several packets at hand feeds them all this way, then polls, and each
+ * connection answers the whole batch with one ACK (RFC 9293 MUST-59). */
+int tw_stack_input_deferred(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len);
 /* Runs timers due at `now` and sends everything user calls queued. Returns
  * the number of segments sent. */
 int tw_stack_poll(tw_stack *st, uint64_t now);

@@ -525,7 +525,10 @@ static void conn_input(tw_stack *st, tw_slot *s, const tw_tcp_seg *seg) {
     if (r.action != TW_ACT_ACCEPT && r.reason)
         trace_seg(st, c->id, c->state, TW_EV_DROP, seg, 0, r.reason);
     if (r.action == TW_ACT_DROP_WITH_RST) send_rst_for(st, seg, r.reason, c->id);
-    output(st, s);
+    if (st->defer_output)
+        tw__mark_dirty(st, s); /* sent by the next poll, one ACK for the batch (MUST-59) */
+    else
+        output(st, s);
     tw__settle(st, s);
 }
 
@@ -701,6 +704,16 @@ static void listener_input(tw_stack *st, uint32_t li, const tw_tcp_seg *seg,
  * to talk to (nor to send an RST to). Same rule as icmp.c. */
 static bool bad_source(uint32_t src) {
     return src == 0 || (src >> 28) >= 0xe;
+}
+
+/* RFC 9293 §3.10.7.4 (MUST-58, MUST-59): a driver holding several packets
+ * feeds them all before any ACK goes out; the connections they touch are
+ * output by the next tw_stack_poll(), once each. */
+int tw_stack_input_deferred(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {
+    st->defer_output = 1;
+    int rc = tw_stack_input(st, now, pkt, len);
+    st->defer_output = 0;
+    return rc;
 }
 
 int tw_stack_input(tw_stack *st, uint64_t now, const uint8_t *pkt, size_t len) {

@@ -191,6 +191,7 @@ struct tw_stack {
 
     tw_tcp_tx tx; /* segment sink of tw_tcp_output(), for tx_conn (stack.c) */
     tw_tcp_conn *tx_conn;
+    uint8_t defer_output; /* inside tw_stack_input_deferred(): conn_input marks, poll sends */
     uint8_t txbuf[TW_IPV4_HDR_LEN + TW_TCP_MAX_HDR_LEN + 65536];
     uint8_t scratch[65536];
 };

@@ -604,6 +604,15 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
         if (!tw_seq_gt(seg->ack, c->snd_una) || tw_seq_gt(seg->ack, c->snd_max))
             return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);
         c->snd_una = seg->ack;
+        /* Our SYN-ACK may be waiting to go again (SND.NXT put back to ISS by
+         * a repeated SYN or a simultaneous open, with output deferred to the
+         * end of a batch): the peer has our SYN, so it is not resent, but
+         * the peer's SYN may never have been acknowledged (simultaneous
+         * open): a plain ACK goes instead. */
+        if (tw_seq_lt(c->snd_nxt, c->snd_una)) {
+            c->snd_nxt = c->snd_una;
+            ack_now(c);
+        }
         c->t_rexmt = TW_TIME_NEVER;
         if (c->rtt_timing && tw_seq_gt(seg->ack, c->rtt_seq)) {
             tw__tcp_rtt_sample(c, now - c->rtt_start);

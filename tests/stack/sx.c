@@ -115,6 +115,13 @@ int sx_input(sx *x, uint64_t t, const sx_seg *s) {
     return sx_input_raw(x, t, buf, n);
 }
 
+int sx_input_deferred(sx *x, uint64_t t, const sx_seg *s) {
+    uint8_t buf[2048];
+    size_t n = sx_build(s, buf, sizeof buf);
+    if (t > x->now) x->now = t;
+    return tw_stack_input_deferred(x->st, x->now, buf, n);
+}
+
 int sx_poll(sx *x, uint64_t t) {
     if (t > x->now) x->now = t;
     return tw_stack_poll(x->st, x->now);

@@ -62,6 +62,8 @@ size_t sx_build(const sx_seg *s, uint8_t *buf, size_t cap);
  * tw_stack_input()'s result. */
 int sx_input_raw(sx *x, uint64_t t, const uint8_t *pkt, size_t len);
 int sx_input(sx *x, uint64_t t, const sx_seg *s);
+/* As sx_input, through tw_stack_input_deferred(): output waits for a poll. */
+int sx_input_deferred(sx *x, uint64_t t, const sx_seg *s);
 /* tw_stack_poll at `t` (clock never moves back); returns segments sent. */
 int sx_poll(sx *x, uint64_t t);
 /* Polls at every deadline up to and including `t`, then at `t`. */
