@@ -18,7 +18,9 @@
  *   byte 1  configuration: 0x01 MSS 536 (else 1460), 0x02 delayed ACK off,
  *           0x04 delack_fin, 0x08 Nagle off, 0x30 receive buffer
  *           {65535, 8192, 1024, 200}, 0xc0 send buffer (same sizes).
- *   byte 2  seed (0x1f); 0x20 deferred input: after the prologue, segments
+ *   byte 2  seed (0x1f; seed % 3 is the ECN mode: off, on, passive, and
+ *           with ECN not off the peers' packets cycle through the four
+ *           ECN codepoints); 0x20 deferred input: after the prologue, segments
  *           go in through tw_stack_input_deferred() and the stack is not
  *           polled after an operation that only delivered packets, so a run
  *           of them is one batch answered at the next poll (MUST-59);
@@ -487,10 +489,22 @@ static int cap_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     G.out_pkts++;
     if (s.flags & TW_TH_RST) G.out_rst++;
     vlog_seg("OUT", &s);
+    /* RFC 3168 §6.1: only ECT(0), and only on data; never on a SYN or an
+     * RST, and only with ECN allowed at all (retransmissions: below). */
+    uint8_t ecn = s.ip_tos & 3;
+    if (ecn && (ecn != 2 || s.len == 0 || (s.flags & (TW_TH_SYN | TW_TH_RST)) ||
+                G.st->tcp.ecn == TW_TCP_ECN_OFF))
+        fail("the stack sent ECN codepoint %u on a %s segment of %u bytes", ecn,
+             (s.flags & TW_TH_SYN)   ? "SYN"
+             : (s.flags & TW_TH_RST) ? "RST"
+                                     : "data/ACK",
+             s.len);
     flow *f = flow_get(s.dst_addr, s.src_port, s.dst_port);
     G.last_out = f;
     if (!f || (s.flags & TW_TH_RST)) return 0;
     check_out(f, &s);
+    if (ecn && f->st_seen && !sgt(s.seq.v + s.len, f->st_max_end))
+        fail("the stack sent a retransmission (SEQ %u, %u bytes) as ECN-capable", s.seq.v, s.len);
     if (s.flags & TW_TH_SYN) {
         if (!f->st_syn || f->st_iss != s.seq.v) f->st_seen = false; /* a new incarnation */
         f->st_syn = true;
@@ -775,6 +789,8 @@ static size_t build_pkt(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dpo
     ip.dst = dst;
     ip.proto = TW_IPPROTO_TCP;
     ip.ttl = 64;
+    /* Every ECN codepoint, CE included, in turn, unless ECN is off. */
+    ip.tos = G.st->tcp.ecn != TW_TCP_ECN_OFF ? (uint8_t)((seq ^ (uint32_t)G.opi) & 3u) : 0;
     ip.id = (uint16_t)G.opi;
     ip.total_len = (uint16_t)tot;
     tw_ipv4_emit(&ip, b, 20);
@@ -1302,6 +1318,9 @@ static void prologue(uint8_t b0, uint32_t piss) {
         memcpy(o + olen, more, sizeof more);
         olen += sizeof more;
     }
+    /* With ECN not off, the peers' handshakes ask for it and accept it. */
+    bool ecn = G.st->tcp.ecn != TW_TCP_ECN_OFF;
+    uint8_t ecn_ask = ecn ? (uint8_t)(TW_TH_ECE | TW_TH_CWR) : 0, ecn_answer = ecn ? TW_TH_ECE : 0;
     if (active) {
         h = tw_socket(G.st);
         hent_add(h);
@@ -1317,11 +1336,13 @@ static void prologue(uint8_t b0, uint32_t piss) {
             settle_step();
             goto verify;
         }
-        peer_send(f, TW_TH_SYN | TW_TH_ACK, piss, f->st_iss + 1, 65535, o, olen, NULL, 0);
+        /* The peer accepts ECN whenever the stack asks (RFC 3168 §6.1.1). */
+        peer_send(f, (uint8_t)(TW_TH_SYN | TW_TH_ACK | ecn_answer), piss, f->st_iss + 1, 65535, o,
+                  olen, NULL, 0);
         settle_step();
     } else {
         f = flow_get(PEER_ADDR, SRV_PORT, PEER_CLI_PORT);
-        peer_send(f, TW_TH_SYN, piss, 0, 65535, o, olen, NULL, 0);
+        peer_send(f, (uint8_t)(TW_TH_SYN | ecn_ask), piss, 0, 65535, o, olen, NULL, 0);
         settle_step();
         if (!f->st_syn) fail("prologue: no SYN-ACK sent");
         if (p == P_SYN_RECEIVED) goto verify;
@@ -1430,6 +1451,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tw_stack_cfg_default(&cfg);
     cfg.addr = ST_ADDR;
     cfg.seed = (b2 & 0x1f) ? (b2 & 0x1fu) : 64u; /* never TW_SEED_RANDOM: runs must replay */
+    cfg.ecn = (uint8_t)(cfg.seed % 3);           /* TW_ECN_OFF, ON, PASSIVE */
     cfg.mss = (b1 & 0x01) ? 536 : 1460;
     cfg.msl = TW_SEC(10);
     cfg.rto_initial = TW_SEC(1);

@@ -25,6 +25,12 @@ typedef struct tw_stack tw_stack;
 
 #define TW_SEED_RANDOM 0u /* tw_stack_cfg.seed: a secret drawn from the system */
 
+/* tw_stack_cfg.ecn: Explicit Congestion Notification (RFC 3168), numbered as
+ * Linux's net.ipv4.tcp_ecn. */
+#define TW_ECN_OFF 0u     /* never: SYNs do not ask, a peer's request is declined */
+#define TW_ECN_ON 1u      /* our SYNs ask for it; a peer's request is accepted */
+#define TW_ECN_PASSIVE 2u /* the default: accepted when a peer's SYN asks, never asked */
+
 typedef struct tw_stack_cfg {
     uint32_t addr; /* our IPv4 address, host order */
     uint64_t seed; /* TW_SEED_RANDOM (0, the default): the ISN secret and port selection
@@ -54,6 +60,9 @@ typedef struct tw_stack_cfg {
     bool timestamps;         /* offer RFC 7323 timestamps: RTT per ACK, PAWS (default true) */
     bool sack;               /* offer RFC 2018 SACK-permitted; SACK blocks in our ACKs while
                                 out-of-order data is held (default true) */
+    uint8_t ecn;             /* TW_ECN_* (default TW_ECN_PASSIVE). With ECN in use new data
+                                goes ECT(0), a CE mark is echoed (ECE) and an echo halves
+                                cwnd once per window (CWR) */
     /* limits */
     uint32_t max_conns;                  /* full connections (default 4096) */
     uint32_t max_time_wait;              /* compact TIME_WAIT records (default 262144) */
@@ -181,6 +190,7 @@ typedef struct tw_sock_info {
     uint32_t urgent; /* octets from the next one to read up to the peer's urgent mark,
                         0 if none is pending (RFC 9293 MUST-33); they are read in line */
     int soft_err;    /* the latest soft error (positive TW_E*), 0 if none */
+    bool ecn;        /* ECN is in use on this connection (RFC 3168 §6.1.1) */
 } tw_sock_info;
 
 /* Fills `info` for a socket. Returns 0 or -TW_EBADF. */

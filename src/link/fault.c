@@ -1,12 +1,40 @@
 /* fault.c - owns the seeded packet-dropping link decorator (see fault.h). */
 #include "link/fault.h"
 
+#include <string.h>
+
+#include "wire/cksum.h"
+
+/* RFC 3168 §5: an ECN-capable IPv4 packet (ECT(0) or ECT(1) in the low two
+ * bits of the TOS octet) becomes CE, and its header checksum is redone.
+ * Returns false, leaving the packet alone, for anything else. */
+static bool mark_ce(uint8_t *pkt, size_t len) {
+    if (len < 20 || (pkt[0] >> 4) != 4) return false;
+    size_t hl = (size_t)(pkt[0] & 15u) * 4u;
+    uint8_t ecn = pkt[1] & 3u;
+    if (hl < 20 || hl > len || ecn == 0 || ecn == 3) return false;
+    pkt[1] |= 3u;
+    pkt[10] = pkt[11] = 0;
+    uint16_t ck = tw_cksum_fin(tw_cksum_add(0, pkt, hl));
+    pkt[10] = (uint8_t)(ck >> 8);
+    pkt[11] = (uint8_t)ck;
+    return true;
+}
+
 static int fault_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     tw_fault_link *f = (tw_fault_link *)l;
     f->stats.out++;
     if (tw_rng_chance(&f->rng_out, f->p_out)) {
         f->stats.out_dropped++;
         return 0; /* lost on the wire: the sender cannot tell */
+    }
+    if (f->ce_out > 0 && len <= sizeof f->buf && (pkt[1] & 3u) &&
+        tw_rng_chance(&f->rng_ce_out, f->ce_out)) {
+        memcpy(f->buf, pkt, len);
+        if (mark_ce(f->buf, len)) {
+            f->stats.out_ce++;
+            return f->inner->ops->send(f->inner, f->buf, len, now);
+        }
     }
     return f->inner->ops->send(f->inner, pkt, len, now);
 }
@@ -17,7 +45,12 @@ static int fault_recv(tw_link *l, uint8_t *buf, size_t cap, uint64_t now) {
         int n = f->inner->ops->recv(f->inner, buf, cap, now);
         if (n <= 0) return n;
         f->stats.in++;
-        if (!tw_rng_chance(&f->rng_in, f->p_in)) return n;
+        if (!tw_rng_chance(&f->rng_in, f->p_in)) {
+            if (f->ce_in > 0 && n >= 20 && (buf[1] & 3u) &&
+                tw_rng_chance(&f->rng_ce_in, f->ce_in) && mark_ce(buf, (size_t)n))
+                f->stats.in_ce++;
+            return n;
+        }
         f->stats.in_dropped++;
     }
 }
@@ -50,5 +83,13 @@ void tw_fault_link_init(tw_fault_link *f, tw_link *inner, double p_in, double p_
     /* Two streams from one seed: the golden-ratio constant splits them. */
     tw_rng_seed(&f->rng_in, seed);
     tw_rng_seed(&f->rng_out, seed ^ 0x9e3779b97f4a7c15ull);
-    f->stats = (tw_fault_stats){0, 0, 0, 0};
+    f->stats = (tw_fault_stats){0, 0, 0, 0, 0, 0};
+    f->ce_in = f->ce_out = 0;
+    tw_rng_seed(&f->rng_ce_in, seed ^ 0x243f6a8885a308d3ull);
+    tw_rng_seed(&f->rng_ce_out, seed ^ 0x13198a2e03707344ull);
+}
+
+void tw_fault_link_set_ce(tw_fault_link *f, double ce_in, double ce_out) {
+    f->ce_in = ce_in;
+    f->ce_out = ce_out;
 }

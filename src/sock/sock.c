@@ -383,6 +383,7 @@ int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info) {
     info->unsent = tw_ring_len(&c->sndbuf);
     info->urgent = tw_tcp_urgent_pending(c);
     info->soft_err = c->soft_err;
+    info->ecn = (c->flags & TW_TF_ECN) != 0;
     info->err = c->err;
     return 0;
 }

@@ -100,6 +100,7 @@ static void nr_dupack(tw_tcp_conn *c) {
     c->cc_acked = 0;
     c->fast_retrans++;
     tw__tcp_count(c, TW_C_TCP_FAST_RETRANS);
+    tw__tcp_ecn_cwnd_cut(c); /* RFC 3168 §6.1.2: CWR after any cut */
 }
 
 static void nr_rto(tw_tcp_conn *c, bool first) {
@@ -128,6 +129,12 @@ static void nr_idle(tw_tcp_conn *c) {
     if (c->cwnd > rw) c->cwnd = rw;
 }
 
+/* RFC 3168 §6.1.2: halve cwnd and set ssthresh as for a loss (RFC 5681
+ * eq. 4), the same cut as SACK recovery's, without its retransmissions. */
+static void nr_ecn(tw_tcp_conn *c, uint32_t flight) {
+    nr_sack_recovery(c, flight);
+}
+
 const tw_tcp_cc_ops tw_cc_newreno = {
-    "newreno", nr_init, nr_ack, nr_dupack, nr_rto, nr_idle, nr_sack_recovery,
+    "newreno", nr_init, nr_ack, nr_dupack, nr_rto, nr_idle, nr_sack_recovery, nr_ecn,
 };

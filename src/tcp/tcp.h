@@ -52,6 +52,8 @@ typedef struct tw_tcp_cfg {
     bool ws;                 /* offer RFC 7323 window scaling on our SYN (default true) */
     bool timestamps;         /* offer RFC 7323 timestamps on our SYN (default true) */
     bool sack;               /* offer RFC 2018 SACK-permitted; send SACK blocks (default true) */
+    uint8_t ecn; /* TW_TCP_ECN_*: ask for ECN on our SYN (ON) or only accept it (PASSIVE,
+                    the default) or neither (OFF) */
     /* Defaults of the per-connection settings (socket options, sockopt.c). */
     bool keepalive;         /* RFC 9293 §3.8.4 keep-alives (default off, MUST-25) */
     tw_time_t keepidle;     /* idle time before the first probe (default 2 h, MUST-28) */
@@ -112,7 +114,13 @@ enum {
     TW_TF_DSACK = 1 << 15,   /* dsack_left..dsack_right goes first in our next ACK (RFC 2883) */
     TW_TF_URG_RCV = 1 << 16, /* rcv_up holds the peer's latest urgent pointer */
     TW_TF_URG_SND = 1 << 17, /* snd_up marks urgent data not yet acknowledged */
+    TW_TF_ECN = 1 << 18,     /* ECN negotiated (RFC 3168 §6.1.1): ECT on new data, ECE heeded */
+    TW_TF_ECE_SEND = 1 << 19, /* a CE mark arrived: ECE on our ACKs until the peer's CWR */
+    TW_TF_CWR_SEND = 1 << 20, /* cwnd was cut for an ECE: CWR on the next new data segment */
 };
+
+/* tw_tcp_cfg.ecn (RFC 3168), numbered as Linux's net.ipv4.tcp_ecn. */
+enum { TW_TCP_ECN_OFF = 0, TW_TCP_ECN_ON = 1, TW_TCP_ECN_PASSIVE = 2 };
 
 /* The sender's SACK scoreboard holds at most this many SACKed ranges: a
  * peer reporting many tiny blocks cannot make it grow (tcp_sack.c). */
@@ -197,6 +205,7 @@ typedef struct tw_tcp_conn {
     uint32_t cwnd, ssthresh; /* bytes (RFC 5681 §3.1) */
     uint32_t cc_acked;       /* bytes acknowledged toward the next increase in avoidance */
     tw_seq_t recover;        /* RFC 6582 "recover": highest sequence number sent at loss */
+    tw_seq_t ecn_recover;    /* SND.MAX at the latest cut for ECE: one cut per window */
     uint8_t dupacks;         /* consecutive duplicate ACKs (RFC 5681 §2) */
     uint8_t ccf;             /* TW_CCF_* */
     uint32_t fast_retrans;   /* fast retransmits over the connection's life */
@@ -453,6 +462,21 @@ void tw_tcp_soft_error(tw_tcp_conn *c, int err);
 /* tcp_user.c: the URG bit of an acceptable segment (RFC 9293 §3.10.7.4
  * sixth step): moves RCV.UP and raises TW_CEV_URGENT for a new run. */
 void tw__tcp_urg_input(tw_tcp_conn *c, const tw_tcp_seg *seg);
+
+/* tcp_ecn.c: Explicit Congestion Notification (RFC 3168 §6.1). */
+/* The peer's SYN or SYN-ACK: is ECN in use (TW_TF_ECN)? */
+void tw__tcp_ecn_syn_in(tw_tcp_conn *c, const tw_tcp_seg *seg);
+/* ECE and CWR of our SYN or SYN-ACK. */
+uint8_t tw__tcp_ecn_syn_flags(const tw_tcp_conn *c);
+/* An acceptable segment in a synchronized state: CE and CWR (receiver). */
+void tw__tcp_ecn_input(tw_tcp_conn *c, const tw_tcp_seg *seg);
+/* After the ACK was taken: ECE cuts cwnd once per window (sender). */
+void tw__tcp_ecn_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t flight);
+/* cwnd was cut (ECE, RTO, fast retransmit, SACK recovery): CWR on the next
+ * new data segment, and no cut for an ECE within this window (§6.1.2). */
+void tw__tcp_ecn_cwnd_cut(tw_tcp_conn *c);
+/* A data/ACK segment about to go: ECE, CWR and the ECT codepoint. */
+void tw__tcp_ecn_mark(tw_tcp_conn *c, tw_tcp_seg *s, bool retrans);
 
 /* tcp_keep.c: keep-alives (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6) and the user
  * timeout (RFC 9293 §3.10.8, RFC 5482). */

@@ -51,6 +51,9 @@ typedef struct tw_tcp_cc_ops {
     /* SACK-based loss recovery starts (RFC 6675 §5 step 4.2): set ssthresh
      * and cwnd for it; `flight` is SND.MAX - SND.UNA. */
     void (*sack_recovery)(struct tw_tcp_conn *c, uint32_t flight);
+    /* An ECN-Echo (RFC 3168 §6.1.2): react as to a loss, once per window,
+     * but retransmit nothing; `flight` is SND.MAX - SND.UNA. */
+    void (*ecn)(struct tw_tcp_conn *c, uint32_t flight);
 } tw_tcp_cc_ops;
 
 extern const tw_tcp_cc_ops tw_cc_newreno;

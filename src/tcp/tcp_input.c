@@ -98,6 +98,7 @@ static void take_peer_syn(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now) 
     c->last_ack_sent = c->rcv_nxt;
     c->rcv_adv = c->rcv_nxt; /* nothing promised yet */
     take_syn_options(c, seg, now);
+    tw__tcp_ecn_syn_in(c, seg); /* RFC 3168 §6.1.1 */
     /* What our SYN-ACK or ACK will offer: a SYN's window is never scaled. */
     uint32_t wnd = tw__tcp_rcv_wnd(c);
     c->rcv_adv = tw_seq_add(c->rcv_nxt, wnd < 65535u ? wnd : 65535u);
@@ -358,7 +359,7 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
     }
     bool dup = is_dupack(c, seg); /* before the window update below */
     uint32_t flight = (uint32_t)tw_seq_diff(c->snd_max, c->snd_una);
-    uint32_t acked = 0;
+    uint32_t acked = 0, cwnd_before = c->cwnd;
     if (tw_seq_gt(seg->ack, c->snd_una)) {
         acked = (uint32_t)tw_seq_diff(seg->ack, c->snd_una);
         ack_new_data(c, now, seg, flight);
@@ -371,6 +372,11 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
         c->cc->ack(c, acked, flight);
     else if (dup)
         c->cc->dupack(c);
+    if (c->flags & TW_TF_ECN) {
+        /* RFC 3168 §6.1.2: an ECN-Echo ACK does not grow cwnd; it may cut it. */
+        if ((seg->flags & TW_TH_ECE) && c->cwnd > cwnd_before) c->cwnd = cwnd_before;
+        tw__tcp_ecn_ack(c, seg, flight);
+    }
     c->probes_unanswered = 0; /* the peer is alive: it answered */
     /* Send window update (RFC 9293 §3.10.7.4): only from an ACK with
      * SND.UNA =< SEG.ACK (SND.UNA has moved to SEG.ACK above if it was
@@ -600,6 +606,7 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
     if (seg->flags & TW_TH_SYN) return drop_with_challenge(c, now);
     /* Step 5: ACK. */
     if (!(seg->flags & TW_TH_ACK)) return drop(c, TW_ACT_DROP, TW_C_DROP_NO_ACK);
+    tw__tcp_ecn_input(c, seg); /* CE and CWR (RFC 3168 §6.1.3) */
     if (c->state == TW_SYN_RECEIVED) {
         if (!tw_seq_gt(seg->ack, c->snd_una) || tw_seq_gt(seg->ack, c->snd_max))
             return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);

@@ -322,6 +322,7 @@ static void enter_recovery(tw_tcp_conn *c) {
     c->fast_retrans++;
     tw__tcp_count(c, TW_C_TCP_FAST_RETRANS);
     tw__tcp_count(c, TW_C_SACK_RECOVERY);
+    tw__tcp_ecn_cwnd_cut(c); /* RFC 3168 §6.1.2: CWR after any cut */
     tw__tcp_sack_set_pipe(c);
 }
 

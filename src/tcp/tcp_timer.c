@@ -107,6 +107,7 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
     /* RFC 5681 §3.1: one segment, ssthresh cut on the first expiry only. */
     if (!syn_phase) {
         c->cc->rto(c, c->rexmt_count == 0);
+        if (c->rexmt_count == 0) tw__tcp_ecn_cwnd_cut(c); /* RFC 3168 §6.1.2 */
         tw__tcp_sack_rto(c); /* RFC 6675 §5.1: the scoreboard goes, recovery ends */
     }
     c->rexmt_count++;

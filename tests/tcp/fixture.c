@@ -75,6 +75,7 @@ static void capture(const tw_tcp_seg *s, unsigned meta) {
     o->len = s->len;
     o->wnd = s->wnd;
     o->urp = s->urp;
+    o->ip_tos = s->ip_tos;
     o->has_mss = s->opt.has_mss;
     o->mss = s->opt.mss;
     o->opt = s->opt;

@@ -62,6 +62,7 @@ typedef struct fx_seg {
     uint32_t seq, ack, len;
     uint16_t wnd;
     uint16_t urp; /* urgent pointer (0 unless URG) */
+    uint8_t ip_tos; /* the IPv4 TOS octet, ECN codepoint in its low two bits */
     bool has_mss;
     uint16_t mss;
     tw_tcp_opts opt; /* every option the segment carried */

@@ -48,6 +48,7 @@ void tw_tunrun_opts_default(tw_tunrun_opts *o, const char *cmd) {
     memset(o, 0, sizeof *o);
     o->cmd = cmd;
     o->msl = TW_SEC(30);
+    o->ecn = -1;
     o->close_first = -1;
 }
 
@@ -119,6 +120,10 @@ static int need_value(const char *cmd, const char *flag, const char *v) {
 static bool parse_flag(tw_tunrun_opts *o, const char *a) {
     if (!strcmp(a, "--delack-fin"))
         o->delack_fin = true;
+    else if (!strcmp(a, "--ecn"))
+        o->ecn = TW_ECN_ON;
+    else if (!strcmp(a, "--no-ecn"))
+        o->ecn = TW_ECN_OFF;
     else if (!strcmp(a, "--absolute"))
         o->absolute = true;
     else if (!strcmp(a, "--quiet"))
@@ -136,6 +141,7 @@ static bool parse_flag(tw_tunrun_opts *o, const char *a) {
 
 static bool is_link_option(const char *a) {
     return !strcmp(a, "--loss") || !strcmp(a, "--loss-in") || !strcmp(a, "--loss-out") ||
+           !strcmp(a, "--ce") || !strcmp(a, "--ce-in") || !strcmp(a, "--ce-out") ||
            !strcmp(a, "--seed") || !strcmp(a, "--rcvbuf") || !strcmp(a, "--sndbuf") ||
            !strcmp(a, "--keepalive");
 }
@@ -184,6 +190,13 @@ static int parse_link_option(tw_tunrun_opts *o, const char *a, const char *v) {
         return parse_pct(c, a, v, &o->loss_in);
     } else if (!strcmp(a, "--loss-out")) {
         return parse_pct(c, a, v, &o->loss_out);
+    } else if (!strcmp(a, "--ce")) {
+        if (parse_pct(c, a, v, &o->ce_in)) return -1;
+        o->ce_out = o->ce_in;
+    } else if (!strcmp(a, "--ce-in")) {
+        return parse_pct(c, a, v, &o->ce_in);
+    } else if (!strcmp(a, "--ce-out")) {
+        return parse_pct(c, a, v, &o->ce_out);
     } else if (!strcmp(a, "--seed")) {
         if (tw_tunrun_parse_u64(c, a, v, UINT64_MAX, &o->seed)) return -1;
         o->have_seed = true;
@@ -287,6 +300,8 @@ void tw_tunrun_usage_common(FILE *f) {
                "                       exactly what must arrive for exit status 0)\n"
                "  --msl-s N            maximum segment lifetime; TIME_WAIT = 2 MSL (default 30)\n"
                "  --delack-fin         delay the ACK of a peer's FIN (three-way close)\n"
+               "  --ecn, --no-ecn      ask for ECN on our SYNs (RFC 3168), or refuse it; by\n"
+               "                       default ECN is used when the peer's SYN asks for it\n"
                "  --timeout-s N        give up after N seconds (exit status 3; default none)\n"
                "  --absolute           print absolute sequence numbers\n"
                "  --quiet              print only SYN/FIN/RST segments, no app send/recv lines\n"
@@ -298,6 +313,8 @@ void tw_tunrun_usage_common(FILE *f) {
                "                       (default 65535; the window scale follows --rcvbuf)\n"
                "  --loss PCT           drop PCT %% of the packets each way (e.g. 0.5), seeded\n"
                "                       and counted; --loss-in / --loss-out for one way only\n"
+               "  --ce PCT             mark CE on PCT %% of the ECN-capable packets each way,\n"
+               "                       as a congested ECN router would (--ce-in / --ce-out)\n"
                "                       (in: from the kernel, out: to it). The --pcap capture\n"
                "                       is the wire: it lacks the dropped outgoing packets\n"
                "  --seed N             seed of the --loss pattern and of the stack (ISN\n"
@@ -494,9 +511,10 @@ static int open_link(tw_tunrun *r) {
         tw_pcap_tap_init(&r->tap, r->link, r->pcap, off);
         r->link = &r->tap.link;
     }
-    if (o->loss_in > 0 || o->loss_out > 0) {
+    if (o->loss_in > 0 || o->loss_out > 0 || o->ce_in > 0 || o->ce_out > 0) {
         /* Outside the tap: the capture is the wire (see link/fault.h). */
         tw_fault_link_init(&r->fault, r->link, o->loss_in, o->loss_out, o->have_seed ? o->seed : 1);
+        tw_fault_link_set_ce(&r->fault, o->ce_in, o->ce_out);
         r->link = &r->fault.link;
         r->have_fault = true;
     }
@@ -529,6 +547,7 @@ int tw_tunrun_start(const tw_tunrun_opts *o, const tw_tunloop_app *app,
     if (o->sndbuf) cfg.sndbuf = o->sndbuf;
     cfg.msl = o->msl;
     cfg.delack_fin = o->delack_fin;
+    if (o->ecn >= 0) cfg.ecn = (uint8_t)o->ecn;
     cfg.trace = on_trace;
     cfg.trace_ctx = r;
     rc = tw_stack_new(&cfg, r->link, &r->st);
@@ -602,6 +621,9 @@ int tw_tunrun_finish(tw_tunrun *r) {
             f->in_dropped, f->in, f->in ? 100.0 * (double)f->in_dropped / (double)f->in : 0.0,
             f->out_dropped, f->out, f->out ? 100.0 * (double)f->out_dropped / (double)f->out : 0.0,
             r->o.have_seed ? r->o.seed : 1);
+        if (r->o.ce_in > 0 || r->o.ce_out > 0)
+            printf("ecn: marked CE on %" PRIu64 " packets from the kernel, %" PRIu64 " to it\n",
+                   f->in_ce, f->out_ce);
     }
     tw_tunloop_free(r->loop);
     tw_stack_free(r->st);

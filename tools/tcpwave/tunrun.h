@@ -40,6 +40,7 @@ typedef struct tw_tunrun_opts {
     const char *pcap; /* --pcap FILE */
     uint64_t msl;     /* --msl-s N (ns) */
     bool delack_fin;  /* --delack-fin */
+    int ecn;          /* -1: default (TW_ECN_PASSIVE); --ecn: TW_ECN_ON, --no-ecn: TW_ECN_OFF */
     bool absolute;    /* --absolute */
     bool quiet;       /* --quiet: only SYN/FIN/RST segments, no app send/recv */
     bool stats;       /* --stats: print non-zero counters at the end */
@@ -53,6 +54,7 @@ typedef struct tw_tunrun_opts {
     bool have_expect;
     /* the link and the stack */
     double loss_in, loss_out; /* --loss/--loss-in/--loss-out PCT, as fractions */
+    double ce_in, ce_out;     /* --ce/--ce-in/--ce-out PCT: ECN-capable packets marked CE */
     uint64_t seed;            /* --seed N: the loss and the stack's ISN secret */
     bool have_seed;
     uint32_t rcvbuf, sndbuf; /* --rcvbuf/--sndbuf N (0: the stack's default) */
