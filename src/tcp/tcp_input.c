@@ -606,7 +606,7 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
     if (seg->flags & TW_TH_SYN) return drop_with_challenge(c, now);
     /* Step 5: ACK. */
     if (!(seg->flags & TW_TH_ACK)) return drop(c, TW_ACT_DROP, TW_C_DROP_NO_ACK);
-    tw__tcp_ecn_input(c, seg); /* CE and CWR (RFC 3168 §6.1.3) */
+    if (c->flags & TW_TF_ECN) tw__tcp_ecn_input(c, seg); /* CE and CWR (RFC 3168 §6.1.3) */
     if (c->state == TW_SYN_RECEIVED) {
         if (!tw_seq_gt(seg->ack, c->snd_una) || tw_seq_gt(seg->ack, c->snd_max))
             return drop(c, TW_ACT_DROP_WITH_RST, TW_C_RST_BAD_ACK);

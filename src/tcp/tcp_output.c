@@ -253,7 +253,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     s.wnd = advertise(c, false);
     if (retrans && (len > 0 || fin)) meta |= TW_SEGMETA_RETRANS;
     if (c->flags & TW_TF_CHALLENGE) meta |= TW_SEGMETA_CHALLENGE;
-    tw__tcp_ecn_mark(c, &s, retrans); /* ECE, CWR, ECT(0) (RFC 3168 §6.1) */
+    if (c->flags & TW_TF_ECN) tw__tcp_ecn_mark(c, &s, retrans); /* ECE, CWR, ECT(0) (RFC 3168) */
 
     uint32_t seqlen = len + (fin ? 1u : 0u);
     c->snd_nxt = tw_seq_add(c->snd_nxt, seqlen);
