@@ -3,23 +3,7 @@
 
 #include <string.h>
 
-#include "wire/cksum.h"
-
-/* RFC 3168 §5: an ECN-capable IPv4 packet (ECT(0) or ECT(1) in the low two
- * bits of the TOS octet) becomes CE, and its header checksum is redone.
- * Returns false, leaving the packet alone, for anything else. */
-static bool mark_ce(uint8_t *pkt, size_t len) {
-    if (len < 20 || (pkt[0] >> 4) != 4) return false;
-    size_t hl = (size_t)(pkt[0] & 15u) * 4u;
-    uint8_t ecn = pkt[1] & 3u;
-    if (hl < 20 || hl > len || ecn == 0 || ecn == 3) return false;
-    pkt[1] |= 3u;
-    pkt[10] = pkt[11] = 0;
-    uint16_t ck = tw_cksum_fin(tw_cksum_add(0, pkt, hl));
-    pkt[10] = (uint8_t)(ck >> 8);
-    pkt[11] = (uint8_t)ck;
-    return true;
-}
+#include "wire/ipv4.h"
 
 static int fault_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     tw_fault_link *f = (tw_fault_link *)l;
@@ -31,7 +15,7 @@ static int fault_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) 
     if (f->ce_out > 0 && len <= sizeof f->buf && (pkt[1] & 3u) &&
         tw_rng_chance(&f->rng_ce_out, f->ce_out)) {
         memcpy(f->buf, pkt, len);
-        if (mark_ce(f->buf, len)) {
+        if (tw_ipv4_mark_ce(f->buf, len)) {
             f->stats.out_ce++;
             return f->inner->ops->send(f->inner, f->buf, len, now);
         }
@@ -47,7 +31,7 @@ static int fault_recv(tw_link *l, uint8_t *buf, size_t cap, uint64_t now) {
         f->stats.in++;
         if (!tw_rng_chance(&f->rng_in, f->p_in)) {
             if (f->ce_in > 0 && n >= 20 && (buf[1] & 3u) &&
-                tw_rng_chance(&f->rng_ce_in, f->ce_in) && mark_ce(buf, (size_t)n))
+                tw_rng_chance(&f->rng_ce_in, f->ce_in) && tw_ipv4_mark_ce(buf, (size_t)n))
                 f->stats.in_ce++;
             return n;
         }

@@ -13,6 +13,7 @@
 
 #include "tcpwave/tw_errno.h"
 #include "util/rng.h"
+#include "wire/ipv4.h"
 
 struct sim_pkt {
     uint64_t at;  /* delivery time */
@@ -188,6 +189,7 @@ static int sim_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     if (c->dup > 0) dup = draw_chance(&s->rng, c->dup);
     if (c->reorder > 0) reorder = draw_chance(&s->rng, c->reorder);
     if (c->jitter_ns > 0) jitter = tw_rng_range(&s->rng, 0, c->jitter_ns);
+    bool ce = c->ce > 0 && draw_chance(&s->rng, c->ce); /* last: older patterns stay as they were */
 
     int to = len >= 20 ? tw_sim_find_endpoint(s, ipv4_dst(pkt)) : -1;
     emit(s, TW_SIM_SENT, src->index, to, nth, pkt, len, now);
@@ -222,6 +224,10 @@ static int sim_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     }
 
     uint64_t at = sat_add(now, c->delay_ns);
+    if (ce && tw_ipv4_mark_ce(p->data, len)) { /* Not-ECT packets pass unmarked */
+        s->stats.ce_marked++;
+        emit(s, TW_SIM_CE_MARKED, src->index, to, nth, p->data, len, now);
+    }
     if (corrupt) {
         p->data[flip_bit / 8] ^= (uint8_t)(1u << (flip_bit % 8));
         s->stats.corrupted++;
@@ -427,6 +433,7 @@ const char *tw_sim_ev_name(enum tw_sim_ev ev) {
     case TW_SIM_DELIVERED: return "delivered";
     case TW_SIM_UNROUTABLE: return "unroutable";
     case TW_SIM_REORDERED: return "reordered";
+    case TW_SIM_CE_MARKED: return "ce_marked";
     }
     return "?";
 }

@@ -57,6 +57,7 @@ typedef struct tw_sim_cfg {
     double reorder;            /* probability a packet gets reorder_extra_ns more delay */
     double corrupt;            /* probability one random bit is flipped */
     uint64_t reorder_extra_ns; /* hold-back of a reordered packet */
+    double ce;                 /* probability an ECN-capable packet is marked CE (RFC 3168 §5) */
 } tw_sim_cfg;
 
 /* Creates an empty network whose randomness comes from `seed`. NULL if out of memory. */
@@ -100,7 +101,7 @@ void tw_sim_set_filter(tw_sim *s, tw_sim_filter_fn fn, void *ctx);
 /* Events, in the order they happen for one send():
  *   SENT, then one of
  *     UNROUTABLE | DROPPED_RULE | DROPPED_LOSS, or
- *     [CORRUPTED] [DUPLICATED] [REORDERED]   (the packet is now in flight)
+ *     [CE_MARKED] [CORRUPTED] [DUPLICATED] [REORDERED]   (now in flight)
  * and later DELIVERED once per copy, from the receiver's recv().
  * to_ep is the destination endpoint (-1 when unroutable); nth the sender's
  * packet number; pkt/len the packet (as corrupted for CORRUPTED and after);
@@ -115,6 +116,7 @@ enum tw_sim_ev {
     TW_SIM_DELIVERED,
     TW_SIM_UNROUTABLE,
     TW_SIM_REORDERED,
+    TW_SIM_CE_MARKED,
 };
 /* Short lowercase name of an event ("sent", "dropped_loss", ...), "?" if unknown. */
 const char *tw_sim_ev_name(enum tw_sim_ev ev);
@@ -136,6 +138,7 @@ struct tw_sim_stats {
     uint64_t corrupted;    /* packets with a flipped bit */
     uint64_t reordered;    /* packets held back by reorder_extra_ns */
     uint64_t unroutable;   /* no endpoint with the destination address (or < 20 bytes) */
+    uint64_t ce_marked;    /* ECN-capable packets marked CE */
 };
 void tw_sim_get_stats(const tw_sim *s, struct tw_sim_stats *out);
 

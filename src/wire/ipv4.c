@@ -8,6 +8,7 @@
 
 #include <tcpwave/tw_errno.h>
 
+
 /* The bodies are inline in ipv4.h (tw__ipv4_*), shared with the packet
  * helpers of tcp_hdr.c; these are the exported entry points. */
 
@@ -23,4 +24,17 @@ int tw_ipv4_emit(const tw_ipv4_hdr *h, uint8_t *buf, size_t cap) {
     if (cap < TW_IPV4_HDR_LEN) return -TW_EINVAL;
     tw__ipv4_emit(h, buf);
     return TW_IPV4_HDR_LEN;
+}
+
+bool tw_ipv4_mark_ce(uint8_t *pkt, size_t len) {
+    if (len < 20 || (pkt[0] >> 4) != 4) return false;
+    size_t hl = (size_t)(pkt[0] & 15u) * 4u;
+    uint8_t ecn = pkt[1] & 3u;
+    if (hl < 20 || hl > len || ecn == 0 || ecn == 3) return false;
+    pkt[1] |= 3u;
+    pkt[10] = pkt[11] = 0;
+    uint16_t ck = tw_cksum_fin(tw_cksum_add(0, pkt, hl));
+    pkt[10] = (uint8_t)(ck >> 8);
+    pkt[11] = (uint8_t)ck;
+    return true;
 }

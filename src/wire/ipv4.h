@@ -7,6 +7,7 @@
 #ifndef TW_WIRE_IPV4_H
 #define TW_WIRE_IPV4_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,10 @@ int tw_ipv4_parse(const tw_ipv4_view *v, tw_ipv4_hdr *h);
 /* Writes a 20-byte header (no options) for `h` (src, dst, proto, ttl, tos, id,
  * total_len; DF set, checksum computed) into buf. Returns 20 or -TW_EINVAL if cap < 20. */
 int tw_ipv4_emit(const tw_ipv4_hdr *h, uint8_t *buf, size_t cap);
+/* What a congested ECN router does (RFC 3168 §5): an ECN-capable IPv4 packet
+ * (ECT(0) or ECT(1)) becomes CE, its header checksum redone. Returns false,
+ * leaving the packet alone, when it is not ECN-capable or not IPv4. */
+bool tw_ipv4_mark_ce(uint8_t *pkt, size_t len);
 
 /* ---- the bodies of the three calls above, inline ----
  * Every packet in and out goes through them, so tw_packet_parse() and

@@ -112,29 +112,38 @@ typedef struct cell {
     uint64_t recoveries; /* fast recoveries entered (SACK or NewReno) */
 } cell;
 
-/* One transfer; adds its time and sender counters to *out. */
-static void run_one(unsigned li, unsigned di, unsigned rep, bool sack, cell *out) {
-    uint64_t seed = 0x600d0000u + li * 256u + di * 16u + rep;
-    tw_test_context("loss=%s delay=%ums sack=%d seed=%" PRIu64, LOSS_NAME[li], DELAY_MS[di], sack,
-                    seed);
-    tw_world *w = tw_world_new(seed);
+/* The link and the stacks of one transfer. */
+typedef struct setup {
+    uint64_t seed;
+    uint64_t delay;
+    double loss, ce; /* per packet, each way */
+    bool sack;
+    uint8_t client_ecn; /* TW_ECN_*; the server keeps the default (passive) */
+} setup;
+
+/* One transfer; adds its time and sender counters to *out. The counters of
+ * both stacks are copied to ck / sk when not NULL. */
+static void transfer(const setup *u, cell *out, uint64_t *ck, uint64_t *sk) {
+    tw_world *w = tw_world_new(u->seed);
     if (!w) abort();
     tw_stack_cfg cfg;
     tw_stack_cfg_default(&cfg);
-    cfg.seed = seed;
-    cfg.sack = sack;
+    cfg.seed = u->seed;
+    cfg.sack = u->sack;
     cfg.sndbuf = cfg.rcvbuf = BUF;
     tw_sim_cfg link;
     memset(&link, 0, sizeof link);
-    link.delay_ns = TW_MS(DELAY_MS[di]);
-    link.loss = LOSS[li];
+    link.delay_ns = u->delay;
+    link.loss = u->loss;
+    link.ce = u->ce;
     bulk *b = calloc(1, sizeof *b);
     if (!b) abort();
-    ASSERT_EQ(tw_world_add_host(w, "client", CLIENT_ADDR, &cfg, &link), 0);
-    ASSERT_EQ(tw_world_add_host(w, "server", SERVER_ADDR, &cfg, &link), 1);
-    tw_world_set_app(w, 0, client_app, b);
-    tw_world_set_app(w, 1, server_app, b);
-    tw_stack *cst = tw_world_stack(w, 0), *sst = tw_world_stack(w, 1);
+    ASSERT_EQ(tw_world_add_host(w, "server", SERVER_ADDR, &cfg, &link), 0);
+    cfg.ecn = u->client_ecn;
+    ASSERT_EQ(tw_world_add_host(w, "client", CLIENT_ADDR, &cfg, &link), 1);
+    tw_world_set_app(w, 1, client_app, b);
+    tw_world_set_app(w, 0, server_app, b);
+    tw_stack *cst = tw_world_stack(w, 1), *sst = tw_world_stack(w, 0);
     b->ls = tw_socket(sst);
     b->ss = -1;
     ASSERT_EQ(tw_bind(sst, b->ls, PORT), 0);
@@ -153,10 +162,25 @@ static void run_one(unsigned li, unsigned di, unsigned rep, bool sack, cell *out
     out->retrans += k[TW_C_TCP_RETRANS];
     out->rto += k[TW_C_RTO_FIRED];
     out->recoveries += k[TW_C_TCP_FAST_RETRANS];
-    if (sack && LOSS[li] > 0) ASSERT_EQ(k[TW_C_SACK_RECOVERY], k[TW_C_TCP_FAST_RETRANS]);
-    if (!sack) ASSERT_EQ(k[TW_C_SACK_RECOVERY], 0);
+    if (u->sack && u->loss > 0) ASSERT_EQ(k[TW_C_SACK_RECOVERY], k[TW_C_TCP_FAST_RETRANS]);
+    if (!u->sack) ASSERT_EQ(k[TW_C_SACK_RECOVERY], 0);
+    if (ck) memcpy(ck, k, TW_C__COUNT * sizeof *ck);
+    if (sk) memcpy(sk, tw_stack_counters(sst), TW_C__COUNT * sizeof *sk);
     tw_world_free(w);
     free(b);
+}
+
+/* One transfer of the grid. */
+static void run_one(unsigned li, unsigned di, unsigned rep, bool sack, cell *out) {
+    setup u = {0x600d0000u + li * 256u + di * 16u + rep,
+               TW_MS(DELAY_MS[di]),
+               LOSS[li],
+               0,
+               sack,
+               TW_ECN_PASSIVE};
+    tw_test_context("loss=%s delay=%ums sack=%d seed=%" PRIu64, LOSS_NAME[li], DELAY_MS[di], sack,
+                    u.seed);
+    transfer(&u, out, NULL, NULL);
 }
 
 /* A cell of the grid: REPS transfers, each with its own seed (shared by
@@ -268,6 +292,32 @@ TEST(goodput_grid_sack_on_off) {
     }
     fputs(table, stdout);
     check_golden(table, n);
+}
+
+TEST(ecn_marks_slow_the_sender_without_a_loss) {
+    /* RFC 3168 end to end between two tcpwave stacks: a link that marks 2%
+     * of the ECN-capable packets CE instead of dropping them. With ECN asked
+     * for and accepted, the sender halves its window on the echoes and
+     * retransmits nothing; with ECN off nothing is ECN-capable, so nothing
+     * is marked and the window is never cut. */
+    uint64_t ck[TW_C__COUNT], sk[TW_C__COUNT];
+    cell on = {0}, off = {0};
+    setup u = {0xecec, TW_MS(20), 0, 0.02, true, TW_ECN_ON};
+    transfer(&u, &on, ck, sk);
+    ASSERT_U64_EQ(on.retrans, 0);
+    ASSERT_U64_EQ(on.rto, 0);
+    ASSERT_CMP(sk[TW_C_ECN_CE_IN], >, 0);
+    ASSERT_CMP(ck[TW_C_ECN_CWND_CUT], >, 0);
+    ASSERT_CMP(ck[TW_C_ECN_CWND_CUT], <=, sk[TW_C_ECN_CE_IN]); /* once per window at most */
+    u.client_ecn = TW_ECN_OFF;
+    transfer(&u, &off, ck, sk);
+    ASSERT_U64_EQ(sk[TW_C_ECN_CE_IN], 0);
+    ASSERT_U64_EQ(ck[TW_C_ECN_CWND_CUT], 0);
+    ASSERT_U64_EQ(off.retrans, 0);
+    ASSERT_CMP(off.ns, <, on.ns); /* unmarked, the window only grows */
+    printf("# ECN, 2%% of ECN-capable packets marked CE, 20 ms: %.3f Mbit/s, no retransmission "
+           "(ECN off: %.3f Mbit/s, nothing marked)\n",
+           (double)BULK * 8e3 / (double)on.ns, (double)BULK * 8e3 / (double)off.ns);
 }
 
 TEST_MAIN()

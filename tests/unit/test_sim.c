@@ -4,6 +4,7 @@
 
 #include "link/sim.h"
 #include "tcpwave/tw_errno.h"
+#include "wire/cksum.h"
 
 #define ADDR_A 0x0a000001u /* 10.0.0.1 */
 #define ADDR_B 0x0a000002u /* 10.0.0.2 */
@@ -227,6 +228,32 @@ TEST(loss_rate_is_roughly_p) {
     ASSERT_U64_EQ(st.delivered, (uint64_t)received);
     ASSERT_U64_EQ(st.lost + st.delivered, (uint64_t)N);
     ASSERT_EQ(tw_sim_in_flight(s), 0);
+    tw_sim_free(s);
+}
+
+TEST(ce_marks_only_ecn_capable_packets_with_a_good_checksum) {
+    /* With ce = 1 every ECT(0) or ECT(1) packet arrives CE with its header
+     * checksum redone; Not-ECT packets (and CE ones) pass unchanged. */
+    tw_sim_cfg cfg = {.delay_ns = 1, .ce = 1.0};
+    tw_sim *s = pair(7, &cfg);
+    tw_link *a = tw_sim_link(s, 0), *b = tw_sim_link(s, 1);
+    static const uint8_t in[4] = {0, 1, 2, 3}, want[4] = {0, 3, 3, 3};
+    for (int i = 0; i < 4; i++) {
+        uint8_t p[PKT_LEN], got[PKT_LEN];
+        make_pkt(p, ADDR_B, (uint32_t)i);
+        p[1] = (uint8_t)(0xb8 | in[i]); /* a DSCP that must stay */
+        p[2] = 0;
+        p[3] = PKT_LEN;
+        ASSERT_EQ(a->ops->send(a, p, sizeof p, 10), 0);
+        ASSERT_EQ(b->ops->recv(b, got, sizeof got, 20), PKT_LEN);
+        ASSERT_EQ(got[1], 0xb8 | want[i]);
+        if (want[i] != in[i]) /* a good header checksum sums to zero */
+            ASSERT_EQ(tw_cksum_fin(tw_cksum_add(0, got, 20)), 0);
+        ASSERT_EQ(memcmp(got + 20, p + 20, PKT_LEN - 20), 0);
+    }
+    struct tw_sim_stats st;
+    tw_sim_get_stats(s, &st);
+    ASSERT_U64_EQ(st.ce_marked, 2);
     tw_sim_free(s);
 }
 
