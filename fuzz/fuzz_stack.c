@@ -18,7 +18,8 @@
  *   byte 1  configuration: 0x01 MSS 536 (else 1460), 0x02 delayed ACK off,
  *           0x04 delack_fin, 0x08 Nagle off, 0x30 receive buffer
  *           {65535, 8192, 1024, 200}, 0xc0 send buffer (same sizes).
- *   byte 2  seed (0x1f; seed % 3 is the ECN mode: off, on, passive, and
+ *   byte 2  seed (0x1f; seed & 4 picks CUBIC over NewReno; seed % 3 is the
+ *           ECN mode: off, on, passive, and
  *           with ECN not off the peers' packets cycle through the four
  *           ECN codepoints); 0x20 deferred input: after the prologue, segments
  *           go in through tw_stack_input_deferred() and the stack is not
@@ -1452,6 +1453,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.addr = ST_ADDR;
     cfg.seed = (b2 & 0x1f) ? (b2 & 0x1fu) : 64u; /* never TW_SEED_RANDOM: runs must replay */
     cfg.ecn = (uint8_t)(cfg.seed % 3);           /* TW_ECN_OFF, ON, PASSIVE */
+    cfg.cc = (cfg.seed & 4) ? TW_CC_CUBIC : TW_CC_NEWRENO;
     cfg.mss = (b1 & 0x01) ? 536 : 1460;
     cfg.msl = TW_SEC(10);
     cfg.rto_initial = TW_SEC(1);

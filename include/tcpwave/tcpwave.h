@@ -31,6 +31,10 @@ typedef struct tw_stack tw_stack;
 #define TW_ECN_ON 1u      /* our SYNs ask for it; a peer's request is accepted */
 #define TW_ECN_PASSIVE 2u /* the default: accepted when a peer's SYN asks, never asked */
 
+/* tw_stack_cfg.cc: the congestion control of every connection. */
+#define TW_CC_NEWRENO 0u /* the default: RFC 5681 + RFC 6582 (RFC 6675 with SACK) */
+#define TW_CC_CUBIC 1u   /* RFC 9438: the same loss recovery, cubic window growth */
+
 typedef struct tw_stack_cfg {
     uint32_t addr; /* our IPv4 address, host order */
     uint64_t seed; /* TW_SEED_RANDOM (0, the default): the ISN secret and port selection
@@ -60,6 +64,7 @@ typedef struct tw_stack_cfg {
     bool timestamps;         /* offer RFC 7323 timestamps: RTT per ACK, PAWS (default true) */
     bool sack;               /* offer RFC 2018 SACK-permitted; SACK blocks in our ACKs while
                                 out-of-order data is held (default true) */
+    uint8_t cc;              /* TW_CC_* (default TW_CC_NEWRENO) */
     uint8_t ecn;             /* TW_ECN_* (default TW_ECN_PASSIVE). With ECN in use new data
                                 goes ECT(0), a CE mark is echoed (ECE) and an echo halves
                                 cwnd once per window (CWR) */

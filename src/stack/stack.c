@@ -196,6 +196,7 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     cfg->timestamps = t.timestamps;
     cfg->sack = t.sack;
     cfg->ecn = t.ecn;
+    cfg->cc = t.cc;
     cfg->max_conns = 4096;
     cfg->max_time_wait = 262144;
     cfg->ephemeral_lo = 32768;
@@ -211,7 +212,7 @@ static int check_cfg(const tw_stack_cfg *c) {
     if (c->delack >= 500000000ull) return -TW_EINVAL; /* RFC 9293 MUST-40: < 0.5 s */
     if (c->rto_min == 0 || c->rto_min > c->rto_max || c->rto_initial == 0) return -TW_EINVAL;
     if (c->msl == 0) return -TW_EINVAL;
-    if (c->ecn > TW_ECN_PASSIVE) return -TW_EINVAL;
+    if (c->ecn > TW_ECN_PASSIVE || c->cc > TW_CC_CUBIC) return -TW_EINVAL;
     return 0;
 }
 
@@ -246,6 +247,7 @@ int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
     t->timestamps = cfg->timestamps;
     t->sack = cfg->sack;
     t->ecn = cfg->ecn;
+    t->cc = cfg->cc;
     /* Without an observer the connections build no trace events at all. */
     st->env.trace = cfg->trace ? trace_push : NULL;
     st->env.trace_ctx = st;

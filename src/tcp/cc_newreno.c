@@ -27,7 +27,7 @@ static uint32_t flight_size(const tw_tcp_conn *c) {
 }
 
 /* RFC 5681 equation 4: ssthresh = max(FlightSize / 2, 2 * SMSS). */
-static uint32_t half_flight(const tw_tcp_conn *c, uint32_t flight) {
+static uint32_t half_flight(tw_tcp_conn *c, uint32_t flight) {
     uint32_t h = flight / 2, two = 2u * c->smss;
     return h > two ? h : two;
 }
@@ -36,7 +36,7 @@ static void grow(tw_tcp_conn *c, uint32_t by) {
     c->cwnd = c->cwnd + by > (1u << 30) ? (1u << 30) : c->cwnd + by;
 }
 
-static void nr_init(tw_tcp_conn *c) {
+void tw__cc_reno_init(tw_tcp_conn *c) {
     /* RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one
      * segment; otherwise RFC 6928's. */
     c->cwnd = (c->flags & TW_TF_SYN_RETRIED) ? c->smss : tw_cc_initial_window(c->smss);
@@ -47,8 +47,9 @@ static void nr_init(tw_tcp_conn *c) {
     c->recover = tw_seq_add(c->iss, (uint32_t)-1);
 }
 
-static void nr_ack(tw_tcp_conn *c, uint32_t acked, uint32_t flight) {
+void tw__cc_reno_ack(tw_tcp_conn *c, uint32_t acked, uint32_t flight, tw_time_t now) {
     (void)flight;
+    (void)now;
     c->dupacks = 0;
     if (c->ccf & TW_CCF_RECOVERY) {
         if (tw_seq_gt(c->snd_una, c->recover)) {
@@ -81,7 +82,7 @@ static void nr_ack(tw_tcp_conn *c, uint32_t acked, uint32_t flight) {
     }
 }
 
-static void nr_dupack(tw_tcp_conn *c) {
+void tw__cc_reno_dupack(tw_tcp_conn *c) {
     if (c->ccf & TW_CCF_RECOVERY) {
         grow(c, c->smss); /* RFC 5681 §3.2 step 4: a segment has left the network */
         return;
@@ -93,7 +94,7 @@ static void nr_dupack(tw_tcp_conn *c) {
      * timeout or an earlier recovery) do not cut cwnd again. */
     tw_seq_t covered = tw_seq_add(c->snd_una, (uint32_t)-1);
     if (!tw_seq_gt(covered, c->recover)) return;
-    c->ssthresh = half_flight(c, flight_size(c));      /* step 2 */
+    c->ssthresh = c->cc->cut(c, flight_size(c));       /* step 2 */
     c->recover = tw_seq_add(c->snd_max, (uint32_t)-1); /* highest sequence number sent */
     c->cwnd = c->ssthresh + 3u * c->smss;              /* step 3: the three that left */
     c->ccf |= TW_CCF_RECOVERY | TW_CCF_REXMT;          /* step 3: retransmit the lost one */
@@ -103,9 +104,9 @@ static void nr_dupack(tw_tcp_conn *c) {
     tw__tcp_ecn_cwnd_cut(c); /* RFC 3168 §6.1.2: CWR after any cut */
 }
 
-static void nr_rto(tw_tcp_conn *c, bool first) {
-    if (first) c->ssthresh = half_flight(c, flight_size(c)); /* equation 4 */
-    c->cwnd = c->smss;                                       /* LW: one segment */
+void tw__cc_reno_rto(tw_tcp_conn *c, bool first) {
+    if (first) c->ssthresh = c->cc->cut(c, flight_size(c)); /* equation 4 */
+    c->cwnd = c->smss;                                      /* LW: one segment */
     /* RFC 6582 §3.2 step 4 (timeouts): remember the highest sequence number
      * sent and leave fast recovery. */
     c->recover = tw_seq_add(c->snd_max, (uint32_t)-1);
@@ -117,13 +118,13 @@ static void nr_rto(tw_tcp_conn *c, bool first) {
 /* RFC 6675 §5 step 4.2: ssthresh = cwnd = FlightSize / 2, with RFC 5681
  * equation 4's floor of two segments. No inflation follows: pipe, not cwnd,
  * accounts for the segments that left the network (tcp_sack.c). */
-static void nr_sack_recovery(tw_tcp_conn *c, uint32_t flight) {
-    c->ssthresh = half_flight(c, flight);
+void tw__cc_reno_sack_recovery(tw_tcp_conn *c, uint32_t flight) {
+    c->ssthresh = c->cc->cut(c, flight);
     c->cwnd = c->ssthresh;
     c->cc_acked = 0;
 }
 
-static void nr_idle(tw_tcp_conn *c) {
+void tw__cc_reno_idle(tw_tcp_conn *c) {
     /* RFC 5681 §4.1: cwnd = min(RW, cwnd) with RW = the initial window. */
     uint32_t rw = tw_cc_initial_window(c->smss);
     if (c->cwnd > rw) c->cwnd = rw;
@@ -131,10 +132,12 @@ static void nr_idle(tw_tcp_conn *c) {
 
 /* RFC 3168 §6.1.2: halve cwnd and set ssthresh as for a loss (RFC 5681
  * eq. 4), the same cut as SACK recovery's, without its retransmissions. */
-static void nr_ecn(tw_tcp_conn *c, uint32_t flight) {
-    nr_sack_recovery(c, flight);
+void tw__cc_reno_ecn(tw_tcp_conn *c, uint32_t flight) {
+    tw__cc_reno_sack_recovery(c, flight);
 }
 
 const tw_tcp_cc_ops tw_cc_newreno = {
-    "newreno", nr_init, nr_ack, nr_dupack, nr_rto, nr_idle, nr_sack_recovery, nr_ecn,
+    "newreno",       tw__cc_reno_init, tw__cc_reno_ack,           tw__cc_reno_dupack,
+    tw__cc_reno_rto, tw__cc_reno_idle, tw__cc_reno_sack_recovery, tw__cc_reno_ecn,
+    half_flight,
 };

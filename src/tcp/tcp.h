@@ -54,6 +54,7 @@ typedef struct tw_tcp_cfg {
     bool sack;               /* offer RFC 2018 SACK-permitted; send SACK blocks (default true) */
     uint8_t ecn; /* TW_TCP_ECN_*: ask for ECN on our SYN (ON) or only accept it (PASSIVE,
                     the default) or neither (OFF) */
+    uint8_t cc;  /* TW_TCP_CC_*: congestion control (default NewReno) */
     /* Defaults of the per-connection settings (socket options, sockopt.c). */
     bool keepalive;         /* RFC 9293 §3.8.4 keep-alives (default off, MUST-25) */
     tw_time_t keepidle;     /* idle time before the first probe (default 2 h, MUST-28) */
@@ -111,13 +112,16 @@ enum {
     TW_TF_SHUT_RD = 1 << 12,        /* user shut down the receive side */
     TW_TF_RETRANSMITTING = 1 << 13, /* snd_nxt was pulled back by an RTO */
     TW_TF_SWS_OVERRIDE = 1 << 14, /* persist fired with an open but small window: send what fits */
-    TW_TF_DSACK = 1 << 15,   /* dsack_left..dsack_right goes first in our next ACK (RFC 2883) */
-    TW_TF_URG_RCV = 1 << 16, /* rcv_up holds the peer's latest urgent pointer */
-    TW_TF_URG_SND = 1 << 17, /* snd_up marks urgent data not yet acknowledged */
-    TW_TF_ECN = 1 << 18,     /* ECN negotiated (RFC 3168 §6.1.1): ECT on new data, ECE heeded */
+    TW_TF_DSACK = 1 << 15,    /* dsack_left..dsack_right goes first in our next ACK (RFC 2883) */
+    TW_TF_URG_RCV = 1 << 16,  /* rcv_up holds the peer's latest urgent pointer */
+    TW_TF_URG_SND = 1 << 17,  /* snd_up marks urgent data not yet acknowledged */
+    TW_TF_ECN = 1 << 18,      /* ECN negotiated (RFC 3168 §6.1.1): ECT on new data, ECE heeded */
     TW_TF_ECE_SEND = 1 << 19, /* a CE mark arrived: ECE on our ACKs until the peer's CWR */
     TW_TF_CWR_SEND = 1 << 20, /* cwnd was cut for an ECE: CWR on the next new data segment */
 };
+
+/* tw_tcp_cfg.cc: the congestion control algorithm (tcp_cc.h). */
+enum { TW_TCP_CC_NEWRENO = 0, TW_TCP_CC_CUBIC = 1 };
 
 /* tw_tcp_cfg.ecn (RFC 3168), numbered as Linux's net.ipv4.tcp_ecn. */
 enum { TW_TCP_ECN_OFF = 0, TW_TCP_ECN_ON = 1, TW_TCP_ECN_PASSIVE = 2 };
@@ -206,10 +210,17 @@ typedef struct tw_tcp_conn {
     uint32_t cc_acked;       /* bytes acknowledged toward the next increase in avoidance */
     tw_seq_t recover;        /* RFC 6582 "recover": highest sequence number sent at loss */
     tw_seq_t ecn_recover;    /* SND.MAX at the latest cut for ECE: one cut per window */
-    uint8_t dupacks;         /* consecutive duplicate ACKs (RFC 5681 §2) */
-    uint8_t ccf;             /* TW_CCF_* */
-    uint32_t fast_retrans;   /* fast retransmits over the connection's life */
-    tw_time_t t_last_send;   /* when data was last sent (restart after idle, §4.1) */
+    struct {                 /* CUBIC's state (cc_cubic.c, RFC 9438 §4), bytes and ns */
+        uint32_t w_max;      /* cwnd just before the latest congestion event (0: none yet) */
+        uint32_t cwnd_epoch; /* cwnd when the current congestion-avoidance epoch began */
+        tw_time_t epoch;     /* when it began; TW_TIME_NEVER: begins at the next ACK */
+        tw_time_t k;         /* time from the epoch to reach w_max again */
+        double w_est;        /* the Reno-friendly estimate (§4.3) */
+    } cubic;
+    uint8_t dupacks;       /* consecutive duplicate ACKs (RFC 5681 §2) */
+    uint8_t ccf;           /* TW_CCF_* */
+    uint32_t fast_retrans; /* fast retransmits over the connection's life */
+    tw_time_t t_last_send; /* when data was last sent (restart after idle, §4.1) */
 
     /* SACK blocks we report (tcp_sack.c, RFC 2018 §4): a sequence number in
      * each of the latest out-of-order arrivals, most recent first. */
@@ -431,7 +442,7 @@ void tw__tcp_dsack_held(tw_tcp_conn *c, uint32_t off, uint32_t len);
  * scoreboard and runs RFC 6675 §5 (or, without SACK information, hands the
  * ACK to congestion control as NewReno does). */
 void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uint32_t flight,
-                      bool dup);
+                      bool dup, tw_time_t now);
 /* True when an ACK must go through tw__tcp_sack_ack(): SACK is in use and
  * the ACK carries blocks, the scoreboard holds ranges or pipe governs
  * sending. Otherwise the NewReno path costs nothing extra. */

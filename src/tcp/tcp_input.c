@@ -367,9 +367,9 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
     /* SACK blocks, a scoreboard or a pipe-governed send: RFC 6675 decides
      * (tcp_sack.c); otherwise congestion control alone (NewReno). */
     if (tw__tcp_sack_path(c, seg))
-        tw__tcp_sack_ack(c, seg, acked, flight, dup);
+        tw__tcp_sack_ack(c, seg, acked, flight, dup, now);
     else if (acked)
-        c->cc->ack(c, acked, flight);
+        c->cc->ack(c, acked, flight, now);
     else if (dup)
         c->cc->dupack(c);
     if (c->flags & TW_TF_ECN) {

@@ -327,14 +327,14 @@ static void enter_recovery(tw_tcp_conn *c) {
 }
 
 void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uint32_t flight,
-                      bool dup) {
+                      bool dup, tw_time_t now) {
     if (acked) sb_trim(c);
     bool fresh = seg->opt.nsack && sb_update(c, seg);
     if ((c->ccf & (TW_CCF_RECOVERY | TW_CCF_SACK)) == TW_CCF_RECOVERY) {
         /* A NewReno recovery (started on duplicate ACKs without SACK
          * blocks) runs to its end as RFC 6582 says. */
         if (acked)
-            c->cc->ack(c, acked, flight);
+            c->cc->ack(c, acked, flight, now);
         else if (dup)
             c->cc->dupack(c);
         return;
@@ -354,7 +354,7 @@ void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uin
     }
     /* Not in recovery. A cumulative ACK resets DupAcks (congestion control
      * does, as it grows cwnd); a duplicate, cumulative or not, counts. */
-    if (acked) c->cc->ack(c, acked, flight);
+    if (acked) c->cc->ack(c, acked, flight, now);
     bool outstanding = !tw_seq_eq(c->snd_una, c->snd_max);
     if (outstanding && (fresh || (dup && seg->opt.nsack == 0))) {
         if (c->dupacks < 255) c->dupacks++;

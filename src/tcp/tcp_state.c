@@ -166,6 +166,7 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->timestamps = true;
     cfg->sack = true;
     cfg->ecn = TW_TCP_ECN_PASSIVE; /* as Linux: ECN when the peer asks for it */
+    cfg->cc = TW_TCP_CC_NEWRENO;
     cfg->keepalive = false;
     cfg->keepidle = TW_SEC(2 * 3600);
     cfg->keepintvl = TW_SEC(75);
@@ -187,7 +188,7 @@ void tw_tcp_init(tw_tcp_conn *c, const tw_tcp_cfg *cfg, const tw_tcp_env *env, u
     c->t_keep = c->t_user = TW_TIME_NEVER;
     c->rto = cfg->rto_initial;
     c->snd_mss = c->smss = 536; /* RFC 9293 MUST-15: the default send MSS is 536 */
-    c->cc = &tw_cc_newreno;
+    c->cc = cfg->cc == TW_TCP_CC_CUBIC ? &tw_cc_cubic : &tw_cc_newreno;
     c->cc->init(c); /* again once synchronized, with the negotiated SMSS */
     c->created = c->state_since = now;
     if (!cfg->nagle) c->flags |= TW_TF_NODELAY;

@@ -56,6 +56,8 @@ expect_exit 2 "--timeout-s needs a whole number" -- connect "${A[@]}" --to 198.1
 expect_exit 2 "unknown option '--nope'" -- connect "${A[@]}" --to 198.18.0.1:7 --nope
 expect_exit 2 "--loss needs a percentage from 0 to 100" -- serve "${A[@]}" --loss 101
 expect_exit 2 "--loss-out needs a percentage" -- connect "${A[@]}" --to 198.18.0.1:7 --loss-out x
+expect_exit 2 "--ce-in needs a percentage" -- serve "${A[@]}" --ce-in -1
+expect_exit 2 "--cc needs 'newreno' or 'cubic', got 'vegas'" -- connect "${A[@]}" --to 198.18.0.1:7 --cc vegas
 expect_exit 2 "--keepalive needs IDLE,INTVL,CNT" -- connect "${A[@]}" --to 198.18.0.1:7 --keepalive 0,1,1
 expect_exit 2 "--keepalive needs IDLE,INTVL,CNT" -- serve "${A[@]}" --keepalive 5,1
 expect_exit 2 "--rcvbuf must be at least 1024" -- serve "${A[@]}" --rcvbuf 10

@@ -63,6 +63,13 @@ void tw_test_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
         if (!(_a op _b))                                                                           \
             tw_test_fail(__FILE__, __LINE__, "%s %s %s: %lld vs %lld", #a, #op, #b, _a, _b);       \
     } while (0)
+/* As ASSERT_CMP, for doubles. */
+#define ASSERT_FCMP(a, op, b)                                                                      \
+    do {                                                                                           \
+        double _a = (double)(a), _b = (double)(b);                                                 \
+        if (!(_a op _b))                                                                           \
+            tw_test_fail(__FILE__, __LINE__, "%s %s %s: %g vs %g", #a, #op, #b, _a, _b);           \
+    } while (0)
 #define ASSERT_U64_EQ(a, b)                                                                        \
     do {                                                                                           \
         uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);                                           \

@@ -7,9 +7,9 @@
 #      only) and tcpwave serve accepts: SYN ECE|CWR, SYN-ACK ECE alone; both
 #      sides send new data ECT(0); 5% of the kernel's packets arrive CE:
 #      tcpwave echoes ECE, the kernel answers with CWR; 1 MB echoed intact;
-#   b. tcpwave connect --ecn to a kernel server, 5% of tcpwave's packets
-#      marked CE on the way out: the kernel echoes ECE, tcpwave halves cwnd
-#      (ECN_CWND_CUT) and sends CWR; 1 MB echoed intact;
+#   b. tcpwave connect --ecn --cc cubic to a kernel server, 5% of tcpwave's
+#      packets marked CE on the way out: the kernel echoes ECE, tcpwave cuts
+#      cwnd (ECN_CWND_CUT, CUBIC's 0.7) and sends CWR; 1 MB echoed intact;
 #   c. tcpwave connect --ecn to a kernel that refuses ECN (tcp_ecn=0): its
 #      SYN-ACK has no ECE and tcpwave's data goes Not-ECT.
 # Usage: bash ecn.sh PATH-TO-tcpwave
@@ -64,7 +64,7 @@ pcap_check "$A" --min-packets 100
 tw_bg echo $PEER server "$KADDR" 7001 --echo --timeout 30
 wait_line "$WORK/echo.log" "peer: listening" 10
 tw_bg connect "$TW" connect --tun "$IFACE" --addr "$TADDR" --to "$KADDR:7001" --send-bytes $MB \
-    --expect-echo --expect-bytes $MB --ecn --ce-out 5 --seed 4 --msl-s 1 --quiet --stats \
+    --expect-echo --expect-bytes $MB --ecn --cc cubic --ce-out 5 --seed 4 --msl-s 1 --quiet --stats \
     --pcap "$WORK/b.pcap" --timeout-s 60
 wait_job connect 60 && pass "tcpwave connect --ecn: 1 MB echoed, verified" || fail "connect"
 wait_job echo 30 && pass "kernel echo server OK" || fail "kernel echo server"

@@ -142,8 +142,8 @@ static bool parse_flag(tw_tunrun_opts *o, const char *a) {
 static bool is_link_option(const char *a) {
     return !strcmp(a, "--loss") || !strcmp(a, "--loss-in") || !strcmp(a, "--loss-out") ||
            !strcmp(a, "--ce") || !strcmp(a, "--ce-in") || !strcmp(a, "--ce-out") ||
-           !strcmp(a, "--seed") || !strcmp(a, "--rcvbuf") || !strcmp(a, "--sndbuf") ||
-           !strcmp(a, "--keepalive");
+           !strcmp(a, "--cc") || !strcmp(a, "--seed") || !strcmp(a, "--rcvbuf") ||
+           !strcmp(a, "--sndbuf") || !strcmp(a, "--keepalive");
 }
 
 /* A percentage 0..100 with an optional fraction ("0.5"), as a fraction. */
@@ -190,6 +190,15 @@ static int parse_link_option(tw_tunrun_opts *o, const char *a, const char *v) {
         return parse_pct(c, a, v, &o->loss_in);
     } else if (!strcmp(a, "--loss-out")) {
         return parse_pct(c, a, v, &o->loss_out);
+    } else if (!strcmp(a, "--cc")) {
+        if (!strcmp(v, "newreno"))
+            o->cc = TW_CC_NEWRENO;
+        else if (!strcmp(v, "cubic"))
+            o->cc = TW_CC_CUBIC;
+        else {
+            fprintf(stderr, "tcpwave %s: --cc needs 'newreno' or 'cubic', got '%s'\n", c, v);
+            return -1;
+        }
     } else if (!strcmp(a, "--ce")) {
         if (parse_pct(c, a, v, &o->ce_in)) return -1;
         o->ce_out = o->ce_in;
@@ -300,6 +309,7 @@ void tw_tunrun_usage_common(FILE *f) {
                "                       exactly what must arrive for exit status 0)\n"
                "  --msl-s N            maximum segment lifetime; TIME_WAIT = 2 MSL (default 30)\n"
                "  --delack-fin         delay the ACK of a peer's FIN (three-way close)\n"
+               "  --cc NAME            congestion control: newreno (default) or cubic (RFC 9438)\n"
                "  --ecn, --no-ecn      ask for ECN on our SYNs (RFC 3168), or refuse it; by\n"
                "                       default ECN is used when the peer's SYN asks for it\n"
                "  --timeout-s N        give up after N seconds (exit status 3; default none)\n"
@@ -548,6 +558,7 @@ int tw_tunrun_start(const tw_tunrun_opts *o, const tw_tunloop_app *app,
     cfg.msl = o->msl;
     cfg.delack_fin = o->delack_fin;
     if (o->ecn >= 0) cfg.ecn = (uint8_t)o->ecn;
+    cfg.cc = o->cc;
     cfg.trace = on_trace;
     cfg.trace_ctx = r;
     rc = tw_stack_new(&cfg, r->link, &r->st);
