@@ -196,6 +196,8 @@ typedef struct tw_sock_info {
                         0 if none is pending (RFC 9293 MUST-33); they are read in line */
     int soft_err;    /* the latest soft error (positive TW_E*), 0 if none */
     bool ecn;        /* ECN is in use on this connection (RFC 3168 §6.1.1) */
+    uint8_t tos_in;  /* IPv4 TOS octet (Diffserv and ECN field) of the latest segment taken
+                        from the peer (RFC 9293 MAY-9) */
 } tw_sock_info;
 
 /* Fills `info` for a socket. Returns 0 or -TW_EBADF. */

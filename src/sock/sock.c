@@ -384,6 +384,7 @@ int tw_sock_info_get(tw_stack *st, int s, tw_sock_info *info) {
     info->urgent = tw_tcp_urgent_pending(c);
     info->soft_err = c->soft_err;
     info->ecn = (c->flags & TW_TF_ECN) != 0;
+    info->tos_in = c->rcv_tos;
     info->err = c->err;
     return 0;
 }

@@ -138,6 +138,7 @@ typedef struct tw_tcp_conn {
     int err;                /* 0 or a TW_E* code (positive) explaining CLOSED */
     int soft_err;           /* the latest soft error (positive TW_E*), 0 if none */
     uint8_t ip_ttl, ip_tos; /* what its segments carry in the IP header (TW_IP_TTL/TOS) */
+    uint8_t rcv_tos;        /* TOS octet of the latest segment taken (RFC 9293 MAY-9) */
     tw_cause close_cause;   /* cause of the move to CLOSED */
     const tw_tcp_cfg *cfg;
     const tw_tcp_env *env;

@@ -99,6 +99,7 @@ static void take_peer_syn(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now) 
     c->rcv_adv = c->rcv_nxt; /* nothing promised yet */
     take_syn_options(c, seg, now);
     tw__tcp_ecn_syn_in(c, seg); /* RFC 3168 §6.1.1 */
+    c->rcv_tos = seg->ip_tos;
     /* What our SYN-ACK or ACK will offer: a SYN's window is never scaled. */
     uint32_t wnd = tw__tcp_rcv_wnd(c);
     c->rcv_adv = tw_seq_add(c->rcv_nxt, wnd < 65535u ? wnd : 65535u);
@@ -600,6 +601,7 @@ static tw_tcp_result sync_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg 
         return drop(c, TW_ACT_DROP_AFTER_ACK, TW_C_DROP_UNACCEPTABLE);
     }
     tw__tcp_ts_recent_update(c, seg, now); /* R3 */
+    c->rcv_tos = seg->ip_tos;              /* Diffserv and ECN, for the application (MAY-9) */
     /* Step 2: RST. */
     if (seg->flags & TW_TH_RST) return rst_input(c, now, seg);
     /* Step 4: SYN in a synchronized state: RFC 9293 §3.10.7.4 defers to RFC 5961 §4. */

@@ -92,6 +92,7 @@ size_t sx_build(const sx_seg *s, uint8_t *buf, size_t cap) {
     seg.flags = s->flags;
     seg.wnd = s->wnd;
     seg.urp = s->urp;
+    seg.ip_tos = s->tos;
     seg.payload = s->data;
     seg.len = s->len;
     if (s->mss) {

@@ -48,6 +48,7 @@ typedef struct sx_seg {
     uint8_t flags;
     uint16_t wnd;
     uint16_t urp; /* the urgent pointer; meant with TW_TH_URG */
+    uint8_t tos;  /* the IPv4 TOS octet */
     const void *data;
     uint32_t len;
     uint16_t mss;           /* 0: no MSS option */

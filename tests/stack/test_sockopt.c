@@ -188,6 +188,17 @@ TEST(sockopt_ip_ttl_and_tos) {
     ASSERT_EQ(p->seg.len, 1u);
     ASSERT_EQ(p->seg.ip_ttl, 200);
     ASSERT_EQ(p->seg.ip_tos, 0xb8);
+    /* MAY-9: the peer's Diffserv field is passed up, segment by segment. */
+    tw_sock_info info;
+    ASSERT_EQ(tw_sock_info_get(x.st, c.sock, &info), 0);
+    ASSERT_EQ(info.tos_in, 0);
+    sx_seg d = sx_mk(5555, 80, TW_TH_ACK, c.rcv, c.snd + 1);
+    d.data = "y";
+    d.len = 1;
+    d.tos = 0x68; /* AF31 */
+    ASSERT_EQ(sx_input(&x, x.now, &d), 0);
+    ASSERT_EQ(tw_sock_info_get(x.st, c.sock, &info), 0);
+    ASSERT_EQ(info.tos_in, 0x68);
     sx_free(&x);
 }
 
