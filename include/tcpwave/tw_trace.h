@@ -111,6 +111,8 @@ enum tw_segmeta {
     TW_SEGMETA_CHALLENGE = 4,  /* RFC 5961 challenge ACK */
     TW_SEGMETA_TW = 8,         /* sent on behalf of a TIME_WAIT record */
     TW_SEGMETA_KEEPALIVE = 16, /* keep-alive probe: SEQ = SND.NXT - 1, no data */
+    TW_SEGMETA_ECT = 32,       /* the IP header said ECN-capable, ECT(0) or ECT(1) (RFC 3168) */
+    TW_SEGMETA_CE = 64,        /* the IP header said CE: congestion experienced on the way */
 };
 
 typedef enum tw_user_call {

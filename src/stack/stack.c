@@ -49,6 +49,9 @@ static void trace_seg(tw_stack *st, uint32_t id, tw_state state, tw_ev_kind kind
     ev.old_state = ev.new_state = (uint8_t)state;
     ev.reason = reason;
     ev.flags = s->flags;
+    /* RFC 3168 §5: the ECN field of the packet, both ways. */
+    uint8_t ecn = s->ip_tos & 3u;
+    if (ecn) meta |= ecn == 3u ? TW_SEGMETA_CE : TW_SEGMETA_ECT;
     ev.meta = (uint8_t)meta;
     ev.seq = s->seq.v;
     ev.ack = s->ack.v;

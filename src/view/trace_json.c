@@ -70,14 +70,15 @@ static const char *bits_str(unsigned v, const char *const *names, int nnames, ch
 }
 
 static const char *const flag_names[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
-static const char *const meta_names[5] = {"RETRANS", "PROBE", "CHALLENGE", "TW", "KEEPALIVE"};
+static const char *const meta_names[7] = {"RETRANS",   "PROBE", "CHALLENGE", "TW",
+                                          "KEEPALIVE", "ECT",   "CE"};
 
 const char *tw_vev_flags_str(uint8_t flags, char *buf, size_t cap) {
     return bits_str(flags, flag_names, 8, buf, cap);
 }
 
 const char *tw_vev_meta_str(uint8_t meta, char *buf, size_t cap) {
-    return bits_str(meta, meta_names, 5, buf, cap);
+    return bits_str(meta, meta_names, 7, buf, cap);
 }
 
 const char *tw_vev_addr_str(uint32_t a, char *buf, size_t cap) {
@@ -192,7 +193,7 @@ size_t tw_tj_format(const tw_vev *e, char *buf, size_t cap) {
         name_or_num(tw_state_name(v->new_state), v->new_state, ns, sizeof ns),
         cause_json(v, cause, sizeof cause), reason,
         bits_json(v->flags, 0xffu, tw_vev_flags_str(v->flags, fl, sizeof fl), flj, sizeof flj),
-        bits_json(v->meta, 0x1fu, tw_vev_meta_str(v->meta, meta, sizeof meta), metaj, sizeof metaj),
+        bits_json(v->meta, 0x7fu, tw_vev_meta_str(v->meta, meta, sizeof meta), metaj, sizeof metaj),
         v->seq, v->ack, v->len, (unsigned)v->wnd, tw_vev_addr_str(v->laddr, la, sizeof la),
         (unsigned)v->lport, tw_vev_addr_str(v->raddr, ra, sizeof ra), (unsigned)v->rport, extra);
     return n < 0 ? 0 : (size_t)n;

@@ -361,7 +361,8 @@ static int want_addr(jp *p, const char *key, const jv *v, uint32_t *out) {
 }
 
 static const char *const flag_names[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
-static const char *const meta_names[5] = {"RETRANS", "PROBE", "CHALLENGE", "TW", "KEEPALIVE"};
+static const char *const meta_names[7] = {"RETRANS",   "PROBE", "CHALLENGE", "TW",
+                                          "KEEPALIVE", "ECT",   "CE"};
 
 /* Numeric keys: name, byte offset in tw_trace_ev, width, maximum. */
 #define NUM_KEY(k, field, max)                                                                     \
@@ -416,7 +417,7 @@ static int apply_named(jp *p, pstate *ps, const char *key, const jv *v) {
     } else if (!strcmp(key, "flags")) {
         return want_bits(p, key, v, flag_names, 8, &e->flags);
     } else if (!strcmp(key, "meta")) {
-        return want_bits(p, key, v, meta_names, 5, &e->meta);
+        return want_bits(p, key, v, meta_names, 7, &e->meta);
     } else if (!strcmp(key, "laddr")) {
         return want_addr(p, key, v, &e->laddr);
     } else if (!strcmp(key, "raddr")) {

@@ -405,4 +405,48 @@ TEST(clock_never_moves_back) {
     sx_free(&x);
 }
 
+TEST(trace_shows_the_ecn_field_both_ways) {
+    /* An ECN-setup SYN (RFC 3168 §6.1.1) is accepted by default; then the
+     * trace marks the ECN field of each segment: ECT on our new data, CE
+     * on a marked arrival, nothing on Not-ECT ones. */
+    sx x;
+    sx_init(&x, NULL);
+    int l = sx_listen(&x, 80, 4);
+    sx_seg syn = sx_mk(40000, 80, TW_TH_SYN | TW_TH_ECE | TW_TH_CWR, 100, 0);
+    syn.mss = 1460;
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &syn), 0);
+    ASSERT_EQ(sx_sent(&x, 0)->seg.flags, TW_TH_SYN | TW_TH_ACK | TW_TH_ECE);
+    uint32_t iss = sx_sent(&x, 0)->seg.seq.v;
+    sx_seg ack = sx_mk(40000, 80, TW_TH_ACK, 101, iss + 1);
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &ack), 0);
+    sx_poll(&x, x.now);
+    int c = tw_accept(x.st, l, NULL, NULL);
+    ASSERT_CMP(c, >=, 0);
+    tw_sock_info info;
+    ASSERT_EQ(tw_sock_info_get(x.st, c, &info), 0);
+    ASSERT_TRUE(info.ecn);
+    sx_seg d = sx_mk(40000, 80, TW_TH_ACK | TW_TH_PSH, 101, iss + 1);
+    d.data = "ce";
+    d.len = 2;
+    d.tos = 0x03;
+    size_t ev0 = x.nev;
+    ASSERT_EQ(sx_input(&x, x.now + TW_MS(1), &d), 0);
+    ASSERT_EQ(tw_send(x.st, c, "ok", 2), 2);
+    sx_poll(&x, x.now + TW_MS(1));
+    int in_ce = 0, out_ect = 0, other = 0;
+    for (size_t i = ev0; i < x.nev; i++) {
+        const tw_trace_ev *e = &x.ev[i];
+        if (e->kind == TW_EV_SEG_IN && e->len == 2)
+            in_ce += e->meta == TW_SEGMETA_CE;
+        else if (e->kind == TW_EV_SEG_OUT && e->len == 2)
+            out_ect += e->meta == TW_SEGMETA_ECT && (e->flags & TW_TH_ECE);
+        else if (e->kind == TW_EV_SEG_IN || e->kind == TW_EV_SEG_OUT)
+            other += e->meta != 0;
+    }
+    ASSERT_EQ(in_ce, 1);
+    ASSERT_EQ(out_ect, 1); /* our data: ECT(0), with ECE echoing the CE */
+    ASSERT_EQ(other, 0);
+    sx_free(&x);
+}
+
 TEST_MAIN()

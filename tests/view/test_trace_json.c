@@ -109,6 +109,23 @@ TEST(names_are_written_for_people) {
     ASSERT_TRUE(strstr(line, "\"cause_desc\":\"user close\"") != NULL);
     ASSERT_TRUE(strstr(line, "\"laddr\":\"198.18.0.1\"") != NULL);
     ASSERT_TRUE(strstr(line, "\"reason\":null") != NULL);
+    /* The ECN field of a segment, by name, and back. */
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TW_EV_SEG_IN;
+    ev.flags = 0x10 | 0x80; /* ACK, CWR */
+    ev.meta = TW_SEGMETA_CE;
+    tw_vev_make(&e, 1, "server", &ev);
+    tw_tj_format(&e, line, sizeof line);
+    ASSERT_TRUE(strstr(line, "\"flags\":\"ACK|CWR\"") != NULL);
+    ASSERT_TRUE(strstr(line, "\"meta\":\"CE\"") != NULL);
+    tw_vev back;
+    char err[200];
+    ASSERT_EQ(tw_tj_parse_line(line, strlen(line) - 1, &back, err, sizeof err), 0);
+    ASSERT_EQ(back.ev.meta, TW_SEGMETA_CE);
+    ev.meta = TW_SEGMETA_RETRANS | TW_SEGMETA_ECT;
+    tw_vev_make(&e, 1, "server", &ev);
+    tw_tj_format(&e, line, sizeof line);
+    ASSERT_TRUE(strstr(line, "\"meta\":\"RETRANS|ECT\"") != NULL);
 }
 
 /* A stream of good lines with one bad line at `bad_at`. */

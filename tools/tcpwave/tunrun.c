@@ -415,6 +415,7 @@ static void print_seg(tw_tunrun *r, const tw_trace_ev *ev, conn_isn *c) {
                        : (ev->meta & TW_SEGMETA_TW)        ? " [from TIME_WAIT]"
                        : (ev->meta & TW_SEGMETA_CHALLENGE) ? " [challenge ACK]"
                        : (ev->meta & TW_SEGMETA_PROBE)     ? " [window probe]"
+                       : (ev->meta & TW_SEGMETA_CE)        ? " [CE]"
                                                            : "";
     print_prefix(r, ev->t, ev->conn_id);
     if (ev->flags & TW_TH_ACK)
