@@ -173,24 +173,24 @@ static void transfer(const setup *u, cell *out, uint64_t *ck, uint64_t *sk) {
 }
 
 /* One transfer of the grid. */
-static void run_one(unsigned li, unsigned di, unsigned rep, bool sack, cell *out) {
+static void run_one(unsigned li, unsigned di, unsigned rep, bool sack, uint8_t cc, cell *out) {
     setup u = {.seed = 0x600d0000u + li * 256u + di * 16u + rep,
                .delay = TW_MS(DELAY_MS[di]),
                .loss = LOSS[li],
                .sack = sack,
                .client_ecn = TW_ECN_PASSIVE,
-               .cc = TW_CC_NEWRENO};
-    tw_test_context("loss=%s delay=%ums sack=%d seed=%" PRIu64, LOSS_NAME[li], DELAY_MS[di], sack,
-                    u.seed);
+               .cc = cc};
+    tw_test_context("loss=%s delay=%ums sack=%d cc=%u seed=%" PRIu64, LOSS_NAME[li], DELAY_MS[di],
+                    sack, cc, u.seed);
     transfer(&u, out, NULL, NULL);
 }
 
 /* A cell of the grid: REPS transfers, each with its own seed (shared by
  * the SACK and the no-SACK column), so one unlucky loss (a lost
  * retransmission costs a 1 s RTO) weighs less. */
-static void run_cell(unsigned li, unsigned di, bool sack, cell *out) {
+static void run_cell(unsigned li, unsigned di, bool sack, uint8_t cc, cell *out) {
     memset(out, 0, sizeof *out);
-    for (unsigned rep = 0; rep < REPS; rep++) run_one(li, di, rep, sack, out);
+    for (unsigned rep = 0; rep < REPS; rep++) run_one(li, di, rep, sack, cc, out);
     out->kbps = (uint64_t)REPS * BULK * 8u * 1000000u / out->ns;
 }
 
@@ -267,27 +267,32 @@ TEST(goodput_grid_sack_on_off) {
         (size_t)snprintf(table + n, sizeof table - n,
                          "# goodput of %u transfers of %u MiB per cell, MSS 1460, %u KiB buffers,\n"
                          "# virtual time; loss each way, one-way delay; rexmt = segments\n"
-                         "# retransmitted, rto = timeouts, fr = fast recoveries (sender, summed).\n"
+                         "# retransmitted, rto = timeouts, fr = fast recoveries (sender, summed);\n"
+                         "# SACK and NoSACK with NewReno, CUBIC with SACK.\n"
                          "# tests/sim/test_goodput.c\n",
                          REPS, BULK >> 20, BUF >> 10);
     n += (size_t)snprintf(table + n, sizeof table - n,
-                          "%-5s %6s | %12s %6s %4s %4s | %12s %6s %4s %4s | %5s\n", "loss", "delay",
-                          "SACK Mbit/s", "rexmt", "rto", "fr", "NoSACK Mbit/s", "rexmt", "rto",
-                          "fr", "ratio");
+                          "%-5s %6s | %12s %6s %4s %4s | %12s %6s %4s %4s | %5s | %12s %6s %4s "
+                          "%4s\n",
+                          "loss", "delay", "SACK Mbit/s", "rexmt", "rto", "fr", "NoSACK Mbit/s",
+                          "rexmt", "rto", "fr", "ratio", "CUBIC Mbit/s", "rexmt", "rto", "fr");
     for (unsigned li = 0; li < NLOSS; li++) {
         for (unsigned di = 0; di < NDELAY; di++) {
-            cell on, off;
-            run_cell(li, di, true, &on);
-            run_cell(li, di, false, &off);
+            cell on, off, cu;
+            run_cell(li, di, true, TW_CC_NEWRENO, &on);
+            run_cell(li, di, false, TW_CC_NEWRENO, &off);
+            run_cell(li, di, true, TW_CC_CUBIC, &cu);
             uint64_t ratio = off.kbps ? on.kbps * 100u / off.kbps : 0;
-            n += (size_t)snprintf(table + n, sizeof table - n,
-                                  "%-5s %3ums | %8" PRIu64 ".%03" PRIu64 " %6" PRIu64 " %4" PRIu64
-                                  " %4" PRIu64 " | %9" PRIu64 ".%03" PRIu64 " %6" PRIu64
-                                  " %4" PRIu64 " %4" PRIu64 " | %" PRIu64 ".%02" PRIu64 "\n",
-                                  LOSS_NAME[li], DELAY_MS[di], on.kbps / 1000, on.kbps % 1000,
-                                  on.retrans, on.rto, on.recoveries, off.kbps / 1000,
-                                  off.kbps % 1000, off.retrans, off.rto, off.recoveries,
-                                  ratio / 100, ratio % 100);
+            n += (size_t)snprintf(
+                table + n, sizeof table - n,
+                "%-5s %3ums | %8" PRIu64 ".%03" PRIu64 " %6" PRIu64 " %4" PRIu64 " %4" PRIu64
+                " | %9" PRIu64 ".%03" PRIu64 " %6" PRIu64 " %4" PRIu64 " %4" PRIu64 " | %" PRIu64
+                ".%02" PRIu64 "  | %8" PRIu64 ".%03" PRIu64 " %6" PRIu64 " %4" PRIu64 " %4" PRIu64
+                "\n",
+                LOSS_NAME[li], DELAY_MS[di], on.kbps / 1000, on.kbps % 1000, on.retrans, on.rto,
+                on.recoveries, off.kbps / 1000, off.kbps % 1000, off.retrans, off.rto,
+                off.recoveries, ratio / 100, ratio % 100, cu.kbps / 1000, cu.kbps % 1000,
+                cu.retrans, cu.rto, cu.recoveries);
             /* Without loss the two are the same transfer. */
             if (li == 0) ASSERT_EQ(on.kbps, off.kbps);
         }
