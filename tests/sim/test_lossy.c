@@ -120,6 +120,7 @@ typedef struct hoststate {
 typedef struct lossy {
     uint64_t seed;
     bool heavy;   /* the heavy profile (see the header) */
+    bool cubic;   /* the stacks run CUBIC (else NewReno) */
     uint64_t msl; /* MSL or HEAVY_MSL */
     tw_world *w;
     conn *conns;
@@ -477,6 +478,7 @@ static void draw_link(lossy *L) {
     c->reorder = 0.05 * tw_rng_unit(&r);
     c->reorder_extra_ns = tw_rng_range(&r, TW_MS(1), TW_MS(20));
     c->corrupt = 0.01 + 0.04 * tw_rng_unit(&r);
+    c->ce = 0.05 * tw_rng_unit(&r); /* CE marks where ECN is in use (RFC 3168) */
     if (L->heavy) c->loss = HEAVY_LOSS;
 }
 
@@ -515,6 +517,10 @@ static void build_world(lossy *L, int nconns) {
     cfg.sndbuf = bufs[tw_rng_below(&r, nb)];
     cfg.rcvbuf = bufs[tw_rng_below(&r, nb)];
     cfg.nagle = tw_rng_below(&r, 2) == 0;
+    /* Either congestion control, and ECN off, asked for or only accepted. */
+    cfg.cc = tw_rng_below(&r, 2) ? TW_CC_CUBIC : TW_CC_NEWRENO;
+    cfg.ecn = (uint8_t)tw_rng_below(&r, 3);
+    L->cubic = cfg.cc == TW_CC_CUBIC;
     for (int h = 0; h < NHOSTS; h++) {
         char name[16];
         snprintf(name, sizeof name, "h%d", h);
@@ -664,6 +670,7 @@ static void check_counters(lossy *L) {
 /* What the runs exercised, summed over seeds. */
 typedef struct coverage {
     uint64_t closing, fin_reack, tw_reuse, corrupted, dup, reordered, lost, modes[M__COUNT];
+    uint64_t ce_in, ecn_cuts, cubic_seeds; /* CE marks taken, cwnd cuts for ECE; CUBIC runs */
 } coverage;
 
 static void run_seed_p(uint64_t seed, int nconns, bool heavy, bool verbose, coverage *cov) {
@@ -702,8 +709,13 @@ static void run_seed_p(uint64_t seed, int nconns, bool heavy, bool verbose, cove
     cov->dup += ss.duplicated;
     cov->reordered += ss.reordered;
     cov->lost += ss.lost;
-    for (int h = 0; h < NHOSTS; h++)
-        cov->tw_reuse += tw_stack_counters(tw_world_stack(L->w, h))[TW_C_TW_REUSE];
+    for (int h = 0; h < NHOSTS; h++) {
+        const uint64_t *k = tw_stack_counters(tw_world_stack(L->w, h));
+        cov->tw_reuse += k[TW_C_TW_REUSE];
+        cov->ce_in += k[TW_C_ECN_CE_IN];
+        cov->ecn_cuts += k[TW_C_ECN_CWND_CUT];
+    }
+    cov->cubic_seeds += L->cubic;
     for (int k = 0; k < L->nconns; k++) cov->modes[L->conns[k].mode]++;
     if (verbose) {
         uint64_t bytes = 0;
@@ -751,12 +763,17 @@ TEST(ci_seeds) {
     ASSERT_CMP(cov.dup, >, 0);
     ASSERT_CMP(cov.reordered, >, 0);
     for (int m = 0; m < M__COUNT; m++) ASSERT_CMP(cov.modes[m], >=, 50);
+    ASSERT_CMP(cov.ce_in, >, 0); /* ECN in use, CE marks echoed and acted on */
+    ASSERT_CMP(cov.ecn_cuts, >, 0);
+    ASSERT_CMP(cov.cubic_seeds, >, 0);
+    ASSERT_CMP(cov.cubic_seeds, <, sizeof CI_SEEDS / sizeof *CI_SEEDS);
     if (verbose())
         printf("# coverage: %" PRIu64 " CLOSING, %" PRIu64 " FIN re-ACKs, %" PRIu64
                " TIME_WAIT reuses, %" PRIu64 " lost, %" PRIu64 " corrupted, %" PRIu64
-               " duplicated, %" PRIu64 " reordered\n",
+               " duplicated, %" PRIu64 " reordered; %" PRIu64 " CE marks taken, %" PRIu64
+               " ECN cwnd cuts, %" PRIu64 " seeds with CUBIC\n",
                cov.closing, cov.fin_reack, cov.tw_reuse, cov.lost, cov.corrupted, cov.dup,
-               cov.reordered);
+               cov.reordered, cov.ce_in, cov.ecn_cuts, cov.cubic_seeds);
 }
 
 TEST(soak) {
