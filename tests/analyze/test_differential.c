@@ -369,6 +369,7 @@ typedef struct hand {
     tw_an *a;
     run r;
     uint64_t frame;
+    uint8_t tos; /* the IPv4 TOS octet of the packets pkt() makes */
 } hand;
 
 #define CLI 0xC6120001u
@@ -396,6 +397,7 @@ static void pkt(hand *h, uint64_t t_ms, bool from_client, uint16_t cport, uint8_
     p.ack = ack;
     p.len = len;
     p.wnd = 1000;
+    p.tos = h->tos;
     ASSERT_EQ(tw_an_feed(h->a, &p), 0);
 }
 
@@ -450,6 +452,70 @@ TEST(reuse_in_time_wait_accepted_and_rst_in_time_wait) {
     ASSERT_EQ(h.r.ngot, 1);
     ASSERT_TRUE(has_diag(&h.r.got[0], TW_AD_RST_IN_TW));
     ASSERT_TRUE(has_diag(&h.r.got[0], TW_AD_THREE_WAY));
+    tw_an_free(h.a);
+}
+
+TEST(ecn_negotiation_and_marks_are_counted) {
+    /* RFC 3168: the client asks (SYN ECE|CWR), the server accepts (SYN-ACK
+     * ECE); data ECT(0), one segment CE-marked on the way, echoed by ECE
+     * until the client's CWR. */
+    enum { E = TW_TH_ECE, W = TW_TH_CWR };
+    hand h;
+    hand_open(&h, NULL);
+    pkt(&h, 0, true, 40000, S | E | W, 100, 0, 0);
+    pkt(&h, 1, false, 40000, S | A | E, 500, 101, 0);
+    pkt(&h, 2, true, 40000, A, 101, 501, 0);
+    h.tos = 0x02;
+    pkt(&h, 3, true, 40000, A, 101, 501, 100);
+    h.tos = 0x03;
+    pkt(&h, 4, true, 40000, A, 201, 501, 100);
+    h.tos = 0;
+    pkt(&h, 5, false, 40000, A | E, 501, 301, 0);
+    h.tos = 0x02;
+    pkt(&h, 6, true, 40000, A | W, 301, 501, 100);
+    h.tos = 0;
+    pkt(&h, 7, false, 40000, A, 501, 401, 0);
+    pkt(&h, 10, true, 40000, F | A, 401, 501, 0);
+    pkt(&h, 11, false, 40000, F | A, 501, 402, 0);
+    pkt(&h, 12, true, 40000, A, 402, 502, 0);
+    ASSERT_EQ(tw_an_finish(h.a), 0);
+    ASSERT_EQ(h.r.ngot, 1);
+    const tw_an_conn *c = &h.r.got[0];
+    ASSERT_TRUE(tw_an_ecn_negotiated(c));
+    ASSERT_U64_EQ(c->s[0].ect, 2);
+    ASSERT_U64_EQ(c->s[0].ce, 1);
+    ASSERT_U64_EQ(c->s[0].cwr, 1);
+    ASSERT_U64_EQ(c->s[1].ece, 1);
+    tw_sbuf out;
+    tw_sbuf_init(&out);
+    tw_an_text(c, TW_AN_TIME_REL, &out);
+    tw_an_json(c, &out);
+    const char *t = tw_sbuf_str(&out);
+    ASSERT_TRUE(strstr(t, "  ecn: negotiated; client sent 2 ECN-capable, 1 CE-marked, 0 with ECE, "
+                          "1 with CWR; server sent 0 ECN-capable, 0 CE-marked, 1 with ECE, 0 "
+                          "with CWR\n") != NULL);
+    ASSERT_TRUE(strstr(t, "\"ecn\":{\"syn_ece\":true,\"syn_cwr\":true,\"ect\":2,\"ce\":1,"
+                          "\"ece\":0,\"cwr\":1}") != NULL);
+    tw_sbuf_free(&out);
+    tw_an_free(h.a);
+    /* A SYN-ACK with ECE and CWR is no ECN-setup SYN-ACK; no line when
+     * nothing touched ECN. */
+    hand_open(&h, NULL);
+    pkt(&h, 0, true, 40001, S | E | W, 100, 0, 0);
+    pkt(&h, 1, false, 40001, S | A | E | W, 500, 101, 0);
+    pkt(&h, 2, true, 40001, A, 101, 501, 0);
+    handshake(&h, 3, 40002, 700);
+    ASSERT_EQ(tw_an_finish(h.a), 0);
+    ASSERT_EQ(h.r.ngot, 2);
+    ASSERT_FALSE(tw_an_ecn_negotiated(&h.r.got[0]));
+    tw_sbuf_init(&out);
+    tw_an_text(&h.r.got[0], TW_AN_TIME_REL, &out);
+    ASSERT_TRUE(strstr(tw_sbuf_str(&out), "  ecn: asked for by the client, not accepted;") != NULL);
+    tw_sbuf_free(&out);
+    tw_sbuf_init(&out);
+    tw_an_text(&h.r.got[1], TW_AN_TIME_REL, &out);
+    ASSERT_TRUE(strstr(tw_sbuf_str(&out), "ecn:") == NULL);
+    tw_sbuf_free(&out);
     tw_an_free(h.a);
 }
 

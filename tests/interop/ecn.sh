@@ -12,6 +12,8 @@
 #      cwnd (ECN_CWND_CUT, CUBIC's 0.7) and sends CWR; 1 MB echoed intact;
 #   c. tcpwave connect --ecn to a kernel that refuses ECN (tcp_ecn=0): its
 #      SYN-ACK has no ECE and tcpwave's data goes Not-ECT.
+# `tcpwave analyze` reads captures a and c back: ECN negotiated with the
+# marks and echoes counted per side, or asked for and not accepted.
 # Usage: bash ecn.sh PATH-TO-tcpwave
 source "$(dirname "$0")/lib.bash"
 interop_init "$@"
@@ -59,6 +61,8 @@ want_some "$A" "$K && tcp.len > 0 && ip.dsfield.ecn == 2" "kernel data ECT(0)"
 want_some "$A" "$T && tcp.flags.syn == 0 && tcp.flags.ece == 1" "tcpwave echoes CE with ECE"
 want_some "$A" "$K && tcp.flags.syn == 0 && tcp.flags.cwr == 1" "kernel answers the echo with CWR"
 pcap_check "$A" --min-packets 100
+"$TW" analyze "$A" >"$WORK/a.analyze" 2>&1 || fail "tcpwave analyze a.pcap"
+expect_line "$WORK/a.analyze" "ecn: negotiated; client sent [1-9][0-9]* ECN-capable, 0 CE-marked, 0 with ECE, [1-9][0-9]* with CWR; server sent [1-9][0-9]* ECN-capable, 0 CE-marked, [1-9][0-9]* with ECE"
 
 # b. tcpwave asks, the kernel accepts, CE on the way out
 tw_bg echo $PEER server "$KADDR" 7001 --echo --timeout 30
@@ -93,5 +97,7 @@ want_some "$C" "$T && $SYN_ONLY && tcp.flags.ece == 1 && tcp.flags.cwr == 1" "tc
 want_none "$C" "$K && tcp.flags.ece == 1" "the kernel never sets ECE"
 want_none "$C" "ip.dsfield.ecn != 0" "no packet is ECN-capable"
 pcap_check "$C" --min-packets 10
+"$TW" analyze "$C" >"$WORK/c.analyze" 2>&1 || fail "tcpwave analyze c.pcap"
+expect_line "$WORK/c.analyze" "ecn: asked for by the client, not accepted; client sent 0 ECN-capable"
 
 finish

@@ -10,6 +10,7 @@
 
 #include "analyze.h"
 #include "view/lifecycle.h"
+#include "wire/tcp_hdr.h"
 
 static const char *const kind_names[TW_AK__COUNT][2] = {
     {"four-way close", "four_way"},         {"three-way close (FIN+ACK merged)", "three_way"},
@@ -97,6 +98,30 @@ static void side_text(const tw_an_conn *c, int k, int mode, tw_sbuf *out) {
     }
 }
 
+bool tw_an_ecn_negotiated(const tw_an_conn *c) {
+    return c->s[0].syn_ecn == (TW_TH_ECE | TW_TH_CWR) && c->s[1].syn_ecn == TW_TH_ECE;
+}
+
+/* One line on ECN (RFC 3168), when any segment of the connection touched it. */
+static void ecn_text(const tw_an_conn *c, tw_sbuf *out) {
+    const tw_an_side *a = &c->s[0], *b = &c->s[1];
+    if (!(a->syn_ecn | b->syn_ecn) && !(a->ect + a->ce + a->ece + a->cwr) &&
+        !(b->ect + b->ce + b->ece + b->cwr))
+        return;
+    tw_sbuf_printf(out, "  ecn: %s",
+                   tw_an_ecn_negotiated(c) ? "negotiated"
+                   : a->syn_ecn            ? "asked for by the client, not accepted"
+                                           : "not negotiated");
+    for (int k = 0; k < 2; k++) {
+        const tw_an_side *s = &c->s[k];
+        tw_sbuf_printf(out,
+                       "; %s sent %" PRIu64 " ECN-capable, %" PRIu64 " CE-marked, %" PRIu64
+                       " with ECE, %" PRIu64 " with CWR",
+                       k ? "server" : "client", s->ect, s->ce, s->ece, s->cwr);
+    }
+    tw_sbuf_puts(out, "\n");
+}
+
 void tw_an_text(const tw_an_conn *c, int mode, tw_sbuf *out) {
     char a[32], b[32], f[160], d[40], t1[48], t2[48];
     tw_sbuf_printf(out, "connection %" PRIu64 ": %s -> %s", c->no, endpoint(&c->s[0], a, sizeof a),
@@ -120,6 +145,7 @@ void tw_an_text(const tw_an_conn *c, int mode, tw_sbuf *out) {
     tw_sbuf_puts(out, "\n");
     side_text(c, 0, mode, out);
     side_text(c, 1, mode, out);
+    ecn_text(c, out);
     if (c->ndiag) tw_sbuf_puts(out, "  diagnoses:\n");
     for (int i = 0; i < c->ndiag; i++) {
         const tw_an_diag *g = &c->diag[i];
@@ -150,17 +176,21 @@ static void json_side(const tw_an_conn *c, int k, tw_sbuf *out) {
     char ep[32], tm[48];
     tw_sbuf_printf(out, "\"%s\":{\"endpoint\":", k ? "server" : "client");
     json_str(out, endpoint(s, ep, sizeof ep));
+    tw_sbuf_printf(
+        out,
+        ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"fin_frame\":%" PRIu64
+        ",\"fin_retransmits\":%" PRIu32 ",\"rst_frame\":%" PRIu64 ",\"rst_verdict\":\"%s\",",
+        s->pkts, s->bytes, s->fin ? s->fin_frame : 0, s->fin_retrans, s->rst ? s->rst_frame : 0,
+        !s->rst                               ? "none"
+        : s->rst_verdict == TW_AN_RST_UNREAD  ? "unread_data"
+        : s->rst_verdict == TW_AN_RST_ABORT   ? "abort"
+        : s->rst_verdict == TW_AN_RST_UNKNOWN ? "abort_or_unread"
+                                              : "none");
     tw_sbuf_printf(out,
-                   ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"fin_frame\":%" PRIu64
-                   ",\"fin_retransmits\":%" PRIu32 ",\"rst_frame\":%" PRIu64
-                   ",\"rst_verdict\":\"%s\",\"states\":[",
-                   s->pkts, s->bytes, s->fin ? s->fin_frame : 0, s->fin_retrans,
-                   s->rst ? s->rst_frame : 0,
-                   !s->rst                               ? "none"
-                   : s->rst_verdict == TW_AN_RST_UNREAD  ? "unread_data"
-                   : s->rst_verdict == TW_AN_RST_ABORT   ? "abort"
-                   : s->rst_verdict == TW_AN_RST_UNKNOWN ? "abort_or_unread"
-                                                         : "none");
+                   "\"ecn\":{\"syn_ece\":%s,\"syn_cwr\":%s,\"ect\":%" PRIu64 ",\"ce\":%" PRIu64
+                   ",\"ece\":%" PRIu64 ",\"cwr\":%" PRIu64 "},\"states\":[",
+                   (s->syn_ecn & TW_TH_ECE) ? "true" : "false",
+                   (s->syn_ecn & TW_TH_CWR) ? "true" : "false", s->ect, s->ce, s->ece, s->cwr);
     for (int i = 0; i < s->npath; i++) {
         const tw_an_step *st = &s->path[i];
         tw_sbuf_printf(out,

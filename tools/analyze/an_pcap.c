@@ -175,6 +175,7 @@ static int decode(int dlt, const uint8_t *b, size_t caplen, tw_an_pkt *p) {
     p->seq = be32(t + 4);
     p->ack = be32(t + 8);
     p->flags = t[13];
+    p->tos = h.tos;
     p->wnd = be16(t + 14);
     p->len = (uint32_t)(h.payload_len - doff);
     p->ws = -1;

@@ -206,6 +206,15 @@ void tw_an_on_send(tw_an_conn *c, int si, const tw_an_pkt *p) {
     tw_an_side *s = &c->s[si], *peer = &c->s[1 - si];
     uint8_t f = p->flags;
     s->pkts++;
+    uint8_t ecn = p->tos & 3u;
+    s->ect += ecn == 1u || ecn == 2u;
+    s->ce += ecn == 3u;
+    if (f & TW_TH_SYN)
+        s->syn_ecn = f & (TW_TH_ECE | TW_TH_CWR);
+    else {
+        s->ece += (f & TW_TH_ECE) != 0;
+        s->cwr += (f & TW_TH_CWR) != 0;
+    }
     if (f & TW_TH_SYN) {
         if (!s->have_isn) {
             s->have_isn = true;

@@ -41,6 +41,7 @@ typedef struct tw_an_pkt {
     uint16_t wnd; /* raw window field */
     int8_t ws;    /* window scale option of a SYN, -1 when absent (RFC 7323 §2.2) */
     uint16_t mss; /* MSS option of a SYN, 0 when absent */
+    uint8_t tos;  /* IPv4 TOS octet: the ECN field is its low two bits (RFC 3168 §5) */
 } tw_an_pkt;
 
 typedef struct tw_an_reader tw_an_reader;
@@ -116,6 +117,10 @@ typedef struct tw_an_side {
     /* its SYN's options (RFC 7323 window scale: -1 none) */
     int8_t ws;
     uint16_t mss;
+    /* ECN (RFC 3168): ECE/CWR of its SYN or SYN-ACK; its packets with an
+     * ECN-capable or CE field, and its non-SYN segments with ECE or CWR */
+    uint8_t syn_ecn;
+    uint64_t ect, ce, ece, cwr;
     /* its receive window as its ACKs advertise it (RST segments excluded:
      * Linux frees unread data before it sends the reset), for telling a
      * close with unread data from an abort (RFC 9293 §3.10.4) */
@@ -279,6 +284,10 @@ const char *tw_an_diag_key(int d);  /* "long_close_wait", ... */
 const char *tw_an_mark_name(int m); /* "observed", "inferred", "assumed" */
 /* "ip.addr==A && tcp.port==P && ip.addr==B && tcp.port==Q" into buf. */
 const char *tw_an_filter(const tw_an_conn *c, char *buf, size_t cap);
+
+/* Whether the handshake set ECN up (RFC 3168 §6.1.1): the client's SYN had
+ * ECE and CWR, the server's SYN-ACK ECE alone. */
+bool tw_an_ecn_negotiated(const tw_an_conn *c);
 
 #include "view/sbuf.h"
 /* Times in the text: seconds since the capture's first TCP frame, or
