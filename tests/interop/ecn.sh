@@ -54,7 +54,8 @@ want_some "$A" "$K && $SYN_ONLY && tcp.flags.ece == 1 && tcp.flags.cwr == 1" "ke
 want_some "$A" "$T && $SYN_ACK && tcp.flags.ece == 1 && tcp.flags.cwr == 0" "tcpwave SYN-ACK: ECE alone"
 want_none "$A" "tcp.flags.syn == 1 && ip.dsfield.ecn != 0" "SYNs are Not-ECT"
 want_some "$A" "$T && tcp.len > 0 && ip.dsfield.ecn == 2" "tcpwave data ECT(0)"
-want_none "$A" "$T && tcp.len > 0 && ip.dsfield.ecn != 2 && !tcp.analysis.retransmission" \
+want_none "$A" "$T && tcp.len > 0 && ip.dsfield.ecn != 2 && !tcp.analysis.retransmission &&
+    !tcp.analysis.fast_retransmission && !tcp.analysis.spurious_retransmission" \
     "every first transmission of tcpwave data is ECT(0)"
 want_none "$A" "$T && tcp.len == 0 && ip.dsfield.ecn != 0" "tcpwave pure ACKs are Not-ECT"
 want_some "$A" "$K && tcp.len > 0 && ip.dsfield.ecn == 2" "kernel data ECT(0)"
