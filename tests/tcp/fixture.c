@@ -119,8 +119,8 @@ static tw_tcp_result input(tw_tcp_seg *seg) {
     return r;
 }
 
-tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload, uint32_t len,
-                       uint16_t wnd) {
+tw_tcp_seg fx_mkseg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload, uint32_t len,
+                    uint16_t wnd) {
     tw_tcp_seg s;
     memset(&s, 0, sizeof s);
     s.flags = flags;
@@ -129,16 +129,17 @@ tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *pa
     s.wnd = wnd;
     s.payload = payload;
     s.len = len;
+    return s;
+}
+
+tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload, uint32_t len,
+                       uint16_t wnd) {
+    tw_tcp_seg s = fx_mkseg(flags, seq, ack, payload, len, wnd);
     return input(&s);
 }
 
 tw_tcp_result send_seg_mss(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd, int mss) {
-    tw_tcp_seg s;
-    memset(&s, 0, sizeof s);
-    s.flags = flags;
-    s.seq = tw_seq(seq);
-    s.ack = tw_seq(ack);
-    s.wnd = wnd;
+    tw_tcp_seg s = fx_mkseg(flags, seq, ack, NULL, 0, wnd);
     if (mss >= 0) {
         s.opt.has_mss = true;
         s.opt.mss = (uint16_t)mss;
@@ -148,14 +149,7 @@ tw_tcp_result send_seg_mss(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t w
 
 tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload,
                            uint32_t len, uint16_t wnd, const tw_tcp_opts *opt) {
-    tw_tcp_seg s;
-    memset(&s, 0, sizeof s);
-    s.flags = flags;
-    s.seq = tw_seq(seq);
-    s.ack = tw_seq(ack);
-    s.wnd = wnd;
-    s.payload = payload;
-    s.len = len;
+    tw_tcp_seg s = fx_mkseg(flags, seq, ack, payload, len, wnd);
     if (opt) s.opt = *opt;
     return input(&s);
 }

@@ -61,7 +61,7 @@ typedef struct fx_seg {
     uint8_t flags;
     uint32_t seq, ack, len;
     uint16_t wnd;
-    uint16_t urp; /* urgent pointer (0 unless URG) */
+    uint16_t urp;   /* urgent pointer (0 unless URG) */
     uint8_t ip_tos; /* the IPv4 TOS octet, ECN codepoint in its low two bits */
     bool has_mss;
     uint16_t mss;
@@ -129,6 +129,10 @@ void conn_last_ack(void);     /* CLOSE_WAIT + close(): our FIN 1001 out */
 void fx_settle(void);
 
 /* ---- one step each; every step first clears F.out ---- */
+/* The peer's segment with these fields, the rest zero (addresses are filled in
+ * by the send_seg* calls). */
+tw_tcp_seg fx_mkseg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload, uint32_t len,
+                    uint16_t wnd);
 /* A segment from the peer (src 198.18.0.2:80). Runs tw_tcp_input, answers
  * TW_ACT_DROP_WITH_RST with tw_tcp_make_rst, then runs tw_tcp_output. */
 tw_tcp_result send_seg(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload, uint32_t len,

@@ -15,14 +15,7 @@ static tw_tcp_result send_tos(uint8_t flags, uint32_t seq, uint32_t ack, uint32_
                               uint8_t tos) {
     static uint8_t data[1460];
     for (uint32_t i = 0; i < len; i++) data[i] = fx_byte(seq + i);
-    tw_tcp_seg s;
-    memset(&s, 0, sizeof s);
-    s.flags = flags;
-    s.seq = tw_seq(seq);
-    s.ack = tw_seq(ack);
-    s.wnd = FX_WND;
-    s.payload = data;
-    s.len = len;
+    tw_tcp_seg s = fx_mkseg(flags, seq, ack, data, len, FX_WND);
     s.ip_tos = tos;
     return send_seg_raw(&s);
 }
