@@ -31,7 +31,8 @@ struct sim_ep {
     int index;
     uint32_t addr;
     tw_sim_cfg cfg;
-    uint64_t sent; /* packets sent so far (the last nth) */
+    uint64_t sent;       /* packets sent so far (the last nth) */
+    uint64_t busy_until; /* the bottleneck (cfg.rate_bps) sends until then */
     /* packets travelling to this endpoint: a min-heap on (at, seq) */
     struct sim_pkt **heap;
     size_t heap_len, heap_cap;
@@ -169,6 +170,22 @@ static bool take_drop_rule(struct sim_ep *e, uint64_t nth) {
     return false;
 }
 
+/* The bottleneck of an endpoint (cfg.rate_bps, see sim.h): false when the
+ * queue is full (drop); else the time the packet's last bit leaves and
+ * whether the queue it found asks for a CE mark. */
+static bool bottleneck(struct sim_ep *src, size_t len, uint64_t now, uint64_t *depart, bool *mark) {
+    const tw_sim_cfg *c = &src->cfg;
+    if (c->rate_bps == 0) return true;
+    uint64_t start = src->busy_until > now ? src->busy_until : now;
+    double ns_per_byte = 8e9 / (double)c->rate_bps;
+    uint64_t queued = (uint64_t)((double)(start - now) / ns_per_byte); /* bytes ahead of it */
+    if (c->queue_bytes && queued + len > c->queue_bytes) return false;
+    *mark = c->ce_queue_bytes && queued >= c->ce_queue_bytes;
+    src->busy_until = sat_add(start, (uint64_t)((double)len * ns_per_byte + 0.5));
+    *depart = src->busy_until;
+    return true;
+}
+
 static int sim_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     struct sim_ep *src = (struct sim_ep *)l;
     tw_sim *s = src->sim;
@@ -204,6 +221,13 @@ static int sim_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
         emit(s, TW_SIM_DROPPED_RULE, src->index, to, nth, pkt, len, now);
         return 0;
     }
+    uint64_t depart = now;
+    bool mark_q = false;
+    if (!bottleneck(src, len, now, &depart, &mark_q)) {
+        s->stats.queue_dropped++;
+        emit(s, TW_SIM_DROPPED_QUEUE, src->index, to, nth, pkt, len, now);
+        return 0;
+    }
     if (lose) {
         s->stats.lost++;
         emit(s, TW_SIM_DROPPED_LOSS, src->index, to, nth, pkt, len, now);
@@ -223,8 +247,8 @@ static int sim_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
         }
     }
 
-    uint64_t at = sat_add(now, c->delay_ns);
-    if (ce && tw_ipv4_mark_ce(p->data, len)) { /* Not-ECT packets pass unmarked */
+    uint64_t at = sat_add(depart, c->delay_ns);
+    if ((ce || mark_q) && tw_ipv4_mark_ce(p->data, len)) { /* Not-ECT packets pass unmarked */
         s->stats.ce_marked++;
         emit(s, TW_SIM_CE_MARKED, src->index, to, nth, p->data, len, now);
     }
@@ -434,6 +458,7 @@ const char *tw_sim_ev_name(enum tw_sim_ev ev) {
     case TW_SIM_UNROUTABLE: return "unroutable";
     case TW_SIM_REORDERED: return "reordered";
     case TW_SIM_CE_MARKED: return "ce_marked";
+    case TW_SIM_DROPPED_QUEUE: return "dropped_queue";
     }
     return "?";
 }

@@ -29,6 +29,17 @@
  *   reorder  - the packet is held back by reorder_extra_ns, so later packets
  *              overtake it.
  *   jitter   - uniform extra delay in [0, jitter_ns]; it may reorder too.
+ *   ce       - an ECN-capable packet (ECT(0)/ECT(1)) is marked CE, its IPv4
+ *              header checksum redone (RFC 3168 §5); drawn last.
+ *
+ * A bottleneck (rate_bps > 0, no randomness): the endpoint's packets leave
+ * one after the other at rate_bps, each taking len * 8 / rate_bps to send,
+ * so a burst queues and the queueing delay adds to delay_ns. With
+ * queue_bytes > 0 a packet that finds that many bytes already queued is
+ * dropped (a drop-tail router); with ce_queue_bytes > 0 an ECN-capable one
+ * that finds at least that many is marked CE (a step-marking AQM). Both
+ * happen before the random impairments, which see only the packets that
+ * got through.
  *
  * Deterministic rules, applied before the random impairments: drop the n-th
  * packet an endpoint sends (tw_sim_drop_nth) and a user filter callback.
@@ -58,6 +69,9 @@ typedef struct tw_sim_cfg {
     double corrupt;            /* probability one random bit is flipped */
     uint64_t reorder_extra_ns; /* hold-back of a reordered packet */
     double ce;                 /* probability an ECN-capable packet is marked CE (RFC 3168 §5) */
+    uint64_t rate_bps;         /* bottleneck rate; 0 = infinite (no queueing) */
+    uint32_t queue_bytes;      /* drop-tail limit of the bottleneck queue; 0 = unlimited */
+    uint32_t ce_queue_bytes;   /* queue from which ECN-capable packets are marked CE; 0 = never */
 } tw_sim_cfg;
 
 /* Creates an empty network whose randomness comes from `seed`. NULL if out of memory. */
@@ -100,7 +114,7 @@ void tw_sim_set_filter(tw_sim *s, tw_sim_filter_fn fn, void *ctx);
 
 /* Events, in the order they happen for one send():
  *   SENT, then one of
- *     UNROUTABLE | DROPPED_RULE | DROPPED_LOSS, or
+ *     UNROUTABLE | DROPPED_RULE | DROPPED_QUEUE | DROPPED_LOSS, or
  *     [CE_MARKED] [CORRUPTED] [DUPLICATED] [REORDERED]   (now in flight)
  * and later DELIVERED once per copy, from the receiver's recv().
  * to_ep is the destination endpoint (-1 when unroutable); nth the sender's
@@ -117,6 +131,7 @@ enum tw_sim_ev {
     TW_SIM_UNROUTABLE,
     TW_SIM_REORDERED,
     TW_SIM_CE_MARKED,
+    TW_SIM_DROPPED_QUEUE,
 };
 /* Short lowercase name of an event ("sent", "dropped_loss", ...), "?" if unknown. */
 const char *tw_sim_ev_name(enum tw_sim_ev ev);
@@ -130,15 +145,16 @@ void tw_sim_set_observer(tw_sim *s, tw_sim_observer_fn fn, void *ctx);
 uint64_t tw_sim_next_arrival(const tw_sim *s);
 
 struct tw_sim_stats {
-    uint64_t sent;         /* send() calls accepted (every packet, whatever its fate) */
-    uint64_t delivered;    /* copies handed out by recv() */
-    uint64_t lost;         /* dropped by the random loss */
-    uint64_t rule_dropped; /* dropped by drop_nth or the filter */
-    uint64_t duplicated;   /* extra copies created */
-    uint64_t corrupted;    /* packets with a flipped bit */
-    uint64_t reordered;    /* packets held back by reorder_extra_ns */
-    uint64_t unroutable;   /* no endpoint with the destination address (or < 20 bytes) */
-    uint64_t ce_marked;    /* ECN-capable packets marked CE */
+    uint64_t sent;          /* send() calls accepted (every packet, whatever its fate) */
+    uint64_t delivered;     /* copies handed out by recv() */
+    uint64_t lost;          /* dropped by the random loss */
+    uint64_t rule_dropped;  /* dropped by drop_nth or the filter */
+    uint64_t duplicated;    /* extra copies created */
+    uint64_t corrupted;     /* packets with a flipped bit */
+    uint64_t reordered;     /* packets held back by reorder_extra_ns */
+    uint64_t unroutable;    /* no endpoint with the destination address (or < 20 bytes) */
+    uint64_t ce_marked;     /* ECN-capable packets marked CE (randomly or by the queue) */
+    uint64_t queue_dropped; /* dropped by a full bottleneck queue */
 };
 void tw_sim_get_stats(const tw_sim *s, struct tw_sim_stats *out);
 

@@ -120,6 +120,9 @@ typedef struct setup {
     bool sack;
     uint8_t client_ecn; /* TW_ECN_*; the server keeps the default (passive) */
     uint8_t cc;         /* TW_CC_* of both */
+    uint64_t rate_bps;  /* a bottleneck each way (0: none), its queue and AQM mark */
+    uint32_t queue_bytes, ce_queue_bytes;
+    struct tw_sim_stats *sim; /* where the link's statistics go (NULL: nowhere) */
 } setup;
 
 /* One transfer; adds its time and sender counters to *out. The counters of
@@ -138,6 +141,9 @@ static void transfer(const setup *u, cell *out, uint64_t *ck, uint64_t *sk) {
     link.delay_ns = u->delay;
     link.loss = u->loss;
     link.ce = u->ce;
+    link.rate_bps = u->rate_bps;
+    link.queue_bytes = u->queue_bytes;
+    link.ce_queue_bytes = u->ce_queue_bytes;
     bulk *b = calloc(1, sizeof *b);
     if (!b) abort();
     ASSERT_EQ(tw_world_add_host(w, "server", SERVER_ADDR, &cfg, &link), 0);
@@ -168,6 +174,7 @@ static void transfer(const setup *u, cell *out, uint64_t *ck, uint64_t *sk) {
     if (!u->sack) ASSERT_EQ(k[TW_C_SACK_RECOVERY], 0);
     if (ck) memcpy(ck, k, TW_C__COUNT * sizeof *ck);
     if (sk) memcpy(sk, tw_stack_counters(sst), TW_C__COUNT * sizeof *sk);
+    if (u->sim) tw_sim_get_stats(tw_world_sim(w), u->sim);
     tw_world_free(w);
     free(b);
 }
@@ -349,6 +356,61 @@ TEST(cubic_outruns_newreno_on_a_long_lossy_path) {
     printf("# 50 ms, 0.1%% loss, 2 x 4 MiB: CUBIC %.3f Mbit/s, NewReno %.3f Mbit/s\n",
            2.0 * BULK * 8e3 / (double)cubic.ns, 2.0 * BULK * 8e3 / (double)reno.ns);
     ASSERT_CMP(cubic.ns, <, reno.ns);
+}
+
+TEST(bottleneck_filled_and_ecn_aqm_avoids_loss) {
+    /* A 10 Mbit/s bottleneck each way, 20 ms one way (a 50 KB
+     * bandwidth-delay product), a 64 KB drop-tail queue: NewReno and CUBIC
+     * fill the link, losing packets to the full queue and recovering. With
+     * a step-marking AQM at 16 KB queued and ECN asked for, the queue marks
+     * instead of dropping: no packet lost, none retransmitted, the window
+     * cut on the echoes. Without ECN the same AQM cannot mark (Not-ECT)
+     * and the queue drops. */
+    static const struct {
+        const char *name;
+        uint8_t cc, ecn;
+    } v[] = {{"NewReno", TW_CC_NEWRENO, TW_ECN_OFF},
+             {"CUBIC", TW_CC_CUBIC, TW_ECN_OFF},
+             {"NewReno+ECN", TW_CC_NEWRENO, TW_ECN_ON},
+             {"CUBIC+ECN", TW_CC_CUBIC, TW_ECN_ON}};
+    const uint64_t rate = 10000000;
+    uint64_t without[2] = {0, 0}; /* goodput without ECN, per algorithm */
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        tw_test_context("%s", v[i].name);
+        struct tw_sim_stats ss;
+        uint64_t ck[TW_C__COUNT];
+        cell c = {0};
+        setup u = {.seed = 0xb077 + i,
+                   .delay = TW_MS(20),
+                   .sack = true,
+                   .client_ecn = v[i].ecn,
+                   .cc = v[i].cc,
+                   .rate_bps = rate,
+                   .queue_bytes = 65536,
+                   .ce_queue_bytes = 16384,
+                   .sim = &ss};
+        transfer(&u, &c, ck, NULL);
+        uint64_t bps = (uint64_t)BULK * 8u * 1000000000u / c.ns;
+        printf("# bottleneck 10 Mbit/s, 20 ms, 64 KB queue, AQM mark at 16 KB: %-11s %.2f Mbit/s, "
+               "%" PRIu64 " dropped by the queue, %" PRIu64 " retransmitted, %" PRIu64
+               " CE marks, %" PRIu64 " RTOs\n",
+               v[i].name, (double)bps / 1e6, ss.queue_dropped, c.retrans, ss.ce_marked, c.rto);
+        ASSERT_CMP(bps, <=, rate);
+        ASSERT_CMP(bps, >=, rate * 6 / 10); /* the link is kept busy */
+        if (v[i].ecn == TW_ECN_ON) {
+            ASSERT_CMP(bps, >=, rate * 8 / 10);
+            ASSERT_CMP(bps, >, without[v[i].cc]); /* no loss to recover from */
+            ASSERT_U64_EQ(ss.queue_dropped, 0);
+            ASSERT_U64_EQ(c.retrans, 0);
+            ASSERT_CMP(ss.ce_marked, >, 0);
+            ASSERT_CMP(ck[TW_C_ECN_CWND_CUT], >, 0);
+        } else {
+            ASSERT_U64_EQ(ss.ce_marked, 0);
+            ASSERT_CMP(ss.queue_dropped, >, 0);
+            ASSERT_CMP(c.retrans, >, 0);
+            without[v[i].cc] = bps;
+        }
+    }
 }
 
 TEST_MAIN()

@@ -257,6 +257,43 @@ TEST(ce_marks_only_ecn_capable_packets_with_a_good_checksum) {
     tw_sim_free(s);
 }
 
+TEST(bottleneck_queues_drops_at_the_limit_and_marks_ce) {
+    /* 8 Mbit/s: a byte takes 1 us, a 40-byte packet 40 us. Five packets at
+     * once: they leave 40 us apart after a 1 ms delay; the queue holds 120
+     * bytes, the packet itself included, so the fourth (120 bytes ahead of
+     * it) and the fifth are dropped; from 40 bytes queued, ECN-capable
+     * packets are marked CE. */
+    tw_sim_cfg cfg = {
+        .delay_ns = 1 * MS, .rate_bps = 8000000, .queue_bytes = 120, .ce_queue_bytes = 40};
+    tw_sim *s = pair(3, &cfg);
+    tw_link *a = tw_sim_link(s, 0), *b = tw_sim_link(s, 1);
+    for (int i = 0; i < 5; i++) {
+        uint8_t p[PKT_LEN];
+        make_pkt(p, ADDR_B, (uint32_t)i);
+        p[1] = 0x02; /* ECT(0) */
+        ASSERT_EQ(a->ops->send(a, p, sizeof p, 0), 0);
+    }
+    struct tw_sim_stats st;
+    tw_sim_get_stats(s, &st);
+    ASSERT_U64_EQ(st.queue_dropped, 2);
+    ASSERT_U64_EQ(st.ce_marked, 2); /* the 2nd found 40 bytes queued, the 3rd 80 */
+    for (int i = 0; i < 3; i++) {
+        uint64_t due = 1 * MS + (uint64_t)(i + 1) * 40000u;
+        uint8_t got[PKT_LEN];
+        ASSERT_EQ(tw_sim_next_arrival(s), due);
+        ASSERT_EQ(b->ops->recv(b, got, sizeof got, due - 1), 0);
+        ASSERT_EQ(b->ops->recv(b, got, sizeof got, due), PKT_LEN);
+        ASSERT_EQ(pkt_tag(got), (uint32_t)i);
+        ASSERT_EQ(got[1] & 3, i == 0 ? 2 : 3);
+    }
+    /* Once the queue has drained, a packet goes straight through. */
+    uint8_t p[PKT_LEN], got[PKT_LEN];
+    make_pkt(p, ADDR_B, 9);
+    ASSERT_EQ(a->ops->send(a, p, sizeof p, 10 * MS), 0);
+    ASSERT_EQ(b->ops->recv(b, got, sizeof got, 11 * MS + 40000), PKT_LEN);
+    tw_sim_free(s);
+}
+
 /* A scenario using every impairment; returns its event log. */
 static struct recorder run_scenario(uint64_t seed) {
     struct recorder r = {0};
