@@ -65,6 +65,9 @@ typedef struct tw_stack_cfg {
     bool sack;               /* offer RFC 2018 SACK-permitted; SACK blocks in our ACKs while
                                 out-of-order data is held (default true) */
     uint8_t cc;              /* TW_CC_* (default TW_CC_NEWRENO) */
+    bool hystart;            /* HyStart++ (RFC 9406): the first slow start ends when the
+                                RTT grows, before the bottleneck's queue overflows (default
+                                true; it needs timestamps for its RTT samples) */
     uint8_t ecn;             /* TW_ECN_* (default TW_ECN_PASSIVE). With ECN in use new data
                                 goes ECT(0), a CE mark is echoed (ECE) and an echo halves
                                 cwnd once per window (CWR) */

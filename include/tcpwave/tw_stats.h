@@ -100,9 +100,10 @@
     X(DROP_SYNCOOKIE_ACCEPT_FULL,                                                                  \
       "drop: valid SYN-cookie ACK, but the listener's accept queue is full")                       \
     X(TW_REUSE_UNDONE, "reopened TIME_WAIT 4-tuples back in TIME_WAIT: the new SYN was an old "    \
-                       "duplicate (RFC 1122 4.2.2.13)")                                      \
-    X(ECN_CE_IN, "segments that arrived marked CE, congestion experienced (RFC 3168)")          \
-    X(ECN_CWND_CUT, "congestion windows halved for an ECN-Echo (RFC 3168 6.1.2)")
+                       "duplicate (RFC 1122 4.2.2.13)")                                            \
+    X(ECN_CE_IN, "segments that arrived marked CE, congestion experienced (RFC 3168)")             \
+    X(ECN_CWND_CUT, "congestion windows halved for an ECN-Echo (RFC 3168 6.1.2)")                  \
+    X(HYSTART_EXIT, "slow starts left for CSS on a growing RTT (HyStart++, RFC 9406)")
 
 enum tw_counter {
 #define TW_X_ENUM(name, desc) TW_C_##name,

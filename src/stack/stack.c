@@ -200,6 +200,7 @@ void tw_stack_cfg_default(tw_stack_cfg *cfg) {
     cfg->sack = t.sack;
     cfg->ecn = t.ecn;
     cfg->cc = t.cc;
+    cfg->hystart = t.hystart;
     cfg->max_conns = 4096;
     cfg->max_time_wait = 262144;
     cfg->ephemeral_lo = 32768;
@@ -251,6 +252,7 @@ int tw_stack_new(const tw_stack_cfg *cfg, tw_link *link, tw_stack **out) {
     t->sack = cfg->sack;
     t->ecn = cfg->ecn;
     t->cc = cfg->cc;
+    t->hystart = cfg->hystart;
     /* Without an observer the connections build no trace events at all. */
     st->env.trace = cfg->trace ? trace_push : NULL;
     st->env.trace_ctx = st;

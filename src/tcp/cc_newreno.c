@@ -21,6 +21,7 @@
  *   §5.3), partial ACKs included: the "Slow-but-Steady" variant RFC 6582 §4
  *   allows. */
 #include "tcp/tcp.h"
+#include "tcp/cc_hystart.h"
 
 static uint32_t flight_size(const tw_tcp_conn *c) {
     return (uint32_t)tw_seq_diff(c->snd_max, c->snd_una);
@@ -30,6 +31,13 @@ static uint32_t flight_size(const tw_tcp_conn *c) {
 static uint32_t half_flight(tw_tcp_conn *c, uint32_t flight) {
     uint32_t h = flight / 2, two = 2u * c->smss;
     return h > two ? h : two;
+}
+
+/* A congestion event: the algorithm's cut; HyStart++ watches only the first
+ * slow start (RFC 9406 §4.3), so it ends here. */
+static uint32_t cut(tw_tcp_conn *c, uint32_t flight) {
+    c->hs.phase = TW_HS_OFF;
+    return c->cc->cut(c, flight);
 }
 
 static void grow(tw_tcp_conn *c, uint32_t by) {
@@ -45,6 +53,7 @@ void tw__cc_reno_init(tw_tcp_conn *c) {
     c->dupacks = 0;
     c->ccf = 0;
     c->recover = tw_seq_add(c->iss, (uint32_t)-1);
+    tw__hs_init(c);
 }
 
 void tw__cc_reno_ack(tw_tcp_conn *c, uint32_t acked, uint32_t flight, tw_time_t now) {
@@ -72,7 +81,7 @@ void tw__cc_reno_ack(tw_tcp_conn *c, uint32_t acked, uint32_t flight, tw_time_t 
         return;
     }
     if (c->cwnd < c->ssthresh) {
-        grow(c, acked < c->smss ? acked : c->smss); /* slow start, equation 2 */
+        grow(c, tw__hs_increase(c, acked)); /* slow start: equation 2, HyStart++ */
         return;
     }
     c->cc_acked += acked; /* congestion avoidance: one SMSS per cwnd acknowledged */
@@ -94,7 +103,7 @@ void tw__cc_reno_dupack(tw_tcp_conn *c) {
      * timeout or an earlier recovery) do not cut cwnd again. */
     tw_seq_t covered = tw_seq_add(c->snd_una, (uint32_t)-1);
     if (!tw_seq_gt(covered, c->recover)) return;
-    c->ssthresh = c->cc->cut(c, flight_size(c));       /* step 2 */
+    c->ssthresh = cut(c, flight_size(c));              /* step 2 */
     c->recover = tw_seq_add(c->snd_max, (uint32_t)-1); /* highest sequence number sent */
     c->cwnd = c->ssthresh + 3u * c->smss;              /* step 3: the three that left */
     c->ccf |= TW_CCF_RECOVERY | TW_CCF_REXMT;          /* step 3: retransmit the lost one */
@@ -105,8 +114,8 @@ void tw__cc_reno_dupack(tw_tcp_conn *c) {
 }
 
 void tw__cc_reno_rto(tw_tcp_conn *c, bool first) {
-    if (first) c->ssthresh = c->cc->cut(c, flight_size(c)); /* equation 4 */
-    c->cwnd = c->smss;                                      /* LW: one segment */
+    if (first) c->ssthresh = cut(c, flight_size(c)); /* equation 4 */
+    c->cwnd = c->smss;                               /* LW: one segment */
     /* RFC 6582 §3.2 step 4 (timeouts): remember the highest sequence number
      * sent and leave fast recovery. */
     c->recover = tw_seq_add(c->snd_max, (uint32_t)-1);
@@ -119,7 +128,7 @@ void tw__cc_reno_rto(tw_tcp_conn *c, bool first) {
  * equation 4's floor of two segments. No inflation follows: pipe, not cwnd,
  * accounts for the segments that left the network (tcp_sack.c). */
 void tw__cc_reno_sack_recovery(tw_tcp_conn *c, uint32_t flight) {
-    c->ssthresh = c->cc->cut(c, flight);
+    c->ssthresh = cut(c, flight);
     c->cwnd = c->ssthresh;
     c->cc_acked = 0;
 }

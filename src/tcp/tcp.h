@@ -52,9 +52,10 @@ typedef struct tw_tcp_cfg {
     bool ws;                 /* offer RFC 7323 window scaling on our SYN (default true) */
     bool timestamps;         /* offer RFC 7323 timestamps on our SYN (default true) */
     bool sack;               /* offer RFC 2018 SACK-permitted; send SACK blocks (default true) */
-    uint8_t ecn; /* TW_TCP_ECN_*: ask for ECN on our SYN (ON) or only accept it (PASSIVE,
-                    the default) or neither (OFF) */
-    uint8_t cc;  /* TW_TCP_CC_*: congestion control (default NewReno) */
+    uint8_t ecn;  /* TW_TCP_ECN_*: ask for ECN on our SYN (ON) or only accept it (PASSIVE,
+                     the default) or neither (OFF) */
+    uint8_t cc;   /* TW_TCP_CC_*: congestion control (default NewReno) */
+    bool hystart; /* HyStart++ in the first slow start (RFC 9406; default true) */
     /* Defaults of the per-connection settings (socket options, sockopt.c). */
     bool keepalive;         /* RFC 9293 §3.8.4 keep-alives (default off, MUST-25) */
     tw_time_t keepidle;     /* idle time before the first probe (default 2 h, MUST-28) */
@@ -119,6 +120,9 @@ enum {
     TW_TF_ECE_SEND = 1 << 19, /* a CE mark arrived: ECE on our ACKs until the peer's CWR */
     TW_TF_CWR_SEND = 1 << 20, /* cwnd was cut for an ECE: CWR on the next new data segment */
 };
+
+/* conn->hs.phase (HyStart++, RFC 9406). */
+enum { TW_HS_OFF = 0, TW_HS_SLOW_START = 1, TW_HS_CSS = 2 };
 
 /* tw_tcp_cfg.cc: the congestion control algorithm (tcp_cc.h). */
 enum { TW_TCP_CC_NEWRENO = 0, TW_TCP_CC_CUBIC = 1 };
@@ -211,6 +215,14 @@ typedef struct tw_tcp_conn {
     uint32_t cc_acked;       /* bytes acknowledged toward the next increase in avoidance */
     tw_seq_t recover;        /* RFC 6582 "recover": highest sequence number sent at loss */
     tw_seq_t ecn_recover;    /* SND.MAX at the latest cut for ECE: one cut per window */
+    struct {                 /* HyStart++ (cc_hystart.c, RFC 9406), times in ns */
+        uint8_t phase;       /* TW_HS_*: slow start watched, CSS, or off */
+        uint8_t css_rounds;  /* rounds spent in CSS */
+        uint16_t samples;    /* RTT samples in this round */
+        tw_seq_t window_end; /* the round ends when SND.UNA passes it */
+        tw_time_t last_min, cur_min, css_baseline; /* 0: none */
+    } hs;
+    tw_time_t hs_rtt;        /* the latest RTT sample, for HyStart++ (0: taken) */
     struct {                 /* CUBIC's state (cc_cubic.c, RFC 9438 §4), bytes and ns */
         uint32_t w_max;      /* cwnd just before the latest congestion event (0: none yet) */
         uint32_t cwnd_epoch; /* cwnd when the current congestion-avoidance epoch began */

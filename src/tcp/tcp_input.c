@@ -98,7 +98,11 @@ static void take_peer_syn(tw_tcp_conn *c, const tw_tcp_seg *seg, tw_time_t now) 
     c->last_ack_sent = c->rcv_nxt;
     c->rcv_adv = c->rcv_nxt; /* nothing promised yet */
     take_syn_options(c, seg, now);
-    tw__tcp_ecn_syn_in(c, seg); /* RFC 3168 §6.1.1 */
+    /* RFC 3168 §6.1.1: only a SYN with ECE or CWR can set ECN up. */
+    if (seg->flags & (TW_TH_ECE | TW_TH_CWR))
+        tw__tcp_ecn_syn_in(c, seg);
+    else
+        c->flags &= ~(uint32_t)(TW_TF_ECN | TW_TF_ECE_SEND | TW_TF_CWR_SEND);
     c->rcv_tos = seg->ip_tos;
     /* What our SYN-ACK or ACK will offer: a SYN's window is never scaled. */
     uint32_t wnd = tw__tcp_rcv_wnd(c);

@@ -123,7 +123,9 @@ static int send_syn(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
     tw_tcp_seg s;
     fill_hdr(c, &s);
     s.seq = c->iss;
-    s.flags = (uint8_t)(TW_TH_SYN | tw__tcp_ecn_syn_flags(c)); /* RFC 3168 §6.1.1 */
+    s.flags = TW_TH_SYN;
+    if (c->cfg->ecn == TW_TCP_ECN_ON || (c->flags & TW_TF_ECN))
+        s.flags |= tw__tcp_ecn_syn_flags(c); /* RFC 3168 §6.1.1 */
     if (c->state == TW_SYN_RECEIVED) {
         s.flags |= TW_TH_ACK;
         s.ack = c->rcv_nxt;

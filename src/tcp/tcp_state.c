@@ -167,6 +167,7 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
     cfg->sack = true;
     cfg->ecn = TW_TCP_ECN_PASSIVE; /* as Linux: ECN when the peer asks for it */
     cfg->cc = TW_TCP_CC_NEWRENO;
+    cfg->hystart = true;
     cfg->keepalive = false;
     cfg->keepidle = TW_SEC(2 * 3600);
     cfg->keepintvl = TW_SEC(75);

@@ -39,6 +39,7 @@ void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now) {
  * alpha/k and beta/k, so a window's worth of samples weighs as one. */
 void tw__tcp_rtt_sample_k(tw_tcp_conn *c, tw_time_t r, uint32_t n) {
     tw_time_t e = n == 0 ? 1 : n > 1024 ? 1024 : n; /* ExpectedSamples */
+    c->hs_rtt = r; /* HyStart++ takes it at this ACK (cc_hystart.c) */
     if (c->srtt == 0 && c->rttvar == 0) {
         c->srtt = r;
         c->rttvar = r / 2;

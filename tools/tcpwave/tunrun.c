@@ -124,6 +124,8 @@ static bool parse_flag(tw_tunrun_opts *o, const char *a) {
         o->ecn = TW_ECN_ON;
     else if (!strcmp(a, "--no-ecn"))
         o->ecn = TW_ECN_OFF;
+    else if (!strcmp(a, "--no-hystart"))
+        o->no_hystart = true;
     else if (!strcmp(a, "--absolute"))
         o->absolute = true;
     else if (!strcmp(a, "--quiet"))
@@ -310,6 +312,7 @@ void tw_tunrun_usage_common(FILE *f) {
                "  --msl-s N            maximum segment lifetime; TIME_WAIT = 2 MSL (default 30)\n"
                "  --delack-fin         delay the ACK of a peer's FIN (three-way close)\n"
                "  --cc NAME            congestion control: newreno (default) or cubic (RFC 9438)\n"
+               "  --no-hystart         plain slow start, without HyStart++ (RFC 9406)\n"
                "  --ecn, --no-ecn      ask for ECN on our SYNs (RFC 3168), or refuse it; by\n"
                "                       default ECN is used when the peer's SYN asks for it\n"
                "  --timeout-s N        give up after N seconds (exit status 3; default none)\n"
@@ -560,6 +563,7 @@ int tw_tunrun_start(const tw_tunrun_opts *o, const tw_tunloop_app *app,
     cfg.delack_fin = o->delack_fin;
     if (o->ecn >= 0) cfg.ecn = (uint8_t)o->ecn;
     cfg.cc = o->cc;
+    if (o->no_hystart) cfg.hystart = false;
     cfg.trace = on_trace;
     cfg.trace_ctx = r;
     rc = tw_stack_new(&cfg, r->link, &r->st);

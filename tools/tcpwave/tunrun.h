@@ -42,6 +42,7 @@ typedef struct tw_tunrun_opts {
     bool delack_fin;  /* --delack-fin */
     int ecn;          /* -1: default (TW_ECN_PASSIVE); --ecn: TW_ECN_ON, --no-ecn: TW_ECN_OFF */
     uint8_t cc;       /* --cc newreno|cubic: TW_CC_* */
+    bool no_hystart;  /* --no-hystart */
     bool absolute;    /* --absolute */
     bool quiet;       /* --quiet: only SYN/FIN/RST segments, no app send/recv */
     bool stats;       /* --stats: print non-zero counters at the end */
