@@ -39,7 +39,7 @@ K="ip.src == $KADDR"
 T="ip.src == $TADDR"
 
 # a. kernel client asks, tcpwave accepts, CE on the way in
-sysctl -qw net.ipv4.tcp_ecn=1
+echo 1 >/proc/sys/net/ipv4/tcp_ecn # this namespace only
 tw_bg serve "$TW" serve --tun "$IFACE" --addr "$TADDR" --port 7 --mode echo --count 1 --msl-s 1 \
     --ce-in 5 --seed 3 --quiet --stats --pcap "$WORK/a.pcap" --timeout-s 60
 wait_line "$WORK/serve.log" "CLOSED -> LISTEN" 10
@@ -85,7 +85,7 @@ want_some "$B" "$T && tcp.flags.syn == 0 && tcp.flags.cwr == 1" "tcpwave answers
 pcap_check "$B" --min-packets 100
 
 # c. the kernel refuses ECN
-sysctl -qw net.ipv4.tcp_ecn=0
+echo 0 >/proc/sys/net/ipv4/tcp_ecn
 tw_bg echo3 $PEER server "$KADDR" 7002 --echo --timeout 30
 wait_line "$WORK/echo3.log" "peer: listening" 10
 tw_bg connect3 "$TW" connect --tun "$IFACE" --addr "$TADDR" --to "$KADDR:7002" --send-bytes 100000 \
