@@ -8,7 +8,6 @@
 
 #include <tcpwave/tw_errno.h>
 
-
 /* The bodies are inline in ipv4.h (tw__ipv4_*), shared with the packet
  * helpers of tcp_hdr.c; these are the exported entry points. */
 
