@@ -159,14 +159,18 @@ void tw_an_text(const tw_an_conn *c, int mode, tw_sbuf *out) {
 
 static void json_str(tw_sbuf *out, const char *s) {
     tw_sbuf_putc(out, '"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
+    for (;;) {
+        size_t run = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d"
+                                "\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b"
+                                "\x1c\x1d\x1e\x1f");
+        tw_sbuf_putn(out, s, run); /* the plain run at once: texts are mostly plain */
+        s += run;
+        if (!*s) break;
+        unsigned char ch = (unsigned char)*s++;
         if (ch == '"' || ch == '\\')
             tw_sbuf_printf(out, "\\%c", ch);
-        else if (ch < 0x20)
-            tw_sbuf_printf(out, "\\u%04x", ch);
         else
-            tw_sbuf_putc(out, (char)ch);
+            tw_sbuf_printf(out, "\\u%04x", ch);
     }
     tw_sbuf_putc(out, '"');
 }
