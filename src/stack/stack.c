@@ -299,6 +299,10 @@ void tw_stack_free(tw_stack *st) {
 _Static_assert(offsetof(tw_slot, c) == 2 * sizeof(uint32_t) &&
                    offsetof(tw_slot, timer) == offsetof(tw_slot, c) + sizeof(tw_tcp_conn),
                "tw_slot: only hash, hnext and c may precede timer");
+/* Slots are addressed as chunk[i % TW_SLOT_CHUNK] on every lookup: a
+ * power-of-two size makes that a shift (the range bounds in tcp.h and
+ * assembler.h are chosen to fill it; perf-ir counts the difference). */
+_Static_assert(sizeof(void *) != 8 || sizeof(tw_slot) == 2048, "tw_slot: 2 KB on 64-bit hosts");
 
 tw_slot *tw__slot_new(tw_stack *st) {
     if (st->nlive >= st->cfg.max_conns) return NULL;

@@ -131,8 +131,12 @@ enum { TW_TCP_CC_NEWRENO = 0, TW_TCP_CC_CUBIC = 1 };
 enum { TW_TCP_ECN_OFF = 0, TW_TCP_ECN_ON = 1, TW_TCP_ECN_PASSIVE = 2 };
 
 /* The sender's SACK scoreboard holds at most this many SACKed ranges: a
- * peer reporting many tiny blocks cannot make it grow (tcp_sack.c). */
-#define TW_SACK_SB_MAX 8
+ * peer reporting many tiny blocks cannot make it grow (tcp_sack.c). A
+ * drop-tail queue overflowing in slow start can leave a hole every other
+ * segment of a window, so the bound is that of the receiver's ranges
+ * (TW_ASM_MAX, 96) or near it: with both, a stack slot is exactly 2 KB
+ * (stack.c asserts it; a power of two keeps slot addressing a shift). */
+#define TW_SACK_SB_MAX 80
 
 typedef struct tw_tcp_conn {
     tw_state state;
@@ -165,7 +169,6 @@ typedef struct tw_tcp_conn {
 
     tw_ring sndbuf; /* unacknowledged + unsent data, starting at snd_una (after SYN) */
     tw_ring rcvbuf; /* in-order data not yet read, then out-of-order data in the free area */
-    tw_asm ooo;     /* out-of-order ranges, offsets from rcv_nxt */
 
     /* Timers: absolute deadlines, TW_TIME_NEVER when off. */
     tw_time_t t_rexmt, t_delack, t_persist, t_2msl, t_fw2;
@@ -243,11 +246,6 @@ typedef struct tw_tcp_conn {
     /* D-SACK to report (RFC 2883), valid with TW_TF_DSACK. */
     tw_seq_t dsack_left, dsack_right;
 
-    /* The sending side of SACK (tcp_sack.c, RFC 6675): the scoreboard, the
-     * SACKed ranges above SND.UNA, sorted, disjoint and not touching. */
-    struct {
-        tw_seq_t start, end;
-    } sb[TW_SACK_SB_MAX];
     tw_seq_t high_rxt;   /* HighRxt: end of the highest retransmission of the recovery */
     tw_seq_t rescue_rxt; /* RescueRxt (RFC 6675 §4 NextSeg rule 4) */
     uint32_t pipe;       /* bytes estimated in the network (SetPipe, RFC 6675 §4) */
@@ -256,6 +254,17 @@ typedef struct tw_tcp_conn {
      * sequence number just after the urgent data (MUST-62), valid with
      * TW_TF_URG_RCV / TW_TF_URG_SND. Urgent data stays in line. */
     tw_seq_t rcv_up, snd_up;
+
+    /* The two range lists last: tw_tcp_init() clears everything before
+     * `ooo` and only the counts of these (1.4 KB that a short connection
+     * never touches). */
+    tw_asm ooo; /* out-of-order ranges we hold, offsets from rcv_nxt */
+    /* The sending side of SACK (tcp_sack.c, RFC 6675): the scoreboard, the
+     * SACKed ranges above SND.UNA, sorted, disjoint and not touching; nsb
+     * of them are valid. */
+    struct {
+        tw_seq_t start, end;
+    } sb[TW_SACK_SB_MAX];
 } tw_tcp_conn;
 
 /* conn->uflags bits. */

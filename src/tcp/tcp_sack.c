@@ -232,35 +232,44 @@ static bool sb_update(tw_tcp_conn *c, const tw_tcp_seg *seg) {
     return fresh;
 }
 
-/* IsLost() (RFC 6675 §4) for every sequence number of the hole just below
- * range i: DupThresh discontiguous SACKed ranges above it, or more than
- * (DupThresh - 1) * SMSS SACKed bytes above it. */
-static bool hole_lost(const tw_tcp_conn *c, unsigned i) {
-    if (c->nsb - i >= DUPTHRESH) return true;
+/* SACKed bytes in ranges i.. (the walks below start from the total and
+ * subtract as they go up, so that each stays linear in the ranges). */
+static uint32_t sacked_from(const tw_tcp_conn *c, unsigned i) {
     uint32_t b = 0;
     for (unsigned k = i; k < c->nsb; k++) b += range_len(c, k);
-    return b > (DUPTHRESH - 1u) * c->smss;
+    return b;
+}
+
+/* IsLost() (RFC 6675 §4) for every sequence number of the hole just below
+ * range i, with `above` the SACKed bytes of ranges i..: DupThresh
+ * discontiguous SACKed ranges above it, or more than (DupThresh - 1) * SMSS
+ * SACKed bytes above it. */
+static bool hole_lost(const tw_tcp_conn *c, unsigned i, uint32_t above) {
+    return c->nsb - i >= DUPTHRESH || above > (DUPTHRESH - 1u) * c->smss;
 }
 
 /* IsLost(HighACK + 1). */
 static bool una_lost(const tw_tcp_conn *c) {
-    return c->nsb && tw_seq_gt(c->sb[0].start, c->snd_una) && hole_lost(c, 0);
+    return c->nsb && tw_seq_gt(c->sb[0].start, c->snd_una) && hole_lost(c, 0, sacked_from(c, 0));
 }
 
 void tw__tcp_sack_set_pipe(tw_tcp_conn *c) {
     /* Every octet from HighACK to HighData not SACKed counts once unless
      * IsLost, and once more if it was retransmitted (at or below HighRxt).
      * IsLost is the same for all octets of a hole, so this walks holes. */
-    uint32_t pipe = 0;
+    uint32_t pipe = 0, above = sacked_from(c, 0);
     tw_seq_t s = c->snd_una;
     for (unsigned i = 0; i <= c->nsb; i++) {
         tw_seq_t e = i < c->nsb ? c->sb[i].start : c->snd_max;
         if (tw_seq_lt(s, e)) {
-            if (i == c->nsb || !hole_lost(c, i)) pipe += (uint32_t)tw_seq_diff(e, s);
+            if (i == c->nsb || !hole_lost(c, i, above)) pipe += (uint32_t)tw_seq_diff(e, s);
             if (tw_seq_lt(s, c->high_rxt))
                 pipe += (uint32_t)tw_seq_diff(tw_seq_min(e, c->high_rxt), s);
         }
-        if (i < c->nsb) s = tw_seq_max(s, c->sb[i].end);
+        if (i < c->nsb) {
+            s = tw_seq_max(s, c->sb[i].end);
+            above -= range_len(c, i);
+        }
     }
     c->pipe = pipe;
 }
@@ -269,15 +278,17 @@ int tw__tcp_sack_next_seg(const tw_tcp_conn *c, int rule, tw_seq_t *seq, uint32_
     /* Rules 1 and 3: the lowest unSACKed sequence number above HighRxt and
      * below the highest SACKed one, lost (1) or not (3). */
     tw_seq_t s = c->snd_una;
+    uint32_t above = sacked_from(c, 0);
     for (unsigned i = 0; i < c->nsb; i++) {
         tw_seq_t hs = tw_seq_max(s, c->high_rxt), he = c->sb[i].start;
-        if (tw_seq_lt(hs, he) && (rule == 3 || hole_lost(c, i))) {
+        if (tw_seq_lt(hs, he) && (rule == 3 || hole_lost(c, i, above))) {
             uint32_t n = (uint32_t)tw_seq_diff(he, hs);
             *seq = hs;
             *len = n < c->smss ? n : c->smss;
             return rule;
         }
         s = tw_seq_max(s, c->sb[i].end);
+        above -= range_len(c, i);
     }
     if (rule != 3) return 0;
     /* Rule 4, once per recovery (HighACK > RescueRxt): a segment ending at

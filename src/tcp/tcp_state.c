@@ -2,6 +2,7 @@
  * legal moves (RFC 9293 §3.3.2, Figure 5, plus the aborts every synchronized
  * state may take), tw_tcp_set_state(), configuration defaults and
  * construction. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,7 @@ void tw_tcp_cfg_default(tw_tcp_cfg *cfg) {
 
 void tw_tcp_init(tw_tcp_conn *c, const tw_tcp_cfg *cfg, const tw_tcp_env *env, uint32_t id,
                  uint8_t *sndmem, uint8_t *rcvmem, tw_time_t now) {
-    memset(c, 0, sizeof *c);
+    memset(c, 0, offsetof(tw_tcp_conn, ooo)); /* the range lists: only their counts */
     c->state = TW_CLOSED;
     c->id = id;
     c->cfg = cfg;

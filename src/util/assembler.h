@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TW_ASM_MAX 8
+/* 96: a 256 KB window of full segments with every other one lost. */
+#define TW_ASM_MAX 96
 
 typedef struct tw_asm {
     uint8_t n;

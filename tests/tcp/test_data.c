@@ -345,6 +345,35 @@ TEST(data_out_of_order_several_holes) {
     expect_counters("ACK_NOW_OOO=2");
 }
 
+TEST(data_out_of_order_many_holes_held_up_to_the_bound) {
+    /* A drop-tail queue that overflows in slow start loses every few
+     * segments of a window: the receiver holds TW_ASM_MAX (96) separate
+     * ranges, each ACKed at once; a range beyond that is dropped and
+     * counted (the bound on work and memory per segment); filling the holes
+     * delivers everything once and in order. */
+    conn_established();
+    for (uint32_t i = 0; i < TW_ASM_MAX; i++) {
+        expect_result(send_data(ACK, 5011 + 20 * i, 1001, 10, FX_WND), TW_ACT_ACCEPT, 0);
+        expect_segs(1);
+        expect_seg(0, ACK, 1001, 5001, 0);
+    }
+    ASSERT_EQ(F.c.ooo.n, TW_ASM_MAX);
+    send_data(ACK, 5011 + 20 * TW_ASM_MAX, 1001, 10, FX_WND); /* one range more */
+    expect_segs(1);
+    expect_seg(0, ACK, 1001, 5001, 0);
+    ASSERT_EQ(F.c.ooo.n, TW_ASM_MAX);
+    char want[64];
+    snprintf(want, sizeof want, "ACK_NOW_OOO=%d,DROP_OOO_FULL", TW_ASM_MAX + 1);
+    expect_counters(want);
+    for (uint32_t i = 0; i < TW_ASM_MAX; i++) {
+        send_data(ACK, 5001 + 20 * i, 1001, 10, FX_WND); /* the hole below range i */
+        expect_segs(1);
+        expect_seg(0, ACK, 1001, 5021 + 20 * i, 0);
+    }
+    ASSERT_EQ(F.c.ooo.n, 0);
+    expect_recv(5001, 20 * TW_ASM_MAX);
+}
+
 TEST(data_duplicate_reacked) {
     conn_established();
     send_data(ACK, 5001, 1001, 10, FX_WND);
