@@ -369,10 +369,14 @@ void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uin
     bool outstanding = !tw_seq_eq(c->snd_una, c->snd_max);
     if (outstanding && (fresh || (dup && seg->opt.nsack == 0))) {
         if (c->dupacks < 255) c->dupacks++;
-        /* Steps 1-2, and only if the ACK covers more than the last
-         * RecoveryPoint (no second reduction for one loss event). */
-        tw_seq_t covered = tw_seq_add(c->snd_una, (uint32_t)-1);
-        if ((c->dupacks >= DUPTHRESH || una_lost(c)) && tw_seq_gt(covered, c->recover)) {
+        /* Steps 1-2, once HighACK >= RecoveryPoint: everything sent
+         * before the last recovery began is acknowledged, so the hole is
+         * in data sent after it, a new loss event (RFC 6675 §5.1 puts the
+         * bound there; NewReno's stricter "covers more than recover", RFC
+         * 6582 §3.2, would leave the loss of the first segment sent in
+         * recovery to the RTO). */
+        tw_seq_t high_ack = tw_seq_add(c->snd_una, (uint32_t)-1);
+        if ((c->dupacks >= DUPTHRESH || una_lost(c)) && tw_seq_ge(high_ack, c->recover)) {
             enter_recovery(c);
             return;
         }

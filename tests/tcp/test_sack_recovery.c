@@ -148,6 +148,40 @@ TEST(sack_recovery_three_losses_in_one_window) {
     ASSERT_EQ(F.counters[TW_C_TCP_RETRANS], 3);
 }
 
+/* The first segment sent in recovery (just past RecoveryPoint) is lost
+ * too. Once the cumulative ACK reaches RecoveryPoint + 1 the old recovery
+ * is over, every byte sent before it is acknowledged, and the duplicate
+ * ACKs that follow report a new loss: a second recovery starts on the
+ * third of them (RFC 6675 §5.1: HighACK >= RecoveryPoint), not an RTO. */
+TEST(sack_new_loss_right_after_recovery_point_recovers_again) {
+    established_sack();
+    flight_of_ten(40 * MSS); /* S(0) and, later, S(12) are lost */
+    SACK_ACK(S(0), S(1), S(2));
+    SACK_ACK(S(0), S(1), S(3));
+    SACK_ACK(S(0), S(1), S(4)); /* recovery: S(0) again, RecoveryPoint S(12) - 1 */
+    expect_segs(1);
+    expect_full(0, 0, true);
+    ASSERT_EQ(F.c.recover.v, S(12) - 1);
+    for (uint32_t k = 5; k <= 9; k++) SACK_ACK(S(0), S(1), S(k));
+    ASSERT_EQ(F.c.snd_max.v, S(14)); /* S(12) and S(13) sent in recovery */
+    advance(FX_RTT);
+    send_seg(ACK, 5001, S(12), NULL, 0, FX_WND); /* S(0), S(10), S(11) arrived */
+    ASSERT_FALSE(F.c.ccf & TW_CCF_RECOVERY);     /* (A): over */
+    ASSERT_EQ(F.c.dupacks, 0);
+    SACK_ACK(S(12), S(13), S(14));
+    ASSERT_EQ(F.c.dupacks, 1);
+    SACK_ACK(S(12), S(13), S(15));
+    ASSERT_EQ(F.c.dupacks, 2);
+    ASSERT_FALSE(F.c.ccf & TW_CCF_RECOVERY);
+    SACK_ACK(S(12), S(13), S(16));
+    ASSERT_TRUE(F.c.ccf & TW_CCF_RECOVERY); /* a new recovery, a new RecoveryPoint */
+    ASSERT_EQ(F.c.recover.v, F.c.snd_max.v - 1);
+    ASSERT_EQ(F.counters[TW_C_TCP_FAST_RETRANS], 2);
+    ASSERT_CMP(F.nout, >=, 1);
+    expect_full(0, 12, true);
+    ASSERT_EQ(F.counters[TW_C_RTO_FIRED], 0);
+}
+
 /* IsLost(HighACK + 1) starts recovery before the third duplicate ACK: one
  * ACK (the others lost) SACKs three segments above SND.UNA. */
 TEST(sack_recovery_on_islost_before_three_dupacks) {
