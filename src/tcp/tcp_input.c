@@ -311,6 +311,20 @@ static bool is_dupack(const tw_tcp_conn *c, const tw_tcp_seg *seg) {
 /* An ACK of new data (SEG.ACK > SND.UNA): release acknowledged data, take
  * an RTT sample, restart or stop the retransmission timer. `flight` is
  * SND.MAX - SND.UNA before it; congestion control is told by the caller. */
+/* recover (RFC 6582, RFC 6675's RecoveryPoint) and the ECN cut mark are
+ * compared with SND.UNA in sequence space, which orders only numbers less
+ * than 2^31 apart: left where a loss or a cut put them, after 2 GB sent
+ * without another they would look ahead of SND.UNA again, and fast
+ * retransmit (or ECN's cut) would wait for an RTO. Outside recovery, once
+ * SND.UNA has passed them, they follow it at a distance that answers every
+ * test the same: SND.UNA - 1 > recover and SND.UNA > ecn_recover. */
+static void marks_follow_una(tw_tcp_conn *c) {
+    if (c->ccf & TW_CCF_RECOVERY) return;
+    tw_seq_t r = tw_seq_add(c->snd_una, (uint32_t)-2), e = tw_seq_add(c->snd_una, (uint32_t)-1);
+    if (tw_seq_lt(c->recover, r)) c->recover = r;
+    if (tw_seq_lt(c->ecn_recover, e)) c->ecn_recover = e;
+}
+
 static void ack_new_data(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, uint32_t flight) {
     tw_seq_t start = tw__tcp_snd_data_start(c);
     int32_t covered = tw_seq_diff(seg->ack, start);
@@ -382,6 +396,7 @@ static bool ack_input(tw_tcp_conn *c, tw_time_t now, const tw_tcp_seg *seg, tw_t
         if ((seg->flags & TW_TH_ECE) && c->cwnd > cwnd_before) c->cwnd = cwnd_before;
         tw__tcp_ecn_ack(c, seg, flight);
     }
+    if (acked) marks_follow_una(c);
     c->probes_unanswered = 0; /* the peer is alive: it answered */
     /* Send window update (RFC 9293 §3.10.7.4): only from an ACK with
      * SND.UNA =< SEG.ACK (SND.UNA has moved to SEG.ACK above if it was
