@@ -88,6 +88,8 @@
     X(TCP_FAST_RETRANS, "fast retransmits: third duplicate ACK (RFC 5681 3.2, RFC 6582)")          \
     X(SACK_RECOVERY, "SACK-based loss recoveries entered (RFC 6675 5)")                            \
     X(SACK_RESCUE, "rescue retransmissions in SACK recovery (RFC 6675 4, NextSeg rule 4)")         \
+    X(SACK_RXT_LOST,                                                                               \
+      "retransmissions at SND.UNA lost again, seen from SACKs of data sent after them")            \
     X(SACK_BLOCK_BAD, "received SACK blocks ignored: empty, below the ACK or beyond SND.MAX")      \
     X(SACK_SB_FULL, "received SACK blocks not kept: the scoreboard was full (bounded)")            \
     X(DSACK_SENT, "D-SACK blocks sent: a duplicate segment reported (RFC 2883)")                   \

@@ -248,6 +248,7 @@ typedef struct tw_tcp_conn {
 
     tw_seq_t high_rxt;   /* HighRxt: end of the highest retransmission of the recovery */
     tw_seq_t rescue_rxt; /* RescueRxt (RFC 6675 §4 NextSeg rule 4) */
+    tw_seq_t una_fence;  /* SND.MAX when the segment at SND.UNA was last retransmitted */
     uint32_t pipe;       /* bytes estimated in the network (SetPipe, RFC 6675 §4) */
 
     /* Urgent data (RFC 9293 §3.8.5, tcp_user.c): RCV.UP and SND.UP, each the

@@ -429,6 +429,7 @@ static int send_next_seg(tw_tcp_conn *c, int rule, tw_time_t now, const tw_tcp_t
     uint32_t k = send_rexmt_at(c, seq, len, now, tx);
     if (!k) return 0;
     c->pipe += k;
+    if (tw_seq_eq(seq, c->snd_una)) c->una_fence = c->snd_max;
     if (rule == 4) {
         c->rescue_rxt = tw_seq_add(c->recover, 1);
         tw__tcp_count(c, TW_C_SACK_RESCUE);
@@ -456,8 +457,13 @@ static int send_sack_holes(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
         }
         uint32_t k = send_rexmt_at(c, c->snd_una, max, now, tx);
         if (k) {
+            /* On entry HighRxt = RescueRxt = SND.UNA; again for a lost
+             * retransmission (tcp_sack.c), whose holes above stay done. */
+            tw_seq_t e = tw_seq_add(c->snd_una, k);
             n++;
-            c->high_rxt = c->rescue_rxt = tw_seq_add(c->snd_una, k);
+            if (tw_seq_gt(e, c->high_rxt)) c->high_rxt = e;
+            if (tw_seq_gt(e, c->rescue_rxt)) c->rescue_rxt = e;
+            c->una_fence = c->snd_max;
         }
         tw__tcp_sack_set_pipe(c);
     }

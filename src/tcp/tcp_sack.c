@@ -321,6 +321,25 @@ uint32_t tw__tcp_sack_skip(tw_tcp_conn *c) {
 
 /* ------------------------------------------------------------ recovery */
 
+/* A retransmission at SND.UNA lost too: RFC 6675 retransmits a hole once
+ * per recovery and leaves a lost retransmission to the RTO. Here, as RACK
+ * (RFC 8985) reasons by send order: when more than (DupThresh - 1) * SMSS
+ * of data sent after the latest retransmission at SND.UNA (at or above
+ * una_fence) has been SACKed while SND.UNA is still a hole, that
+ * retransmission was lost, barring reordering. Only the hole at SND.UNA is
+ * watched (the one that stalls the cumulative ACK); a partial ACK moves the
+ * fence to SND.MAX, so the next hole waits for data sent after that. */
+static bool rxt_lost(const tw_tcp_conn *c) {
+    if (!tw_seq_lt(c->snd_una, c->high_rxt) || c->ccf & TW_CCF_REXMT) return false;
+    if (!c->nsb || !tw_seq_gt(c->sb[0].start, c->snd_una)) return false;
+    uint32_t above = 0;
+    for (unsigned i = c->nsb; i-- > 0 && tw_seq_gt(c->sb[i].end, c->una_fence);) {
+        tw_seq_t l = tw_seq_max(c->sb[i].start, c->una_fence);
+        above += (uint32_t)tw_seq_diff(c->sb[i].end, l);
+    }
+    return above > (DUPTHRESH - 1u) * c->smss;
+}
+
 /* RFC 6675 §5 step 4: enter loss recovery. The retransmission of HighACK+1
  * (4.3) and step (C) happen at the next output (tcp_output.c). */
 static void enter_recovery(tw_tcp_conn *c) {
@@ -351,6 +370,7 @@ void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uin
         return;
     }
     if (c->ccf & TW_CCF_SACK) {
+        if (acked) c->una_fence = c->snd_max; /* a partial ACK: the new hole's, at the latest */
         if (tw_seq_gt(c->snd_una, c->recover)) {
             /* (A): RecoveryPoint is acknowledged; recovery ends with cwnd
              * = ssthresh as set on entry. The scoreboard above SND.UNA is
@@ -359,6 +379,10 @@ void tw__tcp_sack_ack(tw_tcp_conn *c, const tw_tcp_seg *seg, uint32_t acked, uin
             c->dupacks = 0;
             c->cc_acked = 0;
             return;
+        }
+        if (rxt_lost(c)) {
+            c->ccf |= TW_CCF_REXMT; /* at SND.UNA again, at the next output */
+            tw__tcp_count(c, TW_C_SACK_RXT_LOST);
         }
         tw__tcp_sack_set_pipe(c); /* (B); (C) is the next output's */
         return;

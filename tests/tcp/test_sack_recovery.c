@@ -182,6 +182,42 @@ TEST(sack_new_loss_right_after_recovery_point_recovers_again) {
     ASSERT_EQ(F.counters[TW_C_RTO_FIRED], 0);
 }
 
+/* The retransmission of S(0) is lost too. RFC 6675 alone would wait for
+ * the RTO; once more than two segments sent after that retransmission are
+ * SACKed with S(0) still missing, it is sent again (and only then, and
+ * once): the cumulative ACK moves on without a timeout. */
+TEST(sack_lost_retransmission_at_una_sent_again) {
+    established_sack();
+    flight_of_ten(40 * MSS);
+    SACK_ACK(S(0), S(1), S(2)); /* Limited Transmit: S(10) */
+    SACK_ACK(S(0), S(1), S(3)); /* S(11) */
+    SACK_ACK(S(0), S(1), S(4)); /* recovery: S(0) again; sent after it: S(12) on */
+    expect_segs(1);
+    expect_full(0, 0, true);
+    ASSERT_EQ(F.c.una_fence.v, S(12));
+    for (uint32_t k = 5; k <= 12; k++) SACK_ACK(S(0), S(1), S(k)); /* S(1)..S(11) arrive */
+    ASSERT_EQ(F.c.snd_max.v, S(17)); /* S(12)..S(16) sent in recovery */
+    ASSERT_EQ(F.counters[TW_C_SACK_RXT_LOST], 0);
+    SACK_ACK(S(0), S(1), S(13)); /* one segment sent after the retransmission: not yet */
+    SACK_ACK(S(0), S(1), S(14)); /* two: not yet (reordering is allowed that much) */
+    ASSERT_EQ(F.counters[TW_C_SACK_RXT_LOST], 0);
+    ASSERT_EQ(F.counters[TW_C_TCP_RETRANS], 1);
+    SACK_ACK(S(0), S(1), S(15)); /* three: the retransmission was lost */
+    ASSERT_EQ(F.counters[TW_C_SACK_RXT_LOST], 1);
+    expect_segs(2);
+    expect_full(0, 0, true);
+    expect_full(1, 19, false); /* and new data as pipe allows */
+    ASSERT_EQ(F.counters[TW_C_TCP_RETRANS], 2);
+    ASSERT_EQ(F.c.una_fence.v, S(19)); /* SND.MAX when it went */
+    SACK_ACK(S(0), S(1), S(16));       /* no third copy for the same evidence */
+    ASSERT_EQ(F.counters[TW_C_SACK_RXT_LOST], 1);
+    ASSERT_EQ(F.counters[TW_C_TCP_RETRANS], 2);
+    advance(FX_RTT);
+    send_seg(ACK, 5001, F.c.snd_max.v, NULL, 0, FX_WND); /* it arrives: all acknowledged */
+    ASSERT_FALSE(F.c.ccf & TW_CCF_RECOVERY);
+    ASSERT_EQ(F.counters[TW_C_RTO_FIRED], 0);
+}
+
 /* IsLost(HighACK + 1) starts recovery before the third duplicate ACK: one
  * ACK (the others lost) SACKs three segments above SND.UNA. */
 TEST(sack_recovery_on_islost_before_three_dupacks) {
