@@ -443,10 +443,13 @@ static void check_out(flow *f, const tw_tcp_seg *s) {
     if (id != f->st_conn || id == 0) {
         /* Another incarnation: start over. Id 0 is a stateless answer (a SYN
          * cookie SYN-ACK for a full listener): each answers its own SYN, so
-         * nothing carries over from one to the next. */
+         * nothing carries over from one to the next. Except into the
+         * connection that the latest cookie's ACK created (the same ISS): the
+         * windows the peer offered since that SYN-ACK are its own. */
+        bool from_cookie = f->st_conn == 0 && c && f->st_syn && c->iss.v == f->st_iss;
         f->st_conn = id;
         f->st_fin = f->st_ack_mono = false;
-        f->edge_valid = false;
+        if (!from_cookie) f->edge_valid = false;
     }
     char fl[48];
     tw_tcp_flags_str(s->flags, fl, sizeof fl);
