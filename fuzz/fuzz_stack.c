@@ -261,7 +261,7 @@ static uint8_t pat_user(uint32_t off) {
  * of libFuzzer's coverage and comparison tracing: they are the oracle, not
  * the code under test, and traced they cost a fifth of every execution. */
 #if defined(__clang__)
-#define HARNESS_LOOP __attribute__((no_sanitize("coverage")))
+#define HARNESS_LOOP __attribute__((no_sanitize("coverage"), noinline))
 #else
 #define HARNESS_LOOP
 #endif
@@ -589,7 +589,7 @@ static void on_trace(void *ctx, const tw_trace_ev *ev) {
          * connections that still have their socket count. The slot is
          * still intact here (flushing comes after settling). */
         bool owned = false;
-        for (uint32_t i = 0; i < G.st->nslots; i++) {
+        for (uint32_t i = 0; i < G.st->slot_hwm; i++) {
             const tw_slot *sl = tw__slot(G.st, i);
             if (sl->c.id == ev->conn_id) owned = !(sl->c.flags & TW_TF_ORPHAN);
         }
@@ -607,7 +607,7 @@ __attribute__((noinline)) TW_NO_COVERAGE static void check_invariants(void) {
     tw_stack *st = G.st;
     tw__stack_check(st);
     uint32_t live = 0;
-    for (uint32_t i = 0; i < st->nslots; i++) {
+    for (uint32_t i = 0; i < st->slot_hwm; i++) {
         tw_slot *s = tw__slot(st, i);
         if (!s->in_use) continue;
         live++;
@@ -657,7 +657,7 @@ __attribute__((noinline)) TW_NO_COVERAGE static void check_invariants(void) {
         const tw_listener *l = &st->listeners[li];
         if (!l->in_use) continue;
         uint32_t children = 0, queued = 0;
-        for (uint32_t i = 0; i < st->nslots; i++) {
+        for (uint32_t i = 0; i < st->slot_hwm; i++) {
             const tw_slot *s = tw__slot(st, i);
             if (s->in_use && s->listener == (int32_t)li) children++;
         }
@@ -1126,7 +1126,7 @@ static void op_icmp(reader *r) {
         uint32_t id, una, max;
         tw_state state;
     } snap[TW_SLOT_CHUNK];
-    uint32_t n = G.st->nslots < TW_SLOT_CHUNK ? G.st->nslots : TW_SLOT_CHUNK;
+    uint32_t n = G.st->slot_hwm < TW_SLOT_CHUNK ? G.st->slot_hwm : TW_SLOT_CHUNK;
     for (uint32_t i = 0; i < n; i++) {
         const tw_slot *sl = tw__slot(G.st, i);
         snap[i].id = sl->in_use ? sl->c.id : 0;
@@ -1423,7 +1423,7 @@ verify:;
 
 static void dump_leftovers(void) {
     tw_stack *st = G.st;
-    for (uint32_t i = 0; i < st->nslots; i++) {
+    for (uint32_t i = 0; i < st->slot_hwm; i++) {
         tw_slot *s = tw__slot(st, i);
         if (!s->in_use) continue;
         const tw_tcp_conn *c = &s->c;

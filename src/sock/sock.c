@@ -284,7 +284,7 @@ int tw_shutdown(tw_stack *st, int s, int how) {
 static int close_listener(tw_stack *st, tw_sockent *e) {
     tw_listener *l = &st->listeners[e->ref];
     /* Children never accepted are aborted, as the application will never see them. */
-    for (uint32_t i = 0; i < st->nslots; i++) {
+    for (uint32_t i = 0; i < st->slot_hwm; i++) {
         tw_slot *c = tw__slot(st, i);
         if (c->in_use && c->listener == (int32_t)e->ref) {
             c->listener = -1;

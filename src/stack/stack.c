@@ -331,6 +331,7 @@ tw_slot *tw__slot_new(tw_stack *st) {
     if (!mem) return NULL;
     st->slot_free = s->hnext;
     uint32_t idx = s->idx;
+    if (idx >= st->slot_hwm) st->slot_hwm = idx + 1;
     /* A released slot may still sit in the dirty list of this step: keep its
      * link so the list stays whole (the new connection just gets an extra
      * output pass). */

@@ -141,6 +141,12 @@ struct tw_stack {
     /* connection slots, in chunks so pointers stay valid as the pool grows */
     tw_slot **chunks;
     uint32_t nchunks, nslots, slot_free, nlive;
+    /* One past the highest slot index ever handed out. The free list is
+     * LIFO and starts at index 0, so this stays near the peak number of
+     * connections: scans over every slot (checkers, closing a listener)
+     * stop here rather than at nslots (a 2 KB stride the cache handles
+     * badly). */
+    uint32_t slot_hwm;
     uint8_t **mem_free; /* recycled buffer blocks */
     uint32_t nmem_free, cap_mem_free;
 

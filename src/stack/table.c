@@ -462,7 +462,7 @@ TW_CHECKER static uint32_t check_table(const tw_stack *st) {
                 raddr = r->raddr, lport = r->lport, rport = r->rport, hash = r->hash;
                 seen_tw++;
             } else {
-                if (e >= st->nslots) check_fail("slot index out of range", e, b);
+                if (e >= st->slot_hwm) check_fail("slot index out of range", e, b);
                 const tw_slot *s = tw__slot(st, e);
                 if (!s->in_use || !s->in_hash) check_fail("stale slot in table", e, b);
                 raddr = s->c.raddr, lport = s->c.lport, rport = s->c.rport, hash = s->hash;
@@ -492,7 +492,7 @@ TW_CHECKER static void check_fifo(const tw_stack *st) {
         if (r->expiry < last) check_fail("FIFO out of order", i, n);
         last = r->expiry;
         if (r->flags & TW_RF_SUSP) { /* held by a live SYN_RECEIVED child pointing back */
-            if (r->hnext >= st->nslots)
+            if (r->hnext >= st->slot_hwm)
                 check_fail("suspended record's child out of range", i, r->hnext);
             const tw_slot *s = tw__slot(st, r->hnext);
             if (!s->in_use || s->tw_susp != i || s->c.state != TW_SYN_RECEIVED)
@@ -511,7 +511,10 @@ TW_CHECKER static void check_fifo(const tw_stack *st) {
  * listeners pointing back. */
 TW_CHECKER static void check_slots(const tw_stack *st, uint32_t slots_in_table) {
     uint32_t live = 0, hashed = 0;
-    for (uint32_t i = 0; i < st->nslots; i++) {
+    /* Slots from slot_hwm on were never handed out: a live one there would
+     * also break the live count below (nlive counts every hand-out). */
+    if (st->slot_hwm > st->nslots) check_fail("slot high-water mark", st->slot_hwm, st->nslots);
+    for (uint32_t i = 0; i < st->slot_hwm; i++) {
         const tw_slot *s = tw__slot(st, i);
         if (!s->in_use) continue;
         live++;
@@ -544,7 +547,7 @@ TW_CHECKER static void check_slots(const tw_stack *st, uint32_t slots_in_table) 
         const tw_listener *l = &st->listeners[li];
         if (!l->in_use) continue;
         uint32_t children = 0;
-        for (uint32_t i = 0; i < st->nslots; i++) {
+        for (uint32_t i = 0; i < st->slot_hwm; i++) {
             const tw_slot *s = tw__slot(st, i);
             children += s->in_use && s->listener == (int32_t)li;
         }
