@@ -436,22 +436,28 @@ static void check_fail(const char *what, uint32_t a, uint32_t b) {
     abort();
 }
 
+/* First bucket from b on that holds an entry, or n. Most buckets are empty:
+ * sixteen (one cache line) are tested at once with an AND the compiler
+ * vectorizes (the fuzzer runs the checker after every step). */
+TW_CHECKER static uint32_t next_used_bucket(const uint32_t *bk, uint32_t b, uint32_t n) {
+    for (; b < n && (b & 15u); b++)
+        if (bk[b] != TW_NIL) return b;
+    for (; b + 16 <= n; b += 16) {
+        uint32_t all = TW_NIL;
+        for (uint32_t k = 0; k < 16; k++) all &= bk[b + k];
+        if (all != TW_NIL) break;
+    }
+    for (; b < n; b++)
+        if (bk[b] != TW_NIL) return b;
+    return n;
+}
+
 /* Every table entry is live, found again by its own 4-tuple (so no two
  * entries share one: a lookup returns the first match) and in the bucket
  * its 4-tuple hashes to. Returns the slot entries seen. */
 TW_CHECKER static uint32_t check_table(const tw_stack *st) {
     uint32_t seen_tw = 0, seen_slots = 0;
-    for (uint32_t b = 0; b < st->nbuckets; b++) {
-        if ((b & 7u) == 0 && b + 8 <= st->nbuckets) {
-            /* Most buckets are empty: skip eight at once (an AND the
-             * compiler vectorizes; the fuzzer calls this after every step). */
-            uint32_t all = TW_NIL;
-            for (uint32_t k = 0; k < 8; k++) all &= st->buckets[b + k];
-            if (all == TW_NIL) {
-                b += 7;
-                continue;
-            }
-        }
+    for (uint32_t b = 0; (b = next_used_bucket(st->buckets, b, st->nbuckets)) < st->nbuckets; b++) {
         for (uint32_t e = st->buckets[b]; e != TW_NIL; e = *next_of((tw_stack *)st, e)) {
             uint32_t raddr, hash;
             uint16_t lport, rport;
@@ -575,11 +581,11 @@ TW_CHECKER static void check_ports(const tw_stack *st) {
         held++;
         if (!tw__port_used(st, e->port)) check_fail("held port not in the bitmap", i, e->port);
     }
-    for (uint32_t w = 0; w < 65536 / 64; w += 8) { /* mostly zero: skip 8 words at once */
+    for (uint32_t w = 0; w < 65536 / 64; w += 16) { /* mostly zero: skip 16 words at once */
         uint64_t any = 0;
-        for (uint32_t k = 0; k < 8; k++) any |= st->port_used[w + k];
+        for (uint32_t k = 0; k < 16; k++) any |= st->port_used[w + k];
         if (!any) continue;
-        for (uint32_t k = 0; k < 8; k++)
+        for (uint32_t k = 0; k < 16; k++)
             bits += (uint32_t)__builtin_popcountll(st->port_used[w + k]);
     }
     if (bits != held) check_fail("port bitmap holds ports no socket holds", bits, held);
