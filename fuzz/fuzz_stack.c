@@ -403,12 +403,22 @@ static void note_delivered(const tw_tcp_seg *s) {
         /* A live receiver answering with a zero window: an acceptable ACK
          * (SEQ = the stack's RCV.NXT, ACK within what it sent and not below
          * what is already acknowledged: an older ACK is an old duplicate,
-         * whose window the stack rightly ignores, RFC 9293 §3.10.7.4). */
+         * whose window the stack rightly ignores, RFC 9293 §3.10.7.4) that
+         * is a window update by the same section's rule: it acks new data,
+         * or SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK.
+         * After an acceptable segment beyond RCV.NXT has set SND.WL1, a
+         * zero window sent at RCV.NXT is older by that rule and the stack
+         * keeps sending into the window it has (found by fuzz_stack). */
         bool ok = f->st_ack && s->seq.v == f->st_last_ack && f->st_syn &&
                   sgt(s->ack.v, f->st_iss) && !sgt(s->ack.v, f->st_max_end);
         uint32_t e = tw__table_lookup(G.st, s->src_addr, s->dst_port, s->src_port);
-        if (ok && e != TW_NIL && !(e & TW_TWBIT) && sgt(tw__slot(G.st, e)->c.snd_una.v, s->ack.v))
-            ok = false;
+        if (ok && e != TW_NIL && !(e & TW_TWBIT)) {
+            const tw_tcp_conn *c = &tw__slot(G.st, e)->c;
+            bool acks_new = sgt(s->ack.v, c->snd_una.v);
+            bool update = acks_new || sgt(s->seq.v, c->snd_wl1.v) ||
+                          (s->seq.v == c->snd_wl1.v && !sgt(c->snd_wl2.v, s->ack.v));
+            if (sgt(c->snd_una.v, s->ack.v) || !update) ok = false;
+        }
         if (s->wnd == 0 && ok) {
             f->zw = true;
             f->zw_t = G.now;
