@@ -56,7 +56,10 @@ static const char *here(const jp *p, char *buf, size_t cap) {
 }
 
 static void ws(jp *p) {
-    while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\r')) p->i++;
+    /* Most calls find a token at once: anything above ' ' ends the run. */
+    while (p->i < p->n && (unsigned char)p->s[p->i] <= ' ' &&
+           (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\r'))
+        p->i++;
 }
 
 static int hex4(jp *p, unsigned *out) {
@@ -122,6 +125,30 @@ static int unicode_escape(jp *p, jv *v, size_t *n) {
     return 0;
 }
 
+/* Bytes a string holds as they are: 0x20..0x7f but '"' (0x22) and '\\'
+ * (0x5c), one bit each. */
+static const uint64_t plain_bits[2] = {0xfffffffb00000000u, 0xffffffffefffffffu};
+
+static bool plain_byte(unsigned char c) {
+    return c < 0x80 && (plain_bits[c >> 6] >> (c & 63u)) & 1u;
+}
+
+/* Copies the run of plain bytes at the cursor into v->str at *n (a test and
+ * a copy per run rather than four tests and a call per byte: traces are
+ * mostly names and numbers). */
+static void plain_run(jp *p, jv *v, size_t *n) {
+    size_t j = p->i;
+    while (j < p->n && plain_byte((unsigned char)p->s[j])) j++;
+    size_t len = j - p->i, room = sizeof v->str - 1 - *n;
+    if (len > room) {
+        len = room;
+        v->str_long = true;
+    }
+    memcpy(v->str + *n, p->s + p->i, len);
+    *n += len;
+    p->i = j;
+}
+
 static int parse_string(jp *p, jv *v) {
     v->type = JV_STR;
     v->str_long = false;
@@ -129,6 +156,7 @@ static int parse_string(jp *p, jv *v) {
     size_t start = p->i + 1;
     p->i++; /* opening quote */
     for (;;) {
+        plain_run(p, v, &n);
         if (p->i >= p->n) return fail_at(p, start, "string not closed before the end of the line");
         unsigned char c = (unsigned char)p->s[p->i];
         if (c == '"') {
@@ -144,11 +172,6 @@ static int parse_string(jp *p, jv *v) {
             if (!u) return fail_at(p, p->i + 1, "invalid UTF-8 byte 0x%02x in a string", c);
             for (size_t k = 0; k < u; k++) put_byte(v, &n, seq[k]);
             p->i += u;
-            continue;
-        }
-        if (c != '\\') {
-            put_byte(v, &n, c);
-            p->i++;
             continue;
         }
         if (++p->i >= p->n) return fail_at(p, p->i, "string not closed before the end of the line");
@@ -168,7 +191,7 @@ static int parse_string(jp *p, jv *v) {
 }
 
 static bool is_digit(const jp *p) {
-    return p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9';
+    return p->i < p->n && (unsigned)(p->s[p->i] - '0') < 10u;
 }
 
 static int parse_number(jp *p, jv *v) {
@@ -309,11 +332,13 @@ static int want_name(jp *p, const char *key, const jv *v, name_fn fn, int count,
     if (v->type == JV_NUM) return want_uint(p, key, v, max, out);
     if (v->type != JV_STR)
         return fail_at(p, v->col, "\"%s\": expected a name in double quotes", key);
-    for (int k = 0; k < count; k++)
-        if (!v->str_long && strcmp(fn(k), "?") != 0 && !strcmp(fn(k), v->str)) {
+    for (int k = 0; k < count && !v->str_long; k++) {
+        const char *name = fn(k); /* "?" marks an unnamed value */
+        if (name[0] == v->str[0] && name[0] != '?' && !strcmp(name, v->str)) {
             *out = (uint64_t)k;
             return 0;
         }
+    }
     return fail_at(p, v->col, "\"%s\": unknown name \"%.60s\"", key, v->str);
 }
 
@@ -364,19 +389,69 @@ static const char *const flag_names[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "UR
 static const char *const meta_names[7] = {"RETRANS",   "PROBE", "CHALLENGE", "TW",
                                           "KEEPALIVE", "ECT",   "CE"};
 
-/* Numeric keys: name, byte offset in tw_trace_ev, width, maximum. */
-#define NUM_KEY(k, field, max)                                                                     \
-    { k, offsetof(tw_trace_ev, field), sizeof(((tw_trace_ev *)0)->field), max }
-static const struct numkey {
-    const char *key;
-    size_t off, size;
-    uint64_t max;
-} num_keys[] = {
-    NUM_KEY("t", t, UINT64_MAX),         NUM_KEY("conn", conn_id, UINT32_MAX),
-    NUM_KEY("seq", seq, UINT32_MAX),     NUM_KEY("ack", ack, UINT32_MAX),
-    NUM_KEY("len", len, UINT32_MAX),     NUM_KEY("wnd", wnd, UINT16_MAX),
-    NUM_KEY("lport", lport, UINT16_MAX), NUM_KEY("rport", rport, UINT16_MAX),
+/* The keys a line may carry (others are skipped). The numeric ones come
+ * first, with their byte offset in tw_trace_ev, width and maximum. */
+enum {
+    K_T,
+    K_CONN,
+    K_SEQ,
+    K_ACK,
+    K_LEN,
+    K_WND,
+    K_LPORT,
+    K_RPORT, /* numeric */
+    K_HOST,
+    K_HOST_NAME,
+    K_CAUSE,
+    K_KIND,
+    K_OLD_STATE,
+    K_NEW_STATE,
+    K_REASON,
+    K_FLAGS,
+    K_META,
+    K_LADDR,
+    K_RADDR,
+    K__COUNT
 };
+#define NUM_KEY(k, field, max)                                                                     \
+    { k, sizeof k - 1, offsetof(tw_trace_ev, field), sizeof(((tw_trace_ev *)0)->field), max }
+#define NAMED_KEY(k)                                                                               \
+    { k, sizeof k - 1, 0, 0, 0 }
+static const struct key {
+    const char *key;
+    size_t len, off, size;
+    uint64_t max;
+} keys[K__COUNT] = {
+    NUM_KEY("t", t, UINT64_MAX),
+    NUM_KEY("conn", conn_id, UINT32_MAX),
+    NUM_KEY("seq", seq, UINT32_MAX),
+    NUM_KEY("ack", ack, UINT32_MAX),
+    NUM_KEY("len", len, UINT32_MAX),
+    NUM_KEY("wnd", wnd, UINT16_MAX),
+    NUM_KEY("lport", lport, UINT16_MAX),
+    NUM_KEY("rport", rport, UINT16_MAX),
+    NAMED_KEY("host"),
+    NAMED_KEY("host_name"),
+    NAMED_KEY("cause"),
+    NAMED_KEY("kind"),
+    NAMED_KEY("old_state"),
+    NAMED_KEY("new_state"),
+    NAMED_KEY("reason"),
+    NAMED_KEY("flags"),
+    NAMED_KEY("meta"),
+    NAMED_KEY("laddr"),
+    NAMED_KEY("raddr"),
+};
+
+/* The K_ index of `key`, or -1. Length and first byte are tested before
+ * the bytes are compared: a line carries about fifteen keys. */
+static int key_index(const char *key) {
+    size_t len = strlen(key);
+    for (int k = 0; k < K__COUNT; k++)
+        if (keys[k].len == len && keys[k].key[0] == key[0] && !memcmp(keys[k].key, key, len))
+            return k;
+    return -1;
+}
 
 static void store(void *field, size_t size, uint64_t x) {
     if (size == 8) {
@@ -394,61 +469,63 @@ static void store(void *field, size_t size, uint64_t x) {
     }
 }
 
-static int apply_named(jp *p, pstate *ps, const char *key, const jv *v) {
+static int apply_named(jp *p, pstate *ps, int k, const char *key, const jv *v) {
     tw_trace_ev *e = &ps->out->ev;
     uint64_t x = 0;
-    if (!strcmp(key, "kind")) {
+    switch (k) {
+    case K_KIND:
         if (want_name(p, key, v, kind_name_fn, TW_VEV_LINK_LOST + 1, 255, &x)) return -1;
         e->kind = (uint8_t)x;
         ps->has_kind = true;
-    } else if (!strcmp(key, "old_state") || !strcmp(key, "new_state")) {
+        return 0;
+    case K_OLD_STATE:
+    case K_NEW_STATE:
         if (want_name(p, key, v, tw_state_name, TW_STATE__COUNT, 255, &x)) return -1;
-        if (key[0] == 'o')
+        if (k == K_OLD_STATE)
             e->old_state = (uint8_t)x;
         else
             e->new_state = (uint8_t)x;
-    } else if (!strcmp(key, "reason")) {
+        return 0;
+    case K_REASON:
         if (v->type == JV_NULL)
             e->reason = 0;
         else if (want_name(p, key, v, counter_name_fn, TW_C__COUNT, UINT16_MAX, &x))
             return -1;
         else
             e->reason = (uint16_t)x;
-    } else if (!strcmp(key, "flags")) {
-        return want_bits(p, key, v, flag_names, 8, &e->flags);
-    } else if (!strcmp(key, "meta")) {
-        return want_bits(p, key, v, meta_names, 7, &e->meta);
-    } else if (!strcmp(key, "laddr")) {
-        return want_addr(p, key, v, &e->laddr);
-    } else if (!strcmp(key, "raddr")) {
-        return want_addr(p, key, v, &e->raddr);
+        return 0;
+    case K_FLAGS: return want_bits(p, key, v, flag_names, 8, &e->flags);
+    case K_META: return want_bits(p, key, v, meta_names, 7, &e->meta);
+    case K_LADDR: return want_addr(p, key, v, &e->laddr);
+    case K_RADDR: return want_addr(p, key, v, &e->raddr);
+    default: return 0;
     }
-    return 0;
 }
 
 static int apply(jp *p, pstate *ps, const char *key, const jv *v) {
     uint64_t x = 0;
-    for (size_t k = 0; k < sizeof num_keys / sizeof num_keys[0]; k++) {
-        if (strcmp(key, num_keys[k].key)) continue;
-        if (want_uint(p, key, v, num_keys[k].max, &x)) return -1;
-        store((char *)&ps->out->ev + num_keys[k].off, num_keys[k].size, x);
-        if (k == 0) ps->has_t = true;
+    int k = key_index(key);
+    if (k < 0) return 0; /* unknown keys are skipped */
+    if (k <= K_RPORT) {
+        if (want_uint(p, key, v, keys[k].max, &x)) return -1;
+        store((char *)&ps->out->ev + keys[k].off, keys[k].size, x);
+        if (k == K_T) ps->has_t = true;
         return 0;
     }
-    if (!strcmp(key, "host")) {
+    if (k == K_HOST) {
         if (want_uint(p, key, v, UINT16_MAX, &x)) return -1;
         ps->out->host = (uint16_t)x;
-    } else if (!strcmp(key, "host_name")) {
+    } else if (k == K_HOST_NAME) {
         if (v->type != JV_STR || strlen(v->str) >= TW_VEV_HOST_NAME_MAX || v->str_long)
             return fail_at(p, v->col, "\"host_name\": expected a string of at most %d bytes",
                            TW_VEV_HOST_NAME_MAX - 1);
         memset(ps->out->host_name, 0, sizeof ps->out->host_name);
         memcpy(ps->out->host_name, v->str, strlen(v->str));
-    } else if (!strcmp(key, "cause")) {
+    } else if (k == K_CAUSE) {
         ps->cause = *v; /* its meaning depends on "kind", which may come later */
         ps->has_cause = true;
     } else {
-        return apply_named(p, ps, key, v);
+        return apply_named(p, ps, k, key, v);
     }
     return 0;
 }
