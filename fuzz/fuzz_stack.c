@@ -630,7 +630,8 @@ __attribute__((noinline)) TW_NO_COVERAGE static void check_invariants(void) {
             if ((uint64_t)fl > (uint64_t)tw_ring_len(&c->sndbuf) + 2)
                 fail("conn %u in %s: %u octets in flight but only %u buffered", c->id,
                      sname(c->state), fl, tw_ring_len(&c->sndbuf));
-            if (!s->in_hash || tw__table_lookup(st, c->raddr, c->lport, c->rport) != s->idx)
+            /* s->hash was checked against the 4-tuple by tw__stack_check() */
+            if (!s->in_hash || tw__table_find(st, s->hash, c->raddr, c->lport, c->rport) != s->idx)
                 fail("conn %u in %s (port %u -> %u) is not found in the 4-tuple table", c->id,
                      sname(c->state), c->lport, c->rport);
         }
@@ -686,7 +687,10 @@ __attribute__((noinline)) TW_NO_COVERAGE static void check_invariants(void) {
         /* A record a new SYN is reopening (TW_RF_SUSP) gives its 4-tuple to
          * that SYN_RECEIVED child until the handshake ends either way. */
         uint32_t want = (r->flags & TW_RF_SUSP) ? r->hnext : (i | TW_TWBIT);
-        if (tw__table_lookup(st, r->raddr, r->lport, r->rport) != want)
+        uint32_t found = (r->flags & TW_RF_SUSP)
+                             ? tw__table_lookup(st, r->raddr, r->lport, r->rport)
+                             : tw__table_find(st, r->hash, r->raddr, r->lport, r->rport);
+        if (found != want)
             fail("TIME_WAIT record %u (port %u -> %u) is shadowed in the 4-tuple table", i,
                  r->lport, r->rport);
         if ((r->flags & TW_RF_SUSP) && tw__slot(st, r->hnext)->c.state != TW_SYN_RECEIVED)
