@@ -417,7 +417,9 @@ static void note_delivered(const tw_tcp_seg *s) {
             bool acks_new = sgt(s->ack.v, c->snd_una.v);
             bool update = acks_new || sgt(s->seq.v, c->snd_wl1.v) ||
                           (s->seq.v == c->snd_wl1.v && !sgt(c->snd_wl2.v, s->ack.v));
-            if (sgt(c->snd_una.v, s->ack.v) || !update) ok = false;
+            /* ... and acceptable for this incarnation: the flow's record of
+             * what the stack sent spans every connection on the 4-tuple. */
+            if (sgt(c->snd_una.v, s->ack.v) || sgt(s->ack.v, c->snd_max.v) || !update) ok = false;
         }
         if (s->wnd == 0 && ok) {
             f->zw = true;
