@@ -154,6 +154,17 @@ tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void
     return input(&s);
 }
 
+tw_tcp_result send_sack(uint32_t ack, uint16_t wnd, unsigned n, const uint32_t *lr) {
+    tw_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    o.nsack = (uint8_t)n;
+    for (unsigned k = 0; k < n; k++) {
+        o.sack[k].left = lr[2 * k];
+        o.sack[k].right = lr[2 * k + 1];
+    }
+    return send_seg_opt(TW_TH_ACK, FX_PEER_ISS + 1, ack, NULL, 0, wnd, &o);
+}
+
 tw_tcp_result send_seg_raw(tw_tcp_seg *s) {
     return input(s);
 }

@@ -142,6 +142,13 @@ tw_tcp_result send_seg_mss(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t w
 /* Same, with the options in `opt` (NULL: none). */
 tw_tcp_result send_seg_opt(uint8_t flags, uint32_t seq, uint32_t ack, const void *payload,
                            uint32_t len, uint16_t wnd, const tw_tcp_opts *opt);
+/* The peer's pure ACK at SEQ FX_PEER_ISS + 1 with window `wnd` and n SACK
+ * blocks l0, r0, l1, r1, ... (RFC 2018); SACK_ACK(ack, l0, r0, ...) offers
+ * FX_WND. */
+tw_tcp_result send_sack(uint32_t ack, uint16_t wnd, unsigned n, const uint32_t *lr);
+#define SACK_ACK(ack, ...)                                                                         \
+    send_sack((ack), FX_WND, sizeof((const uint32_t[]){__VA_ARGS__}) / (2 * sizeof(uint32_t)),     \
+              (const uint32_t[]){__VA_ARGS__})
 /* Same, for a segment the test built whole (e.g. parsed from a packet, with
  * its urgent pointer): the fixture fills in the addresses and ports. */
 tw_tcp_result send_seg_raw(tw_tcp_seg *s);

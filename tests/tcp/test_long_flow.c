@@ -50,15 +50,6 @@ static uint32_t flight_of_ten(void) {
     return base;
 }
 
-static tw_tcp_result sack_ack(uint32_t ack, uint32_t l, uint32_t r) {
-    tw_tcp_opts o;
-    memset(&o, 0, sizeof o);
-    o.nsack = 1;
-    o.sack[0].left = l;
-    o.sack[0].right = r;
-    return send_seg_opt(ACK, FX_PEER_ISS + 1, ack, NULL, 0, FX_WND, &o);
-}
-
 TEST(long_flow_sack_fast_retransmit_after_2gb) {
     fx_opts o = fx_defaults();
     o.peer_sack = true;
@@ -67,10 +58,10 @@ TEST(long_flow_sack_fast_retransmit_after_2gb) {
     ASSERT_EQ(F.c.smss, MSS);
     pump(PAST_WRAP);
     uint32_t b = flight_of_ten(); /* the first segment is lost */
-    sack_ack(b, b + MSS, b + 2 * MSS);
-    sack_ack(b, b + MSS, b + 3 * MSS);
+    SACK_ACK(b, b + MSS, b + 2 * MSS);
+    SACK_ACK(b, b + MSS, b + 3 * MSS);
     ASSERT_FALSE(F.c.ccf & TW_CCF_RECOVERY);
-    sack_ack(b, b + MSS, b + 4 * MSS);
+    SACK_ACK(b, b + MSS, b + 4 * MSS);
     ASSERT_TRUE(F.c.ccf & TW_CCF_RECOVERY);
     ASSERT_EQ(F.counters[TW_C_TCP_FAST_RETRANS], 1);
     ASSERT_CMP(F.nout, >=, 1);

@@ -34,21 +34,6 @@ static void flight_of_ten(uint32_t bytes) {
     advance(FX_RTT);
 }
 
-/* An ACK from the peer carrying n SACK blocks l0, r0, l1, r1, ... */
-static tw_tcp_result sack_ack(uint32_t ack, unsigned n, const uint32_t *lr) {
-    tw_tcp_opts o;
-    memset(&o, 0, sizeof o);
-    o.nsack = (uint8_t)n;
-    for (unsigned k = 0; k < n; k++) {
-        o.sack[k].left = lr[2 * k];
-        o.sack[k].right = lr[2 * k + 1];
-    }
-    return send_seg_opt(ACK, 5001, ack, NULL, 0, FX_WND, &o);
-}
-#define SACK_ACK(ack, ...)                                                                         \
-    sack_ack((ack), sizeof((const uint32_t[]){__VA_ARGS__}) / (2 * sizeof(uint32_t)),              \
-             (const uint32_t[]){__VA_ARGS__})
-
 /* Segment i of the last step is a full-sized (re)transmission of S(k). */
 static void expect_full(int i, uint32_t k, bool retrans) {
     expect_seg(i, ACK, S(k), 5001, MSS);
@@ -483,12 +468,8 @@ TEST(sack_window_reopened_past_cwnd_keeps_a_timer) {
     advance_to_deadline(); /* RTO: S(0) again, cwnd one SMSS */
     expect_segs(1);
     expect_full(0, 0, true);
-    tw_tcp_opts o;
-    memset(&o, 0, sizeof o);
-    o.nsack = 1;
-    o.sack[0].left = S(0); /* a block from SND.UNA on, which the ACK contradicts */
-    o.sack[0].right = S(4);
-    send_seg_opt(ACK, 5001, S(0), NULL, 0, 0, &o); /* window closed */
+    /* A block from SND.UNA on, which the ACK contradicts; the window closed. */
+    send_sack(S(0), 0, 1, (const uint32_t[]){S(0), S(4)});
     ASSERT_EQ(F.c.snd_wnd, 0u);
     for (int i = 0; i < 3; i++) advance_to_deadline(); /* RTO and persist probes */
     send_data(ACK, 5001, S(0), 0, FX_WND);             /* the window opens */
