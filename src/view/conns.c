@@ -27,7 +27,7 @@ static int map_init(map *m, size_t n) {
     m->val = malloc(cap * sizeof *m->val);
     m->mask = cap - 1;
     if (!m->key || !m->val) return -1;
-    for (size_t i = 0; i < cap; i++) m->val[i] = -1;
+    memset(m->val, 0xff, cap * sizeof *m->val); /* every int -1: no entry */
     return 0;
 }
 

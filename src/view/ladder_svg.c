@@ -21,19 +21,28 @@ typedef struct geo {
     double x_time, x_left, x_right, x_trail, width;
 } geo;
 
+/* Printable ASCII but the four characters XML escapes. */
+static bool svg_plain(unsigned char c) {
+    return c >= 0x20 && c < 0x7f && c != '&' && c != '<' && c != '>' && c != '"';
+}
+
+/* Writes `s` as XML text: runs of plain characters in one copy, the four
+ * special ones as entities, anything else (control bytes, non-ASCII) as '?'. */
 static void esc(tw_sbuf *out, const char *s) {
-    for (; *s; s++) {
+    while (*s) {
+        size_t run = 0;
+        while (svg_plain((unsigned char)s[run])) run++;
+        if (run) tw_sbuf_putn(out, s, run);
+        s += run;
         switch (*s) {
+        case '\0': return;
         case '&': tw_sbuf_puts(out, "&amp;"); break;
         case '<': tw_sbuf_puts(out, "&lt;"); break;
         case '>': tw_sbuf_puts(out, "&gt;"); break;
         case '"': tw_sbuf_puts(out, "&quot;"); break;
-        default:
-            if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f)
-                tw_sbuf_putc(out, *s);
-            else
-                tw_sbuf_putc(out, '?');
+        default: tw_sbuf_putc(out, '?');
         }
+        s++;
     }
 }
 

@@ -126,11 +126,12 @@ static int unicode_escape(jp *p, jv *v, size_t *n) {
 }
 
 /* Bytes a string holds as they are: 0x20..0x7f but '"' (0x22) and '\\'
- * (0x5c), one bit each. */
-static const uint64_t plain_bits[2] = {0xfffffffb00000000u, 0xffffffffefffffffu};
+ * (0x5c), one bit each over all 256 byte values (one table load per byte,
+ * no range test). */
+static const uint64_t plain_bits[4] = {0xfffffffb00000000u, 0xffffffffefffffffu, 0, 0};
 
 static bool plain_byte(unsigned char c) {
-    return c < 0x80 && (plain_bits[c >> 6] >> (c & 63u)) & 1u;
+    return (plain_bits[c >> 6] >> (c & 63u)) & 1u;
 }
 
 /* Copies the run of plain bytes at the cursor into v->str at *n (a test and
@@ -414,12 +415,12 @@ enum {
     K__COUNT
 };
 #define NUM_KEY(k, field, max)                                                                     \
-    { k, sizeof k - 1, offsetof(tw_trace_ev, field), sizeof(((tw_trace_ev *)0)->field), max }
+    { k, offsetof(tw_trace_ev, field), sizeof(((tw_trace_ev *)0)->field), max }
 #define NAMED_KEY(k)                                                                               \
-    { k, sizeof k - 1, 0, 0, 0 }
+    { k, 0, 0, 0 }
 static const struct key {
     const char *key;
-    size_t len, off, size;
+    size_t off, size;
     uint64_t max;
 } keys[K__COUNT] = {
     NUM_KEY("t", t, UINT64_MAX),
@@ -443,13 +444,30 @@ static const struct key {
     NAMED_KEY("raddr"),
 };
 
-/* The K_ index of `key`, or -1. Length and first byte are tested before
- * the bytes are compared: a line carries about fifteen keys. */
+/* The K_ index of `key`, or -1. A line carries about fifteen keys: the
+ * first byte picks the (at most three) keys that can match, so a key costs
+ * one or two string compares, not a walk over all of them. Every key of
+ * keys[] must be reachable here (the writer's output parses back: tested). */
 static int key_index(const char *key) {
-    size_t len = strlen(key);
-    for (int k = 0; k < K__COUNT; k++)
-        if (keys[k].len == len && keys[k].key[0] == key[0] && !memcmp(keys[k].key, key, len))
-            return k;
+    int c[3] = {-1, -1, -1};
+    switch (key[0]) {
+    case 't': c[0] = K_T; break;
+    case 'c': c[0] = K_CONN, c[1] = K_CAUSE; break;
+    case 's': c[0] = K_SEQ; break;
+    case 'a': c[0] = K_ACK; break;
+    case 'l': c[0] = K_LEN, c[1] = K_LPORT, c[2] = K_LADDR; break;
+    case 'w': c[0] = K_WND; break;
+    case 'r': c[0] = K_RPORT, c[1] = K_REASON, c[2] = K_RADDR; break;
+    case 'h': c[0] = K_HOST, c[1] = K_HOST_NAME; break;
+    case 'k': c[0] = K_KIND; break;
+    case 'o': c[0] = K_OLD_STATE; break;
+    case 'n': c[0] = K_NEW_STATE; break;
+    case 'f': c[0] = K_FLAGS; break;
+    case 'm': c[0] = K_META; break;
+    default: return -1;
+    }
+    for (int i = 0; i < 3 && c[i] >= 0; i++)
+        if (!strcmp(keys[c[i]].key, key)) return c[i];
     return -1;
 }
 
