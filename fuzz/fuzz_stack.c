@@ -212,12 +212,22 @@ fail(const char *fmt, ...) {
     abort();
 }
 
+/* The harness's own byte loops (reading the input, filling and checking
+ * payloads) are kept out of libFuzzer's coverage and comparison tracing:
+ * they are the oracle, not the code under test, and traced they cost a
+ * fifth of every execution. */
+#if defined(__clang__)
+#define HARNESS_LOOP __attribute__((no_sanitize("coverage"), noinline))
+#else
+#define HARNESS_LOOP
+#endif
+
 typedef struct reader {
     const uint8_t *p;
     size_t n, i;
 } reader;
 
-static uint8_t rd8(reader *r) {
+HARNESS_LOOP static uint8_t rd8(reader *r) {
     return r->i < r->n ? r->p[r->i++] : 0;
 }
 static uint16_t rd16(reader *r) {
@@ -257,17 +267,11 @@ static uint8_t pat_user(uint32_t off) {
     return (uint8_t)(((off ^ 0x9e3779b9u) * 2246822519u) >> 23);
 }
 
-/* The harness's own byte loops (filling and checking payloads) are kept out
- * of libFuzzer's coverage and comparison tracing: they are the oracle, not
- * the code under test, and traced they cost a fifth of every execution. */
-#if defined(__clang__)
-#define HARNESS_LOOP __attribute__((no_sanitize("coverage"), noinline))
-#else
-#define HARNESS_LOOP
-#endif
-
 HARNESS_LOOP static void fill_user(uint8_t *buf, uint32_t base, uint32_t len) {
     for (uint32_t i = 0; i < len; i++) buf[i] = pat_user(base + i);
+}
+HARNESS_LOOP static void fill_peer(uint8_t *buf, uint32_t seq, uint32_t len) {
+    for (uint32_t i = 0; i < len; i++) buf[i] = pat_peer(seq + i);
 }
 
 /* Index of the first byte of p[0..len) that is not the peer's pattern from
@@ -846,7 +850,7 @@ static void peer_send(flow *f, uint8_t flags, uint32_t seq, uint32_t ack, uint16
     if (plen > MAX_PAYLOAD) plen = MAX_PAYLOAD;
     if (!pay) {
         uint32_t d = seq + ((flags & TW_TH_SYN) ? 1u : 0u);
-        for (uint32_t i = 0; i < plen; i++) B.pay[i] = pat_peer(d + i);
+        fill_peer(B.pay, d, plen);
         pay = B.pay;
     }
     size_t n = build_pkt(f->raddr, ST_ADDR, f->rport, f->lport, seq, ack, flags, wnd, opt, olen,
