@@ -21,6 +21,7 @@
 
 #include "tcp/tcp.h"
 #include "wire/ipv4.h"
+#include "util/attr.h"
 #include "util/hash.h"
 #include "util/rng.h"
 #include "util/wheel.h"
@@ -249,20 +250,6 @@ void tw__port_hold(tw_stack *st, uint16_t port);
 void tw__port_drop(tw_stack *st, uint16_t port);
 int tw__listener_map(tw_stack *st, uint16_t port, uint32_t li);
 void tw__listener_unmap(tw_stack *st, uint16_t port);
-/* The axiom checks walk every bucket, slot and port word after each step of
- * a test or fuzz run. Coverage feedback from those loops says nothing about
- * the stack, and clang's compare hooks in them took most of fuzz_stack's
- * time, so checkers are left out of sanitizer coverage (TW_NO_COVERAGE).
- * The table checker also skips ASan's per-load checks and UBSan's (TW_CHECKER,
- * so its scans vectorize): it only reads, and range-checks every index it
- * follows itself. */
-#if defined(__clang__) && __clang_major__ >= 13
-#define TW_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#define TW_CHECKER __attribute__((no_sanitize("coverage", "address", "undefined")))
-#else
-#define TW_NO_COVERAGE
-#define TW_CHECKER
-#endif
 TW_CHECKER void tw__stack_check(const tw_stack *st);
 
 /* sock/sockopt.c: hands the options set on new socket `s` to the connection

@@ -133,4 +133,45 @@ TEST(open_connection_missing_from_the_table) {
     sx_free(&x);
 }
 
+/* Two entries with one 4-tuple in a chain: a lookup would only ever find
+ * the first, so the second connection could never get a segment. */
+TEST(two_entries_share_a_4_tuple) {
+    sx x;
+    sx_conn c0, c1;
+    size_t cur = 0;
+    sx_init(&x, NULL);
+    sx_active_open(&x, &c0, 80, 9000, &cur);
+    sx_active_open(&x, &c1, 81, 9000, &cur);
+    tw_stack *st = x.st;
+    ASSERT_EQ(st->slot_hwm, 2u);
+    tw_slot *s0 = tw__slot(st, 0), *s1 = tw__slot(st, 1);
+    uint32_t b0 = st->nbuckets, b1 = st->nbuckets;
+    for (uint32_t b = 0; b < st->nbuckets; b++) {
+        if (st->buckets[b] == 0) b0 = b;
+        if (st->buckets[b] == 1) b1 = b;
+    }
+    ASSERT_TRUE(b0 < st->nbuckets && b1 < st->nbuckets && b0 != b1);
+    ASSERT_EQ(s0->hnext, TW_NIL);
+    ASSERT_EQ(s1->hnext, TW_NIL);
+    tw_slot saved = *s1;
+    /* slot 1 takes slot 0's 4-tuple and goes ahead of it in its chain */
+    s1->c.lport = s0->c.lport;
+    s1->c.rport = s0->c.rport;
+    s1->hash = s0->hash;
+    st->buckets[b1] = TW_NIL;
+    s1->hnext = 0;
+    st->buckets[b0] = 1;
+    expect_abort(st, "4-tuple shared");
+    /* a chain that loops back on itself */
+    st->buckets[b0] = 0;
+    s0->hnext = 0;
+    expect_abort(st, "more entries than hashed");
+    s0->hnext = TW_NIL;
+    *s1 = saved;
+    st->buckets[b1] = 1;
+    char msg[512];
+    ASSERT_STREQ(check_in_child(st, msg, sizeof msg), "");
+    sx_free(&x);
+}
+
 TEST_MAIN()
