@@ -150,10 +150,13 @@ typedef struct flow {
     bool tainted;          /* some payload byte was not pat_peer(seq) */
     bool edge_valid;       /* peer_edge: largest ACK + WND the peer ever sent */
     uint32_t peer_edge;
-    uint8_t peer_ws; /* window scale the peer's latest SYN offered (RFC 7323): its
-                        non-SYN windows count up to WND << peer_ws bytes */
-    bool zw;         /* the peer's latest ACK at RCV.NXT closed the window ... */
-    uint64_t zw_t;   /* ... at this time */
+    bool pend_valid;    /* pend_edge: largest ACK + WND since the stack's latest segment */
+    uint32_t pend_edge; /* on this flow and the peer's latest SYN or RST */
+    uint8_t peer_ws;    /* window scale offered by the peer's latest SYN that could
+                           start a connection (RFC 7323): its non-SYN windows count
+                           up to WND << peer_ws bytes */
+    bool zw;            /* the peer's latest ACK at RCV.NXT closed the window ... */
+    uint64_t zw_t;      /* ... at this time */
 } flow;
 
 /* Every handle tw_socket/tw_accept ever returned, with its stream offsets. */
@@ -379,6 +382,20 @@ static uint64_t iv_prefix(const flow *f, uint32_t base) {
     return (uint64_t)pos;
 }
 
+/* Whether the 4-tuple of peer segment s belongs to a connection that has
+ * already taken a SYN from the peer (SYN_RECEIVED up to, not including,
+ * TIME_WAIT). Such a connection keeps the window scale of that SYN: a later
+ * SYN is a duplicate or an attack, answered with an ACK (RFC 9293
+ * §3.10.7.4, RFC 5961 §4), and renegotiates nothing (RFC 7323 §2.2). Any
+ * other SYN (to a listener, to SYN_SENT, to TIME_WAIT) may start the
+ * incarnation whose windows it scales. */
+static bool synchronized_conn(const tw_tcp_seg *s) {
+    uint32_t e = tw__table_lookup(G.st, s->src_addr, s->dst_port, s->src_port);
+    if (e == TW_NIL || (e & TW_TWBIT)) return false;
+    int st = tw__slot(G.st, e)->c.state;
+    return st >= TW_SYN_RECEIVED && st < TW_TIME_WAIT;
+}
+
 /* Bookkeeping for a packet about to be delivered to the stack. */
 static void note_delivered(const tw_tcp_seg *s) {
     flow *f = flow_get(s->src_addr, s->dst_port, s->src_port);
@@ -401,8 +418,12 @@ static void note_delivered(const tw_tcp_seg *s) {
                 f->fin[f->nfin++] = fs;
         }
     }
-    if (s->flags & TW_TH_RST) return;
-    if (syn) f->peer_ws = s->opt.has_ws ? s->opt.ws : 0;
+    if (s->flags & TW_TH_RST) {
+        f->pend_valid = false;
+        return;
+    }
+    if (syn) f->pend_valid = false;
+    if (syn && !synchronized_conn(s)) f->peer_ws = s->opt.has_ws ? s->opt.ws : 0;
     /* Only an ACK of something the stack sent can move its send window: a
      * garbage ACK field (dropped by the stack as too new or too old) must
      * not wrap the recorded edge around the sequence space. */
@@ -413,6 +434,8 @@ static void note_delivered(const tw_tcp_seg *s) {
         uint32_t edge = s->ack.v + (syn ? s->wnd : (uint32_t)s->wnd << f->peer_ws);
         if (!f->edge_valid || sgt(edge, f->peer_edge)) f->peer_edge = edge;
         f->edge_valid = true;
+        if (!f->pend_valid || sgt(edge, f->pend_edge)) f->pend_edge = edge;
+        f->pend_valid = true;
     }
     if ((s->flags & TW_TH_ACK) && !syn) {
         /* A live receiver answering with a zero window: an acceptable ACK
@@ -476,7 +499,20 @@ static void check_out(flow *f, const tw_tcp_seg *s) {
         bool from_cookie = f->st_conn == 0 && c && f->st_syn && c->iss.v == f->st_iss;
         f->st_conn = id;
         f->st_fin = f->st_ack_mono = false;
-        if (!from_cookie) f->edge_valid = false;
+        if (from_cookie) {
+            /* keep */
+        } else if (c && !(s->flags & TW_TH_SYN)) {
+            /* A connection whose first segment is no SYN was made by a SYN
+             * cookie's ACK (RFC 4987 §3.6), maybe long after the cookie's
+             * SYN-ACK and after another connection from the same cookie:
+             * the windows offered since the stack's previous segment on
+             * the 4-tuple (and since the peer's latest SYN or RST) include
+             * that ACK's, and are this connection's. */
+            f->edge_valid = f->pend_valid;
+            f->peer_edge = f->pend_edge;
+        } else {
+            f->edge_valid = false;
+        }
     }
     char fl[48];
     tw_tcp_flags_str(s->flags, fl, sizeof fl);
@@ -558,6 +594,7 @@ static int cap_send(tw_link *l, const uint8_t *pkt, size_t len, uint64_t now) {
     G.last_out = f;
     if (!f || (s.flags & TW_TH_RST)) return 0;
     check_out(f, &s);
+    f->pend_valid = false;
     if (ecn && f->st_seen && !sgt(s.seq.v + s.len, f->st_max_end))
         fail("the stack sent a retransmission (SEQ %u, %u bytes) as ECN-capable", s.seq.v, s.len);
     if (s.flags & TW_TH_SYN) {
