@@ -76,7 +76,16 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
          * taken, so this is not loss. Go back to SND.UNA and let the persist
          * timer probe (output arms it once no retransmission timer runs):
          * a peer that keeps answering is never given up on (RFC 9293
-         * §3.8.6.1, MUST-37); unanswered probes still end it. */
+         * §3.8.6.1, MUST-37); unanswered probes still end it. The expiry
+         * itself counts as one (any ACK resets the count): go-back-N skips
+         * what the peer SACKed, so when that is all the data, our FIN goes
+         * out again at every expiry and no probe is ever sent; a peer that
+         * answers none of those is gone (MUST-20). */
+        if (probe_limit_reached(c)) {
+            tw__tcp_count(c, TW_C_CONN_TIMEDOUT);
+            tw__tcp_enter_closed(c, TW_CAUSE_TIMEOUT_RETRANSMIT, TW_ETIMEDOUT, now);
+            return;
+        }
         c->snd_nxt = c->snd_una;
         c->flags |= TW_TF_RETRANSMITTING;
         c->rtt_timing = false;

@@ -524,4 +524,61 @@ TEST(timers_fin_in_zero_window_unanswered_gives_up) {
     ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 1);
 }
 
+/* Data and the FIN in flight; the peer acknowledges part of the data,
+ * SACKs the rest, shrinks its window to zero and goes silent. Go-back-N
+ * after the RTO skips the SACKed data, so the FIN is all that goes out
+ * again: an unanswered retransmission like any other, which must end the
+ * connection (MUST-20) instead of going out every RTO for ever (found by
+ * fuzz_stack: an orphan in FIN_WAIT_1 resent its FIN every 3.2 s). */
+static void shrunk_window_sacked_tail(void) {
+    fx_opts o = fx_defaults();
+    o.cfg.data_retries = 3;
+    o.peer_sack = true;
+    fx_next(&o);
+    conn_established();
+    user_send(1001, 1000);
+    ASSERT_EQ(tw_tcp_close(&F.c, F.now), 0);
+    run_output();
+    expect_segs(1);
+    expect_seg(0, FIN | ACK | PSH, 1001, 5001, 1000);
+    advance(FX_RTT);
+    uint32_t lr[2] = {1501, 2001};
+    send_sack(1501, 0, 1, lr); /* half taken, the rest SACKed, window zero */
+    expect_silence();
+    expect_state(TW_FIN_WAIT_1);
+}
+
+TEST(timers_shrunk_zero_window_sacked_data_fin_unanswered_gives_up) {
+    shrunk_window_sacked_tail();
+    for (int i = 0; i < 3; i++) { /* data_retries */
+        tw_test_context("expiry %d", i + 1);
+        advance_to_deadline();
+        expect_segs(1);
+        expect_seg(0, FIN | ACK, 2001, 5001, 0); /* the SACKed data is skipped */
+        expect_state(TW_FIN_WAIT_1);
+    }
+    advance_to_deadline(); /* the 4th expiry with no answer: give up */
+    expect_silence();
+    expect_state(TW_CLOSED);
+    ASSERT_EQ(F.c.err, TW_ETIMEDOUT);
+    ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 1);
+}
+
+/* The same peer answering each FIN, window still closed: alive, so the
+ * connection stays (MUST-37), and takes the data once the window opens. */
+TEST(timers_shrunk_zero_window_sacked_data_fin_answered_stays) {
+    shrunk_window_sacked_tail();
+    for (int i = 0; i < 8; i++) { /* twice data_retries + 2 */
+        tw_test_context("expiry %d", i + 1);
+        advance_to_deadline();
+        expect_segs(1);
+        expect_seg(0, FIN | ACK, 2001, 5001, 0);
+        advance(FX_RTT);
+        uint32_t lr[2] = {1501, 2001};
+        send_sack(1501, 0, 1, lr); /* answered, window still closed */
+        expect_state(TW_FIN_WAIT_1);
+    }
+    ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 0);
+}
+
 TEST_MAIN()
