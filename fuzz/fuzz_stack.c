@@ -189,6 +189,7 @@ static struct {
     uint8_t io[MAX_USER_IO];
     uint8_t pay[MAX_PAYLOAD + 1];
     uint8_t raw[MAX_PAYLOAD + 1];
+    uint64_t counters_before[TW_C__COUNT]; /* verbose: the counters before an op */
 } B;
 
 /* FUZZ_STACK_VERBOSE=1 in the environment prints every packet, state move
@@ -301,6 +302,16 @@ HARNESS_LOOP static uint32_t pat_mismatch(const uint8_t *p, uint32_t seq, uint32
 
 static const char *sname(int s) {
     return tw_state_name(s);
+}
+
+/* Verbose only: the counters an op moved (drop and RST reasons above all),
+ * which tell why the stack answered a segment as it did. */
+static void vlog_counters(void) {
+    if (!G.st) return;
+    for (int i = 0; i < TW_C__COUNT; i++) {
+        uint64_t d = G.st->counters[i] - B.counters_before[i];
+        if (d) fprintf(stderr, "  counter %s +%llu\n", tw_counter_name(i), (unsigned long long)d);
+    }
 }
 
 static void vlog_seg(const char *dir, const tw_tcp_seg *s) {
@@ -458,6 +469,14 @@ static void note_delivered(const tw_tcp_seg *s) {
             /* ... and acceptable for this incarnation: the flow's record of
              * what the stack sent spans every connection on the 4-tuple. */
             if (sgt(c->snd_una.v, s->ack.v) || sgt(s->ack.v, c->snd_max.v) || !update) ok = false;
+            /* ... and not an old duplicate by its timestamp: PAWS (RFC 7323
+             * §5.3 R1) drops a TSval below TS.Recent before the ACK is
+             * looked at (the clock here never nears TS.Recent's 24-day
+             * expiry). Found by fuzz_stack: twenty such ACKs, each dropped
+             * and answered with an ACK, were taken as a live zero window. */
+            if ((c->xopts & TW_XO_TS) && s->opt.has_ts &&
+                (int32_t)(s->opt.tsval - c->ts_recent) < 0)
+                ok = false;
         }
         if (s->wnd == 0 && ok) {
             f->zw = true;
@@ -1571,7 +1590,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     G.deferred = false;
     prologue(b0, piss);
     G.deferred = b2 & 0x20; /* the prologue's handshakes go one segment at a time */
-    for (G.opi = 0; G.opi < MAX_OPS && r.i < r.n; G.opi++) run_op(&r);
+    for (G.opi = 0; G.opi < MAX_OPS && r.i < r.n; G.opi++) {
+        if (verbose) memcpy(B.counters_before, G.st->counters, sizeof B.counters_before);
+        run_op(&r);
+        if (verbose) vlog_counters();
+    }
     cleanup();
     tw_stack_free(G.st);
     G.st = NULL;
