@@ -403,6 +403,9 @@ static inline void tw__tcp_count(const tw_tcp_conn *c, int counter) {
     c->env->counters[counter]++;
 }
 void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now);
+/* The timer of a FIN sent again into a closed window (the window's probe):
+ * RTO << persist_shift, at most rto_max, like the persist timer. */
+void tw__tcp_arm_zw_fin(tw_tcp_conn *c, tw_time_t now);
 tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c);
 void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t rtt);
 void tw__tcp_rtt_sample_k(tw_tcp_conn *c, tw_time_t rtt, uint32_t k);

@@ -272,7 +272,18 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
             c->rtt_start = now;
         }
     }
-    if (seqlen && c->t_rexmt == TW_TIME_NEVER) tw__tcp_arm_rexmt(c, now);
+    if (seqlen && c->t_rexmt == TW_TIME_NEVER) {
+        if (retrans && len == 0 && c->snd_wnd == 0) {
+            /* Our FIN alone again into a closed window, after an RTO whose
+             * go-back-N skipped data the peer SACKed: it is the window's
+             * probe, so it backs off like one (RFC 9293 §3.8.6.1, SHLD-30);
+             * the RTO counts it as unanswered until an ACK comes. */
+            if (c->persist_shift < 16) c->persist_shift++;
+            tw__tcp_arm_zw_fin(c, now);
+        } else {
+            tw__tcp_arm_rexmt(c, now);
+        }
+    }
     if (seqlen) {
         c->t_persist = TW_TIME_NEVER;
         c->t_last_send = now;

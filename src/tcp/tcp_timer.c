@@ -31,6 +31,11 @@ tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c) {
     return r > c->cfg->rto_max ? c->cfg->rto_max : r;
 }
 
+void tw__tcp_arm_zw_fin(tw_tcp_conn *c, tw_time_t now) {
+    tw_time_t t = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
+    c->t_rexmt = now + (t > c->cfg->rto_max ? c->cfg->rto_max : t);
+}
+
 void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now) {
     c->t_rexmt = now + tw__tcp_backoff_rto(c);
     /* The user timeout runs from the first unacknowledged send (tcp_keep.c). */
@@ -108,8 +113,7 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
         c->snd_nxt = c->snd_una;
         c->flags |= TW_TF_RETRANSMITTING;
         c->rtt_timing = false;
-        tw_time_t t = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
-        c->t_rexmt = now + (t > c->cfg->rto_max ? c->cfg->rto_max : t);
+        tw__tcp_arm_zw_fin(c, now);
         return;
     }
     if (c->rexmt_count >= limit) {

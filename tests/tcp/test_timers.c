@@ -527,17 +527,19 @@ TEST(timers_fin_in_zero_window_unanswered_gives_up) {
 /* Data and the FIN in flight; the peer acknowledges part of the data,
  * SACKs the rest, shrinks its window to zero and goes silent. Go-back-N
  * after the RTO skips the SACKed data, so the FIN is all that goes out
- * again: an unanswered retransmission like any other, which must end the
- * connection (MUST-20) instead of going out every RTO for ever (found by
- * fuzz_stack: an orphan in FIN_WAIT_1 resent its FIN every 3.2 s). */
-static void shrunk_window_sacked_tail(void) {
+ * again: the closed window's probe, backed off like one, and unanswered
+ * like any retransmission, which must end the connection (MUST-20) instead
+ * of going out every RTO for ever (found by fuzz_stack: an orphan in
+ * FIN_WAIT_1 resent its FIN every 3.2 s). `orphan`: close() rather than
+ * shutdown(). */
+static void shrunk_window_sacked_tail(bool orphan) {
     fx_opts o = fx_defaults();
     o.cfg.data_retries = 3;
     o.peer_sack = true;
     fx_next(&o);
     conn_established();
     user_send(1001, 1000);
-    ASSERT_EQ(tw_tcp_close(&F.c, F.now), 0);
+    ASSERT_EQ(orphan ? tw_tcp_close(&F.c, F.now) : tw_tcp_shutdown(&F.c, F.now), 0);
     run_output();
     expect_segs(1);
     expect_seg(0, FIN | ACK | PSH, 1001, 5001, 1000);
@@ -548,16 +550,27 @@ static void shrunk_window_sacked_tail(void) {
     expect_state(TW_FIN_WAIT_1);
 }
 
+/* The time from one FIN to the next: the RTO doubled at each FIN (the
+ * persist timer's backoff, RFC 9293 §3.8.6.1), at most rto_max. */
+static tw_time_t zw_fin_gap(int fins_before) {
+    tw_time_t t = F.c.rto << fins_before;
+    return t > F.c.cfg->rto_max ? F.c.cfg->rto_max : t;
+}
+
 TEST(timers_shrunk_zero_window_sacked_data_fin_unanswered_gives_up) {
-    shrunk_window_sacked_tail();
+    shrunk_window_sacked_tail(true);
+    tw_time_t last = TW_TIME_NEVER;
     for (int i = 0; i < 3; i++) { /* data_retries */
         tw_test_context("expiry %d", i + 1);
         advance_to_deadline();
+        if (i > 0) ASSERT_EQ(F.now - last, zw_fin_gap(i));
+        last = F.now;
         expect_segs(1);
         expect_seg(0, FIN | ACK, 2001, 5001, 0); /* the SACKed data is skipped */
         expect_state(TW_FIN_WAIT_1);
     }
     advance_to_deadline(); /* the 4th expiry with no answer: give up */
+    ASSERT_EQ(F.now - last, zw_fin_gap(3));
     expect_silence();
     expect_state(TW_CLOSED);
     ASSERT_EQ(F.c.err, TW_ETIMEDOUT);
@@ -565,20 +578,48 @@ TEST(timers_shrunk_zero_window_sacked_data_fin_unanswered_gives_up) {
 }
 
 /* The same peer answering each FIN, window still closed: alive, so the
- * connection stays (MUST-37), and takes the data once the window opens. */
+ * connection the application still holds stays (MUST-37), the FIN backed
+ * off up to rto_max. */
 TEST(timers_shrunk_zero_window_sacked_data_fin_answered_stays) {
-    shrunk_window_sacked_tail();
-    for (int i = 0; i < 8; i++) { /* twice data_retries + 2 */
+    shrunk_window_sacked_tail(false);
+    tw_time_t last = TW_TIME_NEVER;
+    for (int i = 0; i < 12; i++) { /* three times data_retries */
+        tw_test_context("expiry %d", i + 1);
+        advance_to_deadline();
+        if (i > 0) ASSERT_EQ(F.now - last, zw_fin_gap(i));
+        last = F.now;
+        expect_segs(1);
+        expect_seg(0, FIN | ACK, 2001, 5001, 0);
+        advance(FX_RTT);
+        uint32_t lr[2] = {1501, 2001};
+        send_sack(1501, 0, 1, lr); /* answered, window still closed */
+        expect_silence();
+        expect_state(TW_FIN_WAIT_1);
+    }
+    ASSERT_EQ(zw_fin_gap(11), F.c.cfg->rto_max); /* the cap was reached */
+    ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 0);
+}
+
+/* An orphan (closed by its application) may not be held for ever by a peer
+ * that answers but never opens its window (RFC 6429): after data_retries+1
+ * of those FINs it ends, as with the persist timer. */
+TEST(timers_shrunk_zero_window_sacked_data_orphan_fin_answered_ends) {
+    shrunk_window_sacked_tail(true);
+    for (int i = 0; i < 4; i++) { /* data_retries + 1 */
         tw_test_context("expiry %d", i + 1);
         advance_to_deadline();
         expect_segs(1);
         expect_seg(0, FIN | ACK, 2001, 5001, 0);
         advance(FX_RTT);
         uint32_t lr[2] = {1501, 2001};
-        send_sack(1501, 0, 1, lr); /* answered, window still closed */
+        send_sack(1501, 0, 1, lr);
         expect_state(TW_FIN_WAIT_1);
     }
-    ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 0);
+    advance_to_deadline();
+    expect_silence();
+    expect_state(TW_CLOSED);
+    ASSERT_EQ(F.c.err, TW_ETIMEDOUT);
+    ASSERT_EQ(F.counters[TW_C_CONN_TIMEDOUT], 1);
 }
 
 TEST_MAIN()
