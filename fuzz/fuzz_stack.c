@@ -156,7 +156,8 @@ typedef struct flow {
                            start a connection (RFC 7323): its non-SYN windows count
                            up to WND << peer_ws bytes */
     bool zw;            /* the peer's latest ACK at RCV.NXT closed the window ... */
-    uint64_t zw_t;      /* ... at this time */
+    uint64_t zw_t;      /* ... at this time ... */
+    uint32_t zw_conn;   /* ... of this incarnation (conn id) */
 } flow;
 
 /* Every handle tw_socket/tw_accept ever returned, with its stream offsets. */
@@ -461,14 +462,22 @@ static void note_delivered(const tw_tcp_seg *s) {
         bool ok = f->st_ack && s->seq.v == f->st_last_ack && f->st_syn &&
                   sgt(s->ack.v, f->st_iss) && !sgt(s->ack.v, f->st_max_end);
         uint32_t e = tw__table_lookup(G.st, s->src_addr, s->dst_port, s->src_port);
-        if (ok && e != TW_NIL && !(e & TW_TWBIT)) {
+        uint32_t conn_id = 0;
+        if (e == TW_NIL || (e & TW_TWBIT)) ok = false; /* no connection to answer for */
+        if (ok) {
             const tw_tcp_conn *c = &tw__slot(G.st, e)->c;
+            conn_id = c->id;
             bool acks_new = sgt(s->ack.v, c->snd_una.v);
             bool update = acks_new || sgt(s->seq.v, c->snd_wl1.v) ||
                           (s->seq.v == c->snd_wl1.v && !sgt(c->snd_wl2.v, s->ack.v));
             /* ... and acceptable for this incarnation: the flow's record of
              * what the stack sent spans every connection on the 4-tuple. */
             if (sgt(c->snd_una.v, s->ack.v) || sgt(s->ack.v, c->snd_max.v) || !update) ok = false;
+            /* ... and to an incarnation that has taken the peer's SYN: SYN_SENT
+             * drops a segment with neither SYN nor RST (RFC 9293 §3.10.7.3),
+             * and the flow's SEQ record may be a former incarnation's (found
+             * by fuzz_stack). */
+            if (c->state < TW_SYN_RECEIVED || c->state >= TW_TIME_WAIT) ok = false;
             /* ... and not an old duplicate by its timestamp: PAWS (RFC 7323
              * §5.3 R1) drops a TSval below TS.Recent before the ACK is
              * looked at (the clock here never nears TS.Recent's 24-day
@@ -481,6 +490,7 @@ static void note_delivered(const tw_tcp_seg *s) {
         if (s->wnd == 0 && ok) {
             f->zw = true;
             f->zw_t = G.now;
+            f->zw_conn = conn_id;
         } else if (s->wnd != 0) {
             f->zw = false;
         }
@@ -676,7 +686,7 @@ static void on_trace(void *ctx, const tw_trace_ev *ev) {
             const tw_slot *sl = tw__slot(G.st, i);
             if (sl->c.id == ev->conn_id) owned = !(sl->c.flags & TW_TF_ORPHAN);
         }
-        if (owned && f && f->zw && ev->t - f->zw_t <= ZW_GRACE)
+        if (owned && f && f->zw && f->zw_conn == ev->conn_id && ev->t - f->zw_t <= ZW_GRACE)
             fail("conn %u (%u -> %u) in %s was aborted by the retransmission timeout although the "
                  "peer answered with a zero window %llu ms earlier",
                  ev->conn_id, ev->lport, ev->rport, sname(ev->old_state),
