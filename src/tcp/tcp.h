@@ -403,9 +403,10 @@ static inline void tw__tcp_count(const tw_tcp_conn *c, int counter) {
     c->env->counters[counter]++;
 }
 void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now);
-/* The timer of a FIN sent again into a closed window (the window's probe):
- * RTO << persist_shift, at most rto_max, like the persist timer. */
-void tw__tcp_arm_zw_fin(tw_tcp_conn *c, tw_time_t now);
+/* The zero-window probe interval (RFC 9293 §3.8.6.1, SHLD-30): RTO <<
+ * persist_shift, at most rto_max; for the persist timer and for a FIN sent
+ * again into a closed window (that window's probe). */
+tw_time_t tw__tcp_persist_backoff(const tw_tcp_conn *c);
 tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c);
 void tw__tcp_rtt_sample(tw_tcp_conn *c, tw_time_t rtt);
 void tw__tcp_rtt_sample_k(tw_tcp_conn *c, tw_time_t rtt, uint32_t k);

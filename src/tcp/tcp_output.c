@@ -279,7 +279,7 @@ static int send_one(tw_tcp_conn *c, tw_time_t now, const tw_tcp_tx *tx) {
              * probe, so it backs off like one (RFC 9293 §3.8.6.1, SHLD-30);
              * the RTO counts it as unanswered until an ACK comes. */
             if (c->persist_shift < 16) c->persist_shift++;
-            tw__tcp_arm_zw_fin(c, now);
+            c->t_rexmt = now + tw__tcp_persist_backoff(c);
         } else {
             tw__tcp_arm_rexmt(c, now);
         }
@@ -359,9 +359,7 @@ static void maybe_arm_persist(tw_tcp_conn *c, tw_time_t now) {
         if (!tw_seq_eq(c->snd_nxt, c->snd_una)) return;
         c->t_rexmt = TW_TIME_NEVER;
     }
-    tw_time_t t = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
-    if (t > c->cfg->rto_max) t = c->cfg->rto_max;
-    c->t_persist = now + t;
+    c->t_persist = now + tw__tcp_persist_backoff(c);
 }
 
 /* Keep-alive probe (RFC 9293 §3.8.4, tcp_keep.c): <SEQ=SND.NXT-1>

@@ -31,9 +31,9 @@ tw_time_t tw__tcp_backoff_rto(const tw_tcp_conn *c) {
     return r > c->cfg->rto_max ? c->cfg->rto_max : r;
 }
 
-void tw__tcp_arm_zw_fin(tw_tcp_conn *c, tw_time_t now) {
+tw_time_t tw__tcp_persist_backoff(const tw_tcp_conn *c) {
     tw_time_t t = c->rto << (c->persist_shift < 10 ? c->persist_shift : 10);
-    c->t_rexmt = now + (t > c->cfg->rto_max ? c->cfg->rto_max : t);
+    return t > c->cfg->rto_max ? c->cfg->rto_max : t;
 }
 
 void tw__tcp_arm_rexmt(tw_tcp_conn *c, tw_time_t now) {
@@ -113,7 +113,7 @@ static void retransmit_timeout(tw_tcp_conn *c, tw_time_t now) {
         c->snd_nxt = c->snd_una;
         c->flags |= TW_TF_RETRANSMITTING;
         c->rtt_timing = false;
-        tw__tcp_arm_zw_fin(c, now);
+        c->t_rexmt = now + tw__tcp_persist_backoff(c);
         return;
     }
     if (c->rexmt_count >= limit) {
